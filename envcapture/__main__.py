@@ -1,0 +1,3 @@
+from envcapture.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""The grammar of every string that can reach a generated file.
+
+A manifest is untrusted input: it may come with a paper or from a stranger. Each rule here is a named
+JSON Schema ``format`` used by the manifest schema (so ``envcapture validate`` applies it) and can be called
+directly by renderers as a second line of defence (``require``). A rule is deliberately narrower than what
+the real world sometimes allows: refusing an odd value is better than writing a shell command for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+MAX_TEXT = 4096
+
+# Control characters, including CR/LF, NEL and the Unicode line and paragraph separators.
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+_PEP503_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
+_DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_DEB_VERSION = re.compile(r"^([0-9]+:)?[A-Za-z0-9][A-Za-z0-9.+~_-]*(:[A-Za-z0-9.+~_-]+)*$")
+_PKG_TOKEN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+~^-]*$")
+_ARCH = re.compile(r"^[A-Za-z0-9_.-]+$")
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+_GIT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/+-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Docker reference: [registry[:port]/]path[:tag][@sha256:digest], lowercase path components.
+_IMAGE_REF = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@sha256:[0-9a-f]{64})?$"
+)
+_URL_SCHEMES = ("http", "https", "file", "git+https", "git+http", "git+ssh", "git+file", "ssh", "git",
+                "hg+https", "svn+https", "bzr+https", "s3", "gs")
+_URL_FORBIDDEN = re.compile(r"[\s\"'`$\\<>{}|^;]")
+_APT_SOURCE_FORBIDDEN = re.compile(r"[\"'`$\\;|&<>]")
+
+
+def _no_line_breaks(value: str) -> bool:
+    return not _LINE_BREAKING.search(value)
+
+
+def is_text(value: str) -> bool:
+    """One line of free text (descriptions, model names): never used in a command, only in comments."""
+    return len(value) <= MAX_TEXT and _no_line_breaks(value)
+
+
+def is_dist_name(value: str) -> bool:
+    return len(value) <= 200 and bool(_PEP503_NAME.match(value))
+
+
+def is_pep440_version(value: str) -> bool:
+    if len(value) > 200 or not _no_line_breaks(value) or value != value.strip():
+        return False
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(value)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def is_pep508_requirement(value: str) -> bool:
+    if len(value) > 1000 or not _no_line_breaks(value) or any(c in value for c in "`$\\"):
+        return False
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(value)
+    except InvalidRequirement:
+        return False
+    return True
+
+
+def is_marker_value(value: str) -> bool:
+    return len(value) <= 500 and _no_line_breaks(value) and not any(c in value for c in "\"'`$\\")
+
+
+def is_python_version(value: str) -> bool:
+    return bool(re.match(r"^[0-9]+\.[0-9]+\.[0-9]+([a-z]+[0-9]*)?\+?$", value))
+
+
+def is_deb_name(value: str) -> bool:
+    return len(value) <= 200 and bool(_DEB_NAME.match(value))
+
+
+def is_deb_version(value: str) -> bool:
+    return len(value) <= 200 and bool(_DEB_VERSION.match(value))
+
+
+def is_package_token(value: str) -> bool:
+    """rpm/apk/conda names, versions and build strings."""
+    return len(value) <= 200 and bool(_PKG_TOKEN.match(value))
+
+
+def is_arch(value: str) -> bool:
+    return len(value) <= 64 and bool(_ARCH.match(value))
+
+
+def is_identifier(value: str) -> bool:
+    """Distribution ids, codenames, implementation names, conda channel names, libc names."""
+    return len(value) <= 200 and bool(_IDENT.match(value))
+
+
+def is_sha256(value: str) -> bool:
+    return len(value) == 64 and bool(_HEX.match(value))
+
+
+def is_md5(value: str) -> bool:
+    return len(value) == 32 and bool(_HEX.match(value))
+
+
+def is_hash(value: str) -> bool:
+    """``algo=hexdigest`` as in PEP 610 archive_info.hash."""
+    algo, sep, digest = value.partition("=")
+    return bool(sep) and algo in ("sha256", "sha384", "sha512", "md5", "sha1") and len(digest) <= 128 \
+        and bool(_HEX.match(digest))
+
+
+def is_git_commit(value: str) -> bool:
+    return len(value) in (40, 64) and bool(_HEX.match(value))
+
+
+def is_git_ref(value: str) -> bool:
+    return len(value) <= 255 and bool(_GIT_REF.match(value)) and ".." not in value
+
+
+def is_env_name(value: str) -> bool:
+    return len(value) <= 200 and bool(_ENV_NAME.match(value))
+
+
+def is_image_ref(value: str) -> bool:
+    return len(value) <= 255 and bool(_IMAGE_REF.match(value))
+
+
+def url_has_credentials(value: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return "@" in parts.netloc and parts.scheme not in ("ssh", "git+ssh") \
+        or (parts.scheme in ("ssh", "git+ssh") and ":" in parts.netloc.partition("@")[0])
+
+
+def is_url(value: str) -> bool:
+    """A URL with an allowed scheme, no credentials, nothing a shell or a Dockerfile would interpret."""
+    if len(value) > 2000 or not _no_line_breaks(value) or _URL_FORBIDDEN.search(value):
+        return False
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme not in _URL_SCHEMES:
+        return False
+    return not url_has_credentials(value)
+
+
+def is_path(value: str) -> bool:
+    """A filesystem path: no line breaks, quotes, or shell-active characters."""
+    return 0 < len(value) <= 4096 and _no_line_breaks(value) and not any(c in value for c in "\"'`$\\")
+
+
+def is_apt_source(value: str) -> bool:
+    """One apt source line (``deb [opts] URI suite components``), credentials already removed."""
+    return len(value) <= 1000 and _no_line_breaks(value) and not _APT_SOURCE_FORBIDDEN.search(value) \
+        and not url_has_credentials_anywhere(value)
+
+
+def url_has_credentials_anywhere(value: str) -> bool:
+    return any(url_has_credentials(word) for word in value.split() if "://" in word)
+
+
+def is_iso_datetime(value: str) -> bool:
+    return bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$", value))
+
+
+def is_date(value: str) -> bool:
+    return bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", value))
+
+
+# name -> (check, how the rule reads in an error message: '<value> is not a <description>')
+RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "text": (is_text, "single line of text (no control characters, at most 4096 characters)"),
+    "dist-name": (is_dist_name, "PEP 508 distribution name"),
+    "pep440-version": (is_pep440_version, "PEP 440 version"),
+    "pep508-requirement": (is_pep508_requirement, "PEP 508 requirement"),
+    "marker-value": (is_marker_value, "PEP 508 marker value"),
+    "python-version": (is_python_version, "Python version X.Y.Z"),
+    "deb-name": (is_deb_name, "Debian package name"),
+    "deb-version": (is_deb_version, "Debian package version"),
+    "package-token": (is_package_token, "package name, version or build string"),
+    "arch": (is_arch, "machine architecture"),
+    "identifier": (is_identifier, "plain identifier (letters, digits, . _ + -)"),
+    "sha256": (is_sha256, "sha256 hex digest"),
+    "md5": (is_md5, "md5 hex digest"),
+    "hash": (is_hash, "hash of the form algo=hexdigest"),
+    "git-commit": (is_git_commit, "git commit id"),
+    "git-ref": (is_git_ref, "git revision name"),
+    "env-name": (is_env_name, "environment variable name"),
+    "image-ref": (is_image_ref, "container image reference"),
+    "url": (is_url, "URL with an allowed scheme and no credentials or shell characters"),
+    "path": (is_path, "path without line breaks, quotes or shell characters"),
+    "apt-source": (is_apt_source, "apt source line without credentials or shell characters"),
+    "iso-datetime": (is_iso_datetime, "UTC ISO 8601 timestamp"),
+    "date": (is_date, "date YYYY-MM-DD"),
+}
+
+
+def check(rule: str, value) -> bool:
+    return isinstance(value, str) and RULES[rule][0](value)
+
+
+def describe_violation(where: str, value, rule: str) -> str:
+    return f"{where}: {quote_for_message(value)} is not a {RULES[rule][1]}"
+
+
+def quote_for_message(value) -> str:
+    """Show a hostile value safely in one terminal line (escaped, shortened)."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 120 else text[:100] + '..."' + f" ({len(str(value))} characters)"
+
+
+def require(rule: str, value, where: str) -> str:
+    """Renderers call this on every value they write; a violation is a BadInput naming the field."""
+    if not check(rule, value):
+        from envcapture.errors import BadInput
+
+        raise BadInput(describe_violation(where, value, rule))
+    return value

@@ -1,0 +1,155 @@
+"""Load, validate and save manifests. The model itself is the JSON Schema in ``manifest_schema.py``.
+
+A manifest is plain JSON data (dicts and lists): probes build typed records and freeze turns them into
+this shape; everything downstream reads it after ``load`` has validated it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from envcapture import SCHEMA_VERSION
+from envcapture.errors import BadInput
+
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+def schema() -> dict:
+    from envcapture.manifest_schema import build_schema
+
+    return build_schema()
+
+
+def schema_text() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=False) + "\n"
+
+
+def dumps(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
+def json_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def problems(manifest) -> list[str]:
+    """Every way ``manifest`` breaks the schema, one line each: JSON path, bad value, rule."""
+    import jsonschema
+
+    from envcapture import grammar
+
+    if not isinstance(manifest, dict):
+        return ["(top level): a manifest is a JSON object"]
+    version = manifest.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        return [f"schema_version: this manifest is version {version}, this envcapture "
+                f"reads version {SCHEMA_VERSION}: upgrade envcapture"]
+    checker = jsonschema.FormatChecker(formats=())
+    for name, (rule, _) in grammar.RULES.items():
+        checker.checks(name)(lambda value, rule=rule: not isinstance(value, str) or rule(value))
+    validator = jsonschema.Draft202012Validator(schema(), format_checker=checker)
+    lines = []
+    for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
+        lines.append(_describe(error))
+    return lines
+
+
+def _describe(error) -> str:
+    from envcapture import grammar
+
+    where = json_path(error.absolute_path)
+    value = error.instance
+    if error.validator == "format":
+        return grammar.describe_violation(where, value, error.validator_value)
+    if error.validator == "anyOf":
+        # The deepest sub-error says more than "is not valid under any of the given schemas".
+        best = [e for e in error.context if e.validator == "format"]
+        if best:
+            return _describe(best[0])
+    if error.validator == "additionalProperties":
+        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        return f"{where}: unknown key {grammar.quote_for_message(extra[0])}" if extra else f"{where}: {error.message}"
+    if error.validator == "maxLength":
+        return f"{where}: {grammar.quote_for_message(value)} is longer than {error.validator_value} characters"
+    message = error.message
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return f"{where}: {message}"
+
+
+def validate(manifest) -> dict:
+    found = problems(manifest)
+    if found:
+        raise BadInput(f"invalid manifest: {len(found)} problem(s)", found)
+    return manifest
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Read and validate a manifest; every failure is one clear BadInput."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise BadInput(f"{path}: {size} bytes is too large for a manifest")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file (run `envcapture freeze` first, or pass -m PATH)") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory, not a manifest") from None
+    except PermissionError:
+        raise BadInput(f"{path}: permission denied") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text at byte {exc.start}: not an envcapture manifest") from None
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) - 1 else ""
+        raise BadInput(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}") from None
+    found = problems(data)
+    if found:
+        raise BadInput(f"{path}: invalid manifest ({len(found)} problem(s))", found)
+    return data
+
+
+def is_manifest_file(path: Path) -> bool:
+    """True when ``path`` holds something envcapture wrote (so overwriting it loses nothing foreign)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+        return b'"schema_version"' in head and b'"envcapture"' in head
+    except OSError:
+        return False
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Temporary file in the same folder, fsync, rename: an interrupted write leaves the old file intact."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
+    path = Path(path)
+    if path.exists() and not force and not is_manifest_file(path):
+        raise BadInput(f"{path}: exists and is not an envcapture manifest; use --force to overwrite it")
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory")
+    write_atomically(path, dumps(manifest))

@@ -1,0 +1,91 @@
+"""Probes: one module per source of facts (python, conda, dpkg, rpm, apk, os, hardware, filesystem, git,
+determinism, gpu).
+
+Contract, the same for every probe:
+- ``collect(ctx: ProbeContext) -> ProbeResult``; ``result.data`` is the probe's manifest section (typed
+  records from ``dataclasses`` turned into JSON data with ``to_data``, or already plain JSON data).
+- A probe never raises into freeze: what it cannot read becomes a ``ProbeWarning`` saying what and why.
+- A probe knows nothing about other probes or about output formats. Paths it reads are under ``ctx.root``
+  so tests can point it at a recorded root filesystem; commands run through ``run_tool`` (always a timeout).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass
+class ProbeWarning:
+    source: str
+    message: str
+
+
+@dataclass
+class ProbeResult:
+    data: Any
+    warnings: list[ProbeWarning] = field(default_factory=list)
+
+
+@dataclass
+class ProbeContext:
+    root: Path = Path("/")
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    home: str = field(default_factory=lambda: os.path.expanduser("~"))
+    project: Path = field(default_factory=Path.cwd)
+    include_host: bool = False
+    deep: bool = False
+    # What the stdlib-only target probe (probes/target.py) reported about the inspected interpreter.
+    target: dict = field(default_factory=dict)
+    timeout: float = 5.0
+
+    def path(self, absolute: str) -> Path:
+        """``absolute`` (e.g. /var/lib/dpkg/status) inside ``root``."""
+        return self.root / absolute.lstrip("/")
+
+
+def to_data(record: Any) -> Any:
+    """Dataclass records (nested, in lists) to plain JSON data."""
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {f.name: to_data(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    if isinstance(record, (list, tuple)):
+        return [to_data(item) for item in record]
+    if isinstance(record, dict):
+        return {key: to_data(value) for key, value in record.items()}
+    return record
+
+
+class ToolError(Exception):
+    """A command a probe needed was missing, failed, or timed out; the message says which."""
+
+
+def run_tool(argv: list[str], timeout: float = 5.0, env: Mapping[str, str] | None = None,
+             cwd: str | os.PathLike | None = None) -> str:
+    """Run a command with a hard timeout and return its stdout; raise ToolError with a one-line reason."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=None if env is None else dict(env),
+                              cwd=cwd, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise ToolError(f"{argv[0]} not found") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"{argv[0]} did not answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise ToolError(f"{argv[0]} could not run: {exc.strerror}") from None
+    if proc.returncode != 0:
+        last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        raise ToolError(f"{argv[0]} exited {proc.returncode}: {last[0][:200]}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def home_relative(path: str | os.PathLike | None, home: str) -> str | None:
+    """Write the home folder as ``~`` so a manifest does not carry the user name."""
+    if path is None:
+        return None
+    text = str(path)
+    if home and home != "/" and (text == home or text.startswith(home.rstrip("/") + "/")):
+        return "~" + text[len(home.rstrip("/")):]
+    return text
