@@ -196,16 +196,23 @@ def _determinism() -> dict:
 
 
 def _gpu() -> dict:
-    """Filled in by the GPU probe (probes/gpu.py); keys documented in the README."""
+    """Filled in by the GPU probe (probes/gpu.py); keys documented in the README.
+
+    Memory sizes are MiB (what nvidia-smi reports). ``source`` names where a fact was read, so a reader can
+    tell a driver's answer from a guess made from a file name.
+    """
     fact_source = {"enum": ["nvml", "nvidia-smi", "libcuda", "header", "library", "wheel", "conda",
                             "version.json", "version.txt", "nvcc", "metadata", "runtime", "rocm", "mps", None]}
+    mig_device = obj({"index": INT, "profile": s("identifier", nullable=True), "memory_total_mib": NINT},
+                     required=["index"])
     device = obj({
         "index": INT,
         "name": s("text"),
-        "memory_total": NINT,
+        "memory_total_mib": NINT,
         "compute_capability": s("identifier", nullable=True),
         "architecture": s("identifier", nullable=True),
         "mig_mode": s("identifier", nullable=True),
+        "mig_devices": arr(mig_device, 64),
         "pci_bus_id": s("identifier", nullable=True),
         "uuid": s("identifier", nullable=True),
         "source": fact_source,
@@ -213,7 +220,8 @@ def _gpu() -> dict:
     toolkit = obj({"path": s("path"), "version": s("identifier", nullable=True),
                    "nvcc_version": s("identifier", nullable=True), "source": fact_source},
                   required=["path", "version"])
-    cudnn = obj({"version": s("identifier"), "path": s("path", nullable=True), "source": fact_source},
+    cudnn = obj({"version": s("identifier"), "path": s("path", nullable=True), "source": fact_source,
+                 "package": s("package-token", nullable=True)},
                 required=["version", "source"])
     wheel = obj({"name": s("dist-name"), "version": s("pep440-version"),
                  "cuda_major": NINT}, required=["name", "version"])
