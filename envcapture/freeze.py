@@ -1,0 +1,143 @@
+"""`envcapture freeze`: run the probes and assemble one manifest.
+
+Probes that wait on subprocesses or the disk run in threads beside the target interpreter's probe; the ones
+that need the target's facts (conda, determinism, gpu) run after it. A probe that fails adds a warning and
+its section falls back to an empty value: freeze itself always finishes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from envcapture import SCHEMA_VERSION, __version__
+from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_relative
+
+# section -> probe module (envcapture/probes/<module>.py); the order is the manifest's key order.
+INDEPENDENT_PROBES = {"os": "os_info", "system_packages": "system_packages", "hardware": "hardware",
+                      "filesystem": "filesystem", "code": "git"}
+TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu"}
+
+
+def empty_section(section: str):
+    """What a section holds when its probe failed: valid, and plainly empty."""
+    machine = platform.machine() or "unknown"
+    return {
+        "os": {"system": platform.system() or "unknown", "id": None, "version_id": None, "codename": None,
+               "pretty_name": None, "id_like": [], "kernel": None, "machine": machine,
+               "libc": {"name": None, "version": None}, "container": None, "wsl": False},
+        "system_packages": {"manager": None, "packages": [], "sources": []},
+        "hardware": {"cpu_model": None, "vendor": None, "architecture": machine, "physical_cores": None,
+                     "logical_cores": None, "flags": [], "memory_total": None},
+        "filesystem": {"mounts": [], "project": None, "search_paths": {}},
+        "determinism": {"environment": {}, "threads": {}, "deep": None, "warnings": []},
+    }.get(section)
+
+
+def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
+    try:
+        probe = importlib.import_module(f"envcapture.probes.{module}")
+        return probe.collect(ctx)
+    except Exception as exc:  # a probe bug must not cost the user the whole manifest
+        return ProbeResult(empty_section(section),
+                           [ProbeWarning(module.replace("_", "-"), f"could not collect {section}: "
+                                                                   f"{type(exc).__name__}: {exc}")])
+
+
+def command_line(argv: list[str], home: str) -> list[str]:
+    return ["envcapture"] + [home_relative(arg, home) if arg.startswith("/") else arg for arg in argv]
+
+
+def host_facts() -> dict:
+    import getpass
+    import socket
+
+    machine_id = None
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            machine_id = Path(path).read_text().strip() or None
+            break
+        except OSError:
+            continue
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    return {"hostname": socket.gethostname(), "user": user, "machine_id": machine_id}
+
+
+def build_manifest(python: str | None = None, project: str | os.PathLike = ".", include_host: bool = False,
+                   deep: bool = False, argv: list[str] | None = None, env=None) -> dict:
+    """The whole manifest of one environment, as plain JSON data (not yet validated)."""
+    from envcapture.probes import python_env
+    from envcapture.probes.interpreter import resolve_python, run_probe as run_target_probe
+
+    env = dict(os.environ) if env is None else env
+    ctx = ProbeContext(env=env, project=Path(project).resolve(), include_host=include_host, deep=deep)
+    interpreter = resolve_python(python, env)
+    with ThreadPoolExecutor(max_workers=len(INDEPENDENT_PROBES)) as pool:
+        futures = {section: pool.submit(run_probe, section, module, ctx)
+                   for section, module in INDEPENDENT_PROBES.items()}
+        ctx.target = run_target_probe(interpreter, deep=deep)
+        results = {section: future.result() for section, future in futures.items()}
+    results["python"] = python_env.collect(ctx)
+    for section, module in TARGET_PROBES.items():
+        results[section] = run_probe(section, module, ctx)
+
+    warnings: list[ProbeWarning] = []
+    for result in results.values():
+        warnings.extend(result.warnings)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "envcapture": {"version": __version__, "command": command_line(argv or ["freeze"], ctx.home)},
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": results["python"].data["python"],
+        "python_packages": results["python"].data["python_packages"],
+        "conda": results["conda"].data,
+        "os": results["os"].data,
+        "system_packages": results["system_packages"].data,
+        "hardware": results["hardware"].data,
+        "filesystem": results["filesystem"].data,
+        "code": results["code"].data,
+        "determinism": results["determinism"].data,
+        "gpu": results["gpu"].data,
+        "host": host_facts() if include_host else None,
+        "warnings": [{"source": w.source, "message": w.message} for w in warnings],
+    }
+    return redact_secrets(manifest)
+
+
+def redact_secrets(manifest: dict) -> dict:
+    """Last line of defence: nothing secret-shaped leaves this machine, whichever probe let it through."""
+    from envcapture.redact import scan_and_redact
+
+    clean, found = scan_and_redact(manifest)
+    for name in sorted(set(found)):
+        clean["warnings"].append({"source": "redact", "message": f"a {name} was found in the collected facts "
+                                                                 "and replaced by REDACTED"})
+    return clean
+
+
+def freeze_command(args) -> int:
+    from envcapture import manifest as manifest_io
+
+    project = Path(args.project)
+    if not project.is_dir():
+        from envcapture.errors import BadInput
+
+        raise BadInput(f"--project {args.project}: not a folder")
+    data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
+                          argv=sys.argv[1:])
+    if args.output == "-":
+        sys.stdout.write(manifest_io.dumps(data))
+        return 0
+    manifest_io.save(data, args.output, force=args.force)
+    count = len(data["python_packages"])
+    print(f"envcapture: wrote {args.output} ({count} Python packages, {len(data['warnings'])} warnings)",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,258 @@
+"""Turn the target probe's report into the `python` section and the `python_packages` records.
+
+Where each fact comes from: the dist-info folders (name, version, requirements, INSTALLER, REQUESTED),
+PEP 610 direct_url.json (the source), the local checkout of a directory/editable install (its git commit),
+and the local version label (+cu126 -> the PyTorch index it implies).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+from urllib.parse import unquote, urlsplit
+
+from envcapture import grammar
+from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool, to_data
+from envcapture.redact import strip_url_credentials
+
+PYTORCH_INDEX = "https://download.pytorch.org/whl/"
+# Local version labels that only the PyTorch index serves (torch, torchvision, torchaudio, triton, ...).
+_PYTORCH_LABEL = re.compile(r"^(cu[0-9]{2,3}|cpu|rocm[0-9]+(\.[0-9]+)*|xpu)$")
+
+
+@dataclass
+class Checkout:
+    commit: str
+    dirty: bool
+
+
+@dataclass
+class PackageSource:
+    kind: str  # index | vcs | archive | directory | editable
+    url: Optional[str] = None
+    vcs: Optional[str] = None
+    commit: Optional[str] = None
+    requested_revision: Optional[str] = None
+    subdirectory: Optional[str] = None
+    hash: Optional[str] = None
+    checkout: Optional[Checkout] = None
+
+
+@dataclass
+class PythonPackage:
+    name: str
+    version: str
+    requested: bool
+    installer: Optional[str]
+    top_level: bool
+    requires: list = field(default_factory=list)
+    source: PackageSource = field(default_factory=lambda: PackageSource("index"))
+    local_label: Optional[str] = None
+    index_url: Optional[str] = None
+
+
+@dataclass
+class PythonInfo:
+    implementation: str
+    version: str
+    executable: str
+    prefix: str
+    base_prefix: str
+    is_virtualenv: bool
+    origin: str
+    markers: dict
+    site_packages: list
+
+
+def python_origin(base_prefix: str, executable: str, home: str) -> str:
+    """Where this Python came from, as far as its install location tells."""
+    path = base_prefix.replace("\\", "/")
+    if os.path.isdir(os.path.join(base_prefix, "conda-meta")):
+        return "conda"
+    if "/.pyenv/versions/" in path or "/pyenv/versions/" in path:
+        return "pyenv"
+    if "/uv/python/" in path or re.search(r"/cpython-[0-9.]+-[a-z0-9_]+-", path):
+        return "uv"
+    if path.startswith(("/opt/homebrew", "/usr/local/Cellar", "/home/linuxbrew")):
+        return "homebrew"
+    if path == "/usr":
+        return "distro"
+    # python.org installers and the official Docker images (built from source into /usr/local).
+    if path == "/usr/local" or "Python.framework" in path or re.match(r"^[A-Za-z]:/Python3", path):
+        return "official"
+    return "other"
+
+
+def python_info(target: dict, home: str) -> PythonInfo:
+    prefix, base = target["prefix"], target["base_prefix"]
+    return PythonInfo(
+        implementation=target["implementation"],
+        version=target["version"],
+        executable=home_relative(target["executable"], home) or "",
+        prefix=home_relative(prefix, home),
+        base_prefix=home_relative(base, home),
+        is_virtualenv=prefix != base or bool(target.get("real_prefix")),
+        origin=python_origin(base, target["executable"], home),
+        markers={k: v for k, v in target["markers"].items() if grammar.check("marker-value", v)},
+        site_packages=[home_relative(p, home) for p in target["site_packages"]],
+    )
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def local_label(version: str) -> Optional[str]:
+    _, plus, label = version.partition("+")
+    return label if plus and label else None
+
+
+def implied_index(label: Optional[str]) -> Optional[str]:
+    if label and _PYTORCH_LABEL.match(label):
+        return PYTORCH_INDEX + label
+    return None
+
+
+def file_url_path(url: str) -> Optional[str]:
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    return unquote(parts.path)
+
+
+def private_url(url: str, home: str) -> str:
+    """Credentials stripped; a file:// URL under the home folder written with ~ (no user name)."""
+    url = strip_url_credentials(url)
+    path = file_url_path(url)
+    if path is not None:
+        relative = home_relative(path, home)
+        if relative != path:
+            return "file://" + relative
+    return url
+
+
+def git_checkout(path: str, timeout: float) -> Optional[Checkout]:
+    """Commit and dirtiness of the git checkout a local install came from, when it still exists."""
+    if not os.path.isdir(path):
+        return None
+    try:
+        commit = run_tool(["git", "-C", path, "rev-parse", "HEAD"], timeout=timeout).strip()
+        status = run_tool(["git", "-C", path, "status", "--porcelain", "--untracked-files=no"], timeout=timeout)
+    except ToolError:
+        return None
+    if not grammar.is_git_commit(commit):
+        return None
+    return Checkout(commit=commit, dirty=bool(status.strip()))
+
+
+def package_source(direct_url: Optional[dict], home: str, timeout: float) -> PackageSource:
+    """PEP 610 direct_url.json to a source record; no direct_url means an index install."""
+    if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
+        return PackageSource("index")
+    raw_url = direct_url["url"]
+    url = private_url(raw_url, home)
+    subdirectory = direct_url.get("subdirectory")
+    if "vcs_info" in direct_url:
+        info = direct_url["vcs_info"] or {}
+        vcs = info.get("vcs") or "git"
+        # pip records the bare URL; the vcs prefix makes it installable again (git+https://...)
+        if not url.startswith(vcs + "+"):
+            url = f"{vcs}+{url}"
+        return PackageSource("vcs", url=url, vcs=vcs, commit=info.get("commit_id"),
+                             requested_revision=info.get("requested_revision"), subdirectory=subdirectory)
+    if "archive_info" in direct_url:
+        info = direct_url["archive_info"] or {}
+        digest = info.get("hash")
+        hashes = info.get("hashes") or {}
+        if not digest and "sha256" in hashes:
+            digest = "sha256=" + hashes["sha256"]
+        return PackageSource("archive", url=url, hash=digest, subdirectory=subdirectory)
+    info = direct_url.get("dir_info") or {}
+    kind = "editable" if info.get("editable") else "directory"
+    local = file_url_path(strip_url_credentials(raw_url))
+    checkout = git_checkout(local, timeout) if local else None
+    return PackageSource(kind, url=url, subdirectory=subdirectory, checkout=checkout)
+
+
+def _markers_apply(requirement, markers: dict) -> bool:
+    if requirement.marker is None:
+        return True
+    try:
+        return requirement.marker.evaluate({**markers, "extra": ""})
+    except Exception:  # an unknown marker variable: count the edge rather than lose it
+        return True
+
+
+def required_names(dists: list[dict], markers: dict) -> set[str]:
+    """Names that some installed distribution requires (markers evaluated, extras not taken)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names = set()
+    for dist in dists:
+        for text in dist.get("requires") or []:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if _markers_apply(requirement, markers):
+                names.add(canonical(requirement.name))
+    return names
+
+
+def _check_source_fields(source: PackageSource, where: str, warnings: list) -> PackageSource:
+    """A field the grammar refuses is dropped (and said), so freeze never writes an invalid manifest."""
+    rules = {"url": "url", "commit": "identifier", "requested_revision": "git-ref", "subdirectory": "path",
+             "hash": "hash"}
+    for attr, rule in rules.items():
+        value = getattr(source, attr)
+        if value is not None and not grammar.check(rule, value):
+            warnings.append(ProbeWarning("python", grammar.describe_violation(f"{where}.source.{attr}", value, rule)
+                                         + "; left out"))
+            setattr(source, attr, None)
+    return source
+
+
+def packages(target: dict, home: str, timeout: float) -> tuple[list[PythonPackage], list[ProbeWarning]]:
+    warnings: list[ProbeWarning] = []
+    dists = target.get("distributions") or []
+    required = required_names(dists, target.get("markers") or {})
+    records = []
+    for dist in dists:
+        name, version = dist.get("name") or "", dist.get("version") or ""
+        where = f"{dist.get('folder', name)}"
+        if dist.get("error"):
+            warnings.append(ProbeWarning("python", f"{where}: {dist['error']}"))
+        if not grammar.is_dist_name(name) or not grammar.is_pep440_version(version):
+            warnings.append(ProbeWarning("python", f"{where}: name {grammar.quote_for_message(name)} or version "
+                                                   f"{grammar.quote_for_message(version)} is not valid; left out"))
+            continue
+        requires = []
+        for text in dist.get("requires") or []:
+            if grammar.is_pep508_requirement(text):
+                requires.append(text)
+            else:
+                warnings.append(ProbeWarning("python", f"{name}: requirement {grammar.quote_for_message(text)} "
+                                                       "is not PEP 508; left out"))
+        installer = dist.get("installer")
+        if installer is not None and not grammar.is_identifier(installer):
+            installer = None
+        source = _check_source_fields(package_source(dist.get("direct_url"), home, timeout), name, warnings)
+        label = local_label(version)
+        records.append(PythonPackage(
+            name=name, version=version, requested=bool(dist.get("requested")), installer=installer,
+            top_level=canonical(name) not in required, requires=requires, source=source,
+            local_label=label if label and grammar.is_identifier(label) else None,
+            index_url=implied_index(label),
+        ))
+    records.sort(key=lambda p: canonical(p.name))
+    return records, warnings
+
+
+def collect(ctx: ProbeContext) -> ProbeResult:
+    """Both sections at once: {'python': ..., 'python_packages': [...]}."""
+    target = ctx.target
+    records, warnings = packages(target, ctx.home, ctx.timeout)
+    return ProbeResult({"python": to_data(python_info(target, ctx.home)), "python_packages": to_data(records)},
+                       warnings)
