@@ -60,6 +60,8 @@ def _python() -> dict:
         "markers": {"type": "object", "additionalProperties": s("marker-value"),
                     "propertyNames": {"pattern": "^[a-z_]+$"}},
         "site_packages": arr(s("path"), 100),
+        "package_indexes": obj({"index_url": s("url", nullable=True), "extra_index_urls": arr(s("url"), 50),
+                                "find_links": arr(s("url"), 50), "sources": arr(s("path"), 20)}),
     })
 
 

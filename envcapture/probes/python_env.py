@@ -54,6 +54,14 @@ class PythonPackage:
 
 
 @dataclass
+class PackageIndexes:
+    index_url: Optional[str] = None
+    extra_index_urls: list = field(default_factory=list)
+    find_links: list = field(default_factory=list)
+    sources: list = field(default_factory=list)  # which config files or variables said so
+
+
+@dataclass
 class PythonInfo:
     implementation: str
     version: str
@@ -64,6 +72,7 @@ class PythonInfo:
     origin: str
     markers: dict
     site_packages: list
+    package_indexes: PackageIndexes
 
 
 def python_origin(base_prefix: str, executable: str, home: str) -> str:
@@ -85,7 +94,64 @@ def python_origin(base_prefix: str, executable: str, home: str) -> str:
     return "other"
 
 
-def python_info(target: dict, home: str) -> PythonInfo:
+def pip_config_files(prefix: str, env, home: str) -> list[str]:
+    """pip's config files, lowest priority first (pip's own order: global, user, site)."""
+    xdg = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
+    files = [os.path.join(d, "pip", "pip.conf") for d in reversed(xdg)] + ["/etc/pip.conf"]
+    files += [os.path.join(home, ".pip", "pip.conf"),
+              os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip", "pip.conf"),
+              os.path.join(prefix, "pip.conf")]
+    if env.get("PIP_CONFIG_FILE"):
+        files.append(env["PIP_CONFIG_FILE"])
+    return files
+
+
+def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndexes:
+    """Where packages were to come from: pip config files and PIP_*/UV_* variables, credentials removed."""
+    import configparser
+
+    found = PackageIndexes()
+
+    def take(key: str, value: str, origin: str):
+        urls = [private_url(u, home) for u in value.split()]
+        good = [u for u in urls if grammar.is_url(u)]
+        for bad in set(urls) - set(good):
+            warnings.append(ProbeWarning("python", f"{origin}: {key} {grammar.quote_for_message(bad)} is not a "
+                                                   "plain URL; left out"))
+        if not good:
+            return
+        if key == "index-url":
+            found.index_url = good[0]
+        elif key == "extra-index-url":
+            found.extra_index_urls += [u for u in good if u not in found.extra_index_urls]
+        else:
+            found.find_links += [u for u in good if u not in found.find_links]
+        origin = home_relative(origin, home)
+        if grammar.is_path(origin) and origin not in found.sources:
+            found.sources.append(origin)
+
+    for path in pip_config_files(prefix, env, home):
+        parser = configparser.RawConfigParser()
+        try:
+            if not parser.read(path, encoding="utf-8"):
+                continue
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            warnings.append(ProbeWarning("python", f"{home_relative(path, home)}: unreadable pip config"))
+            continue
+        for section in ("global", "install"):
+            for key in ("index-url", "extra-index-url", "find-links"):
+                if parser.has_option(section, key):
+                    take(key, parser.get(section, key), path)
+    for variable, key in (("PIP_INDEX_URL", "index-url"), ("UV_INDEX_URL", "index-url"),
+                          ("UV_DEFAULT_INDEX", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
+                          ("UV_EXTRA_INDEX_URL", "extra-index-url"), ("UV_INDEX", "extra-index-url"),
+                          ("PIP_FIND_LINKS", "find-links"), ("UV_FIND_LINKS", "find-links")):
+        if env.get(variable):
+            take(key, env[variable], variable)
+    return found
+
+
+def python_info(target: dict, home: str, env=None, warnings=None) -> PythonInfo:
     prefix, base = target["prefix"], target["base_prefix"]
     return PythonInfo(
         implementation=target["implementation"],
@@ -97,6 +163,8 @@ def python_info(target: dict, home: str) -> PythonInfo:
         origin=python_origin(base, target["executable"], home),
         markers={k: v for k, v in target["markers"].items() if grammar.check("marker-value", v)},
         site_packages=[home_relative(p, home) for p in target["site_packages"]],
+        package_indexes=package_indexes(prefix, env if env is not None else os.environ, home,
+                                        warnings if warnings is not None else []),
     )
 
 
@@ -254,5 +322,5 @@ def collect(ctx: ProbeContext) -> ProbeResult:
     """Both sections at once: {'python': ..., 'python_packages': [...]}."""
     target = ctx.target
     records, warnings = packages(target, ctx.home, ctx.timeout)
-    return ProbeResult({"python": to_data(python_info(target, ctx.home)), "python_packages": to_data(records)},
-                       warnings)
+    info = python_info(target, ctx.home, ctx.env, warnings)
+    return ProbeResult({"python": to_data(info), "python_packages": to_data(records)}, warnings)
