@@ -215,7 +215,7 @@ def _gpu() -> dict:
         "architecture": s("identifier", nullable=True),
         "mig_mode": s("identifier", nullable=True),
         "mig_devices": arr(mig_device, 64),
-        "pci_bus_id": s("identifier", nullable=True),
+        "pci_bus_id": s("text", nullable=True),  # 00000000:00:09.0 has colons
         "uuid": s("identifier", nullable=True),
         "source": fact_source,
     }, required=["index", "name"])
