@@ -128,6 +128,11 @@ def is_git_ref(value: str) -> bool:
     return len(value) <= 255 and bool(_GIT_REF.match(value)) and ".." not in value
 
 
+def is_conda_channel(value: str) -> bool:
+    """A conda channel name: ``conda-forge``, ``pkgs/main``, ``nvidia/label/cuda-12.1.0``."""
+    return len(value) <= 255 and all(_IDENT.match(part) for part in value.split("/"))
+
+
 def is_env_name(value: str) -> bool:
     return len(value) <= 200 and bool(_ENV_NAME.match(value))
 
@@ -198,6 +203,7 @@ RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "hash": (is_hash, "hash of the form algo=hexdigest"),
     "git-commit": (is_git_commit, "git commit id"),
     "git-ref": (is_git_ref, "git revision name"),
+    "conda-channel": (is_conda_channel, "conda channel name (identifiers joined by /)"),
     "env-name": (is_env_name, "environment variable name"),
     "image-ref": (is_image_ref, "container image reference"),
     "url": (is_url, "URL with an allowed scheme and no credentials or shell characters"),

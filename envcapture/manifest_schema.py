@@ -98,7 +98,7 @@ def _conda() -> dict:
         "version": s("package-token"),
         "build": s("package-token"),
         "build_number": NINT,
-        "channel": s("identifier", nullable=True),
+        "channel": s("conda-channel", nullable=True),
         "subdir": s("identifier", nullable=True),
         "url": s("url", nullable=True),
         "md5": s("md5", nullable=True),
