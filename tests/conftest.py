@@ -1,0 +1,111 @@
+"""Shared fixtures for the real tools: the Docker engine, the local test base image, Packer and Vagrant.
+
+Tests that need a tool skip with a reason that says what is missing and how to get it (`.ci/run` installs
+and starts everything), so the suite passes on a laptop without Docker and runs for real in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Built by .ci/make-base-image.sh (debootstrap bookworm + the host CA bundle). Test-only: not an official image.
+TEST_BASE_IMAGE = os.environ.get("ENVCAPTURE_TEST_BASE_IMAGE", "envcapture-test/debian-bookworm:local")
+
+# .ci/run sets this: there every real tool must be present, and a skip would hide a broken setup.
+REQUIRE_TOOLS = os.environ.get("ENVCAPTURE_REQUIRE_TOOLS", "") == "1"
+
+
+def _skip_or_fail(reason: str):
+    if REQUIRE_TOOLS:
+        pytest.fail(f"ENVCAPTURE_REQUIRE_TOOLS=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _docker_client_or_reason():
+    """A connected docker SDK client, or (None, why not)."""
+    try:
+        import docker
+    except ImportError:
+        return None, "the docker Python SDK is not installed"
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+    except Exception as exc:  # the SDK raises several types for "no engine"; any of them means skip
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"no Docker engine reachable ({first_line}); start dockerd or run .ci/run"
+    return client, ""
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """A docker SDK client talking to a live engine; skips (fails under ENVCAPTURE_REQUIRE_TOOLS=1) when there is none."""
+    client, reason = _docker_client_or_reason()
+    if client is None:
+        _skip_or_fail(reason)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_base_image(docker_client) -> str:
+    """Name of the local test-only base image; skips (fails under ENVCAPTURE_REQUIRE_TOOLS=1) when it has not been built."""
+    import docker
+
+    try:
+        docker_client.images.get(TEST_BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        _skip_or_fail(f"local base image {TEST_BASE_IMAGE} is missing; build it with .ci/make-base-image.sh")
+    return TEST_BASE_IMAGE
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    path: str
+    version: str
+
+
+def _tool_version(path: str) -> str:
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "VAGRANT_CHECKPOINT_DISABLE": "1"}).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.strip().splitlines()[0] if out.strip() else ""
+
+
+def _require_tool(name: str) -> Tool:
+    path = shutil.which(name)
+    if path is None:
+        _skip_or_fail(f"{name} is not installed (apt-get install -y {name}, or run .ci/run)")
+    return Tool(name, path, _tool_version(path))
+
+
+@pytest.fixture(scope="session")
+def packer_tool() -> Tool:
+    """The installed Packer (Debian's 1.6.6 in CI); skips when it is not installed."""
+    return _require_tool("packer")
+
+
+@pytest.fixture(scope="session")
+def vagrant_tool() -> Tool:
+    """The installed Vagrant; skips when it is not installed."""
+    return _require_tool("vagrant")
+
+
+@pytest.fixture
+def vagrant_env(tmp_path, monkeypatch):
+    """Environment for running Vagrant offline in a test: its own VAGRANT_HOME, no version check."""
+    home = tmp_path / "vagrant-home"
+    home.mkdir()
+    monkeypatch.setenv("VAGRANT_HOME", str(home))
+    monkeypatch.setenv("VAGRANT_CHECKPOINT_DISABLE", "1")
+    return {**os.environ, "VAGRANT_HOME": str(home), "VAGRANT_CHECKPOINT_DISABLE": "1"}
