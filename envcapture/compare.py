@@ -556,10 +556,17 @@ def render_text(result: Comparison, command: str, console=None) -> None:
         console.print(Text("Groups of identical manifests:", style="bold"))
         for group in result.groups:
             console.print(f"  {', '.join(group)}")
-    for section, reason in result.not_compared.items():
-        console.print(Text(f"not compared: {section} ({reason})", style="dim"))
+    for reason, sections in _by_reason(result.not_compared).items():
+        console.print(Text(f"not compared: {', '.join(sections)} ({reason})", style="dim"))
     ok = result.same if command == "diff" else result.ok
     console.print(Text(verdict_line(result, command), style="bold green" if ok else "bold red"))
+
+
+def _by_reason(not_compared: dict) -> dict:
+    grouped: dict = {}
+    for section, reason in not_compared.items():
+        grouped.setdefault(reason, []).append(section)
+    return grouped
 
 
 def _majority(values: list):
@@ -599,8 +606,8 @@ def render_markdown(result: Comparison, command: str) -> str:
         lines.append("Groups of identical manifests: " + "; ".join(
             "{" + ", ".join(_md_cell(l) for l in g) + "}" for g in result.groups))
         lines.append("")
-    for section, reason in result.not_compared.items():
-        lines.append(f"- not compared: {section} ({_md_cell(reason)})")
+    for reason, sections in _by_reason(result.not_compared).items():
+        lines.append(f"- not compared: {', '.join(sections)} ({_md_cell(reason)})")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

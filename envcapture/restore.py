@@ -1,0 +1,415 @@
+"""`envcapture restore`: a fresh virtualenv holding exactly the manifest's Python packages, then a check.
+
+Steps: find the recorded Python (X.Y.Z), make the venv with `uv venv`, write a lock file of exact pins
+(index packages as ``name==version``, VCS installs at their commit, archives with their hash, local folders
+when they still exist), install it with `uv pip install` (pip when uv is missing), and compare the new venv
+with the manifest. What could not be restored is listed, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from envcapture.errors import BadInput, ToolFailed
+
+VENV_TIMEOUT = 600
+INSTALL_TIMEOUT = 3600
+PYTORCH_INDEX = "https://download.pytorch.org/whl/"
+
+
+# ------------------------------------------------------------------------------------------- the lock
+
+@dataclass
+class Lock:
+    lines: list[str] = field(default_factory=list)  # requirement lines
+    options: list[str] = field(default_factory=list)  # --index-url / --extra-index-url / --find-links lines
+    skipped: list[str] = field(default_factory=list)  # what cannot be restored, and why
+    notes: list[str] = field(default_factory=list)  # restored, but not quite as recorded
+    count: int = 0
+
+    def text(self) -> str:
+        header = ["# written by envcapture restore: exact pins of the manifest's Python packages"]
+        return "\n".join(header + self.options + self.lines) + "\n"
+
+    @property
+    def extra_indexes(self) -> bool:
+        return any(line.startswith("--extra-index-url") for line in self.options)
+
+
+def local_path(url_or_path: str, home: str) -> Path | None:
+    """A file:// URL (or a path) from the manifest as a path here; ``~`` is this user's home."""
+    text = url_or_path
+    if text.startswith("file://"):
+        text = unquote(urlsplit(text).path) if not text.startswith("file://~") else unquote(text[len("file://"):])
+    if text.startswith("~"):
+        text = home + text[1:]
+    return Path(text) if text.startswith("/") else None
+
+
+def _git_head(path: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def requirement_for(package: dict, home: str, lock: Lock) -> str | None:
+    """One lock line for a package record, or None (and a note in ``lock.skipped``) when it cannot be had."""
+    name, version = package["name"], package["version"]
+    source = package.get("source") or {"kind": "index"}
+    kind = source.get("kind", "index")
+    url = source.get("url")
+    if kind == "index" or (kind in ("archive", "vcs") and not url):
+        return f"{name}=={version}"
+    if kind == "vcs":
+        revision = source.get("commit") or source.get("requested_revision")
+        if not revision:
+            lock.notes.append(f"{name}: no commit recorded for {url}; installed from its default branch")
+        line = f"{name} @ {url}" + (f"@{revision}" if revision else "")
+        if source.get("subdirectory"):
+            line += f"#subdirectory={source['subdirectory']}"
+        return line
+    if kind == "archive":
+        path = local_path(url, home)
+        if path is not None and not path.exists():
+            lock.skipped.append(f"{name} {version}: the archive {url} does not exist here")
+            return None
+        line = f"{name} @ {path.as_uri() if path else url}"
+        digest = source.get("hash")
+        if digest and "=" in digest:
+            line += "#" + digest
+        return line
+    # directory / editable: a local folder, restorable only where it still exists
+    path = local_path(url or "", home)
+    if path is None or not path.is_dir():
+        lock.skipped.append(f"{name} {version}: {kind} install from {url}, a folder that does not exist here")
+        return None
+    recorded = source.get("commit") or (source.get("checkout") or {}).get("commit")
+    if recorded:
+        head = _git_head(path)
+        if head and head != recorded:
+            lock.notes.append(f"{name}: {path} is now at commit {head[:12]}, the manifest recorded {recorded[:12]}")
+    if (source.get("checkout") or {}).get("dirty"):
+        lock.notes.append(f"{name}: the checkout had uncommitted changes when the manifest was made")
+    subdirectory = source.get("subdirectory")
+    if subdirectory:
+        path = path / subdirectory
+    return f"-e {path}" if kind == "editable" else f"{name} @ {path.as_uri()}"
+
+
+def index_options(data: dict, home: str, lock: Lock) -> list[str]:
+    """The recorded indexes (those that can exist here), plus the PyTorch indexes that local labels imply."""
+    indexes = (data.get("python") or {}).get("package_indexes") or {}
+    options = []
+
+    def usable(url: str) -> bool:
+        if url.startswith("file:"):
+            path = local_path(url, home)
+            if path is None or not path.exists():
+                lock.notes.append(f"recorded package index {url} does not exist here; not used")
+                return False
+        return True
+
+    if indexes.get("index_url") and usable(indexes["index_url"]):
+        options.append(f"--index-url {indexes['index_url']}")
+    extra = list(indexes.get("extra_index_urls") or [])
+    extra += sorted({p["index_url"] for p in data.get("python_packages") or [] if p.get("index_url")})
+    for url in dict.fromkeys(extra):
+        if usable(url):
+            options.append(f"--extra-index-url {url}")
+    for url in indexes.get("find_links") or []:
+        if usable(url):
+            options.append(f"--find-links {url}")
+    return options
+
+
+def build_lock(data: dict, home: str | None = None) -> Lock:
+    home = home or os.path.expanduser("~")
+    lock = Lock()
+    lock.options = index_options(data, home, lock)
+    for package in data.get("python_packages") or []:
+        line = requirement_for(package, home, lock)
+        if line:
+            lock.lines.append(line)
+            lock.count += 1
+    if (data.get("conda") or {}).get("packages"):
+        lock.notes.append("conda packages are not restored into a virtualenv (use `envcapture generate docker`); "
+                          "their Python packages are installed from the package index")
+    return lock
+
+
+# ---------------------------------------------------------------------------------------------- Python
+
+def interpreter_version(python: str) -> str | None:
+    try:
+        out = subprocess.run([python, "-c", "import platform; print(platform.python_implementation().lower(), "
+                                            "platform.python_version())"],
+                             capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    parts = out.stdout.split()
+    return " ".join(parts) if len(parts) == 2 else None
+
+
+def candidate_pythons(version: str) -> list[str]:
+    """Where an interpreter of exactly ``version`` may live: pyenv's folders, then pythonX.Y on PATH.
+
+    uv finds interpreters on PATH and its own managed ones, but not pyenv versions that are not selected
+    (their shims fail), so look there first.
+    """
+    minor = ".".join(version.split(".")[:2])
+    roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
+    found = []
+    for root in filter(None, roots):
+        path = Path(root) / "versions" / version / "bin" / "python"
+        if path.exists():
+            found.append(str(path))
+    for name in (f"python{minor}", "python3", "python"):
+        path = shutil.which(name)
+        if path and "/shims/" not in path:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def find_python(recorded: dict, requested: str | None) -> tuple[str, list[str]]:
+    """The interpreter (a path, or a request uv resolves) for the venv, and notes about it."""
+    implementation = recorded.get("implementation") or "cpython"
+    version = recorded.get("version") or ""
+    if requested:
+        path = shutil.which(requested) or requested
+        found = interpreter_version(path)
+        if found is None:
+            raise BadInput(f"--python {requested}: not a working Python interpreter")
+        notes = []
+        if found != f"{implementation} {version}":
+            notes.append(f"--python {requested} is {found}; the manifest recorded {implementation} {version}")
+        return path, notes
+    for path in candidate_pythons(version):
+        if interpreter_version(path) == f"{implementation} {version}":
+            return path, []
+    # Let uv look (and download a managed build where it may): `uv venv --python 3.11.7`.
+    return (version if implementation == "cpython" else f"{implementation}@{version}"), []
+
+
+def python_missing_message(request: str, version: str) -> str:
+    return (f"Python {version} is not available here: install it with `uv python install {version}` "
+            f"or `pyenv install {version}`, or pass --python PATH to use another interpreter")
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+def uv_binary() -> str | None:
+    try:
+        import uv
+
+        return uv.find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def run_streaming(argv: list[str], timeout: float, on_line=None, env=None) -> tuple[int, list[str]]:
+    """Run a command, feeding each output line to ``on_line``; kill it after ``timeout`` seconds."""
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                text=True, errors="replace", env=env)
+    except FileNotFoundError:
+        raise ToolFailed(f"{argv[0]}: not found") from None
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    lines = []
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            lines.append(line)
+            if on_line:
+                on_line(line)
+        proc.wait()
+    finally:
+        timer.cancel()
+    if proc.returncode < 0 and not timer.is_alive():
+        raise ToolFailed(f"{Path(argv[0]).name} did not finish within {timeout:g} s", tail="\n".join(lines[-10:]))
+    return proc.returncode, lines
+
+
+_UNREACHABLE = re.compile(r"(dns error|failed to lookup address|Connection refused|Could not connect|"
+                          r"error sending request|Failed to establish a new connection|Network is unreachable|"
+                          r"connection timed out|operation timed out|Max retries exceeded|NewConnectionError|"
+                          r"Temporary failure in name resolution)", re.I)
+_INDEX_URL = re.compile(r"(https?://[^\s`'\"]+)")
+_NOT_FOUND = re.compile(r"(No solution found|not found in the package registry|there is no version of|"
+                        r"Could not find a version that satisfies|No matching distribution found|"
+                        r"was not found in the provided package locations)", re.I)
+
+
+def install_failure(lines: list[str], tool: str, lock: Lock) -> ToolFailed:
+    """One clear line for why installing failed (the index is unreachable, a pin does not exist, ...)."""
+    text = "\n".join(lines)
+    errors = [line.strip() for line in lines if re.match(r"\s*(error|ERROR|×|╰─▶|Caused by|  Caused by)", line)]
+    if _UNREACHABLE.search(text):
+        urls = [u.rstrip(".,:)") for u in _INDEX_URL.findall(text)]
+        where = f" ({urls[0]})" if urls else ""
+        return ToolFailed(f"the package index is unreachable{where}: check the network, the index URL or your "
+                          f"proxy settings ({tool} could not download the packages)")
+    if _NOT_FOUND.search(text):
+        detail = next((line.strip() for line in lines if _NOT_FOUND.search(line)), "")
+        because = next((line.strip(" ╰─▶") for line in lines if "Because" in line or "because" in line), detail)
+        return ToolFailed(f"a recorded package version is not on the package indexes: {because[:300]}")
+    summary = errors[0] if errors else (lines[-1] if lines else "no output")
+    return ToolFailed(f"{tool} could not install the packages: {summary[:300]}", tail="\n".join(lines[-15:]))
+
+
+class Steps:
+    """A rich progress display on stderr: one line per step with a spinner and the elapsed time."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=self.console, transient=False,
+                                 disable=not self.console.is_terminal)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def start(self, description: str):
+        self.started = time.monotonic()
+        return self.progress.add_task(description, total=1)
+
+    def update(self, task, description: str) -> None:
+        self.progress.update(task, description=description)
+
+    def done(self, task, description: str) -> None:
+        seconds = time.monotonic() - self.started
+        self.progress.update(task, description=description, completed=1)
+        if not self.console.is_terminal:
+            self.console.print(f"envcapture: {description} ({seconds:.1f} s)", highlight=False)
+
+
+def create_venv(python: str, venv: Path, uv: str | None, version: str) -> None:
+    if uv:
+        env = dict(os.environ)
+        code, lines = run_streaming([uv, "venv", "--python", python, str(venv)], VENV_TIMEOUT,
+                                    env=env)
+        if code != 0:
+            text = "\n".join(lines)
+            if re.search(r"No interpreter found|No download found|Failed to download|Request failed|"
+                         r"not found in (the )?(managed installations|search path)|Python downloads are not "
+                         r"allowed|No Python at", text, re.I) or "/" not in python:
+                raise ToolFailed(python_missing_message(python, version))
+            raise ToolFailed(f"uv venv failed: {next((l for l in lines if 'error' in l.lower()), lines[-1:])}",
+                             tail="\n".join(lines[-10:]))
+        return
+    if "/" not in python:
+        raise ToolFailed(python_missing_message(python, version) + " (uv, which could download it, is not "
+                                                                   "installed)")
+    code, lines = run_streaming([python, "-m", "venv", str(venv)], VENV_TIMEOUT)
+    if code != 0:
+        raise ToolFailed(f"python -m venv failed: {lines[-1] if lines else 'no output'}", tail="\n".join(lines[-10:]))
+
+
+def install(venv_python: Path, lock_path: Path, lock: Lock, uv: str | None, on_line) -> str:
+    if uv:
+        argv = [uv, "pip", "install", "--python", str(venv_python), "-r", str(lock_path)]
+        if lock.extra_indexes:
+            # pip's behaviour: the best match over every index (uv's default stops at the first index that
+            # has the name, which would take torch from PyPI rather than the recorded +cu126 index).
+            argv += ["--index-strategy", "unsafe-best-match"]
+        tool = "uv"
+    else:
+        argv = [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                "-r", str(lock_path)]
+        tool = "pip"
+    code, lines = run_streaming(argv, INSTALL_TIMEOUT, on_line=on_line)
+    if code != 0:
+        raise install_failure(lines, tool, lock)
+    return tool
+
+
+def venv_python(venv: Path) -> Path:
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return candidate
+    raise ToolFailed(f"{venv}: the new virtualenv has no Python interpreter")
+
+
+def restore(data: dict, venv: Path, python: str | None = None, steps: Steps | None = None):
+    """Make ``venv`` from the manifest ``data``; return (the check's Comparison, the Lock)."""
+    from envcapture import compare
+
+    lock = build_lock(data)
+    uv = uv_binary()
+    recorded = data.get("python") or {}
+    version = recorded.get("version", "")
+    interpreter, notes = find_python(recorded, python)
+    lock.notes[:0] = notes
+    task = steps.start(f"creating a virtualenv with Python {version}") if steps else None
+    create_venv(interpreter, venv, uv, version)
+    target = venv_python(venv)
+    if steps:
+        steps.done(task, f"created {venv} ({interpreter_version(str(target)) or version})")
+    lock_path = venv / "envcapture-lock.txt"
+    lock_path.write_text(lock.text(), encoding="utf-8")
+    task = steps.start(f"installing {lock.count} packages") if steps else None
+
+    def on_line(line: str) -> None:
+        if steps and line.strip() and not line.startswith((" ", "warning")):
+            steps.update(task, f"installing {lock.count} packages: {line.strip()[:80]}")
+
+    tool = install(target, lock_path, lock, uv, on_line)
+    if steps:
+        steps.done(task, f"installed {lock.count} packages with {tool}")
+        task = steps.start("checking the new virtualenv against the manifest")
+    result = compare.check_python_env(data, str(target))
+    if steps:
+        steps.done(task, "checked the new virtualenv against the manifest")
+    return result, lock
+
+
+def _refuse_existing(venv: Path) -> None:
+    if venv.exists() and (not venv.is_dir() or any(venv.iterdir())):
+        raise BadInput(f"--venv {venv}: exists and is not empty; restore makes a fresh virtualenv (pick a new "
+                       "folder or remove this one)")
+
+
+def restore_command(args) -> int:
+    from envcapture import compare
+    from envcapture import manifest as manifest_io
+
+    data = manifest_io.load(args.manifest)
+    venv = Path(args.venv).absolute()
+    _refuse_existing(venv)
+    created = not venv.exists()
+    try:
+        with Steps() as steps:
+            result, lock = restore(data, venv, args.python, steps)
+    except BaseException:
+        if created:  # a half-made venv is worse than none: the next try would refuse the folder
+            shutil.rmtree(venv, ignore_errors=True)
+        raise
+    for line in lock.skipped:
+        print(f"envcapture: not restored: {line}", file=sys.stderr)
+    for line in lock.notes:
+        print(f"envcapture: note: {line}", file=sys.stderr)
+    compare.render_text(result, "check")
+    print(f"envcapture: restored {lock.count} of {len(data.get('python_packages') or [])} packages into {venv} "
+          f"(activate with `. {venv}/bin/activate`)", file=sys.stderr)
+    return 0 if result.ok else 1
