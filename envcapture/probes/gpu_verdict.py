@@ -18,10 +18,23 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     return tuple(parts)
 
 
+_USES_CUDNN = {"torch", "tensorflow", "tensorflow-gpu", "jax", "paddlepaddle-gpu"}
+
+
 def pretty(record: dict) -> str:
+    """'PyTorch 2.11.0+cu130': the version the framework reports at run time when --deep recorded it."""
     name = record["name"]
     label = _PRETTY.get(name) or ("CuPy" if name.startswith("cupy-") else name)
-    return f"{label} {record['version']}"
+    runtime = record.get("runtime") if isinstance(record.get("runtime"), dict) else {}
+    version = runtime.get("version") if isinstance(runtime.get("version"), str) else record["version"]
+    return f"{label} {version}"
+
+
+def runtime_cudnn(record: dict) -> str | None:
+    from envcapture.probes.gpu_python import cudnn_text
+
+    runtime = record.get("runtime") if isinstance(record.get("runtime"), dict) else {}
+    return cudnn_text(runtime.get("cudnn"))
 
 
 def _wheel_cudnn(section: dict) -> str | None:
@@ -53,7 +66,8 @@ def framework_sentences(section: dict, record: dict) -> list[str]:
                     f"version is only known at import; freeze --deep records it)."]
         return []
     wanted = version_tuple(cuda)
-    cudnn = record.get("cudnn") or _wheel_cudnn(section)
+    cudnn = (runtime_cudnn(record) or record.get("cudnn") or _wheel_cudnn(section)) \
+        if record["name"] in _USES_CUDNN else None
     own = _brings_runtime(section, wanted[0] if wanted else None)
     if own:
         extra = f" and cuDNN {cudnn}" if cudnn else ""
@@ -87,14 +101,17 @@ def driver_sentence(section: dict) -> str | None:
     devices = section.get("devices") or []
     if not driver.get("version") and not devices:
         return None
-    names = sorted({device["name"] for device in devices})
-    capability = sorted({device.get("compute_capability") for device in devices if device.get("compute_capability")})
-    described = ", ".join(names) if names else "no GPU visible"
-    if capability:
-        described += f" (compute capability {', '.join(capability)})"
+    kinds: dict[str, int] = {}
+    for device in devices:
+        details = ", ".join(part for part in (device.get("architecture"), device.get("compute_capability") and
+                                              f"compute capability {device['compute_capability']}") if part)
+        key = f"{device['name']} ({details})" if details else device["name"]
+        kinds[key] = kinds.get(key, 0) + 1
+    described = "; ".join(f"{count}x {key}" if count > 1 else key for key, count in kinds.items()) \
+        or "none visible"
     mig = [device for device in devices if device.get("mig_mode") == "Enabled"]
     mig_text = f"; MIG enabled on {len(mig)} GPU(s)" if mig else ""
-    return (f"NVIDIA driver {driver.get('version') or 'unknown'} supports CUDA up to "
+    return (f"NVIDIA driver {driver.get('version') or '(version unknown)'} supports CUDA up to "
             f"{driver.get('cuda_version') or 'an unknown version'}; {len(devices)} GPU(s): {described}{mig_text}.")
 
 
@@ -114,13 +131,20 @@ def toolkit_sentences(section: dict) -> list[str]:
 
 
 def cudnn_sentence(section: dict) -> str | None:
-    versions = sorted({copy["version"] for copy in section.get("cudnn") or []}, key=version_tuple)
-    majors = sorted({version_tuple(version)[:2] for version in versions})
-    if len(majors) > 1:
-        where = "; ".join(f"{copy['version']} ({copy['source']})" for copy in section["cudnn"])
-        return f"Several cuDNN versions are installed: {where}. Which one a program loads depends on its search " \
-               f"path; pip-wheel frameworks load their own wheel's."
-    return None
+    copies = section.get("cudnn") or []
+    by_version: dict[str, list[str]] = {}
+    for copy in copies:
+        key = ".".join(copy["version"].split(".")[:3])
+        by_version.setdefault(key, []).append(copy.get("package") or copy["source"])
+    if len(by_version) < 2:
+        return None
+    where = "; ".join(f"{version} ({', '.join(sources)})"
+                      for version, sources in sorted(by_version.items(), key=lambda item: version_tuple(item[0])))
+    loaded = [f"{pretty(record)} loads {runtime_cudnn(record)}" for record in section.get("frameworks") or []
+              if runtime_cudnn(record)]
+    tail = f" At run time {', '.join(loaded)}." if loaded else \
+        " Which one a program loads depends on its library search path; pip-wheel frameworks load their wheel's."
+    return f"Several cuDNN versions are installed: {where}.{tail}"
 
 
 def verdict(section: dict) -> list[str]:
