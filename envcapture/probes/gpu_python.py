@@ -27,6 +27,8 @@ _CUDA_LIBRARY = re.compile(r"^nvidia-(cuda|cu|nccl|nvjitlink|nvtx|nvshmem|nvvm|c
 _RUNTIME_PIN = re.compile(r"^(nvidia-cuda-runtime(?:-cu[0-9]+)?|cuda-toolkit)\s*(?:\[[^\]]*\])?\s*"
                           r"(==|~=|>=)\s*([0-9]+(?:\.[0-9]+)*)")
 _CUDNN_PIN = re.compile(r"^nvidia-cudnn-cu[0-9]+\s*(==|~=|>=)\s*([0-9]+(?:\.[0-9]+)*)")
+# 'nvidia-cudnn-cu13<10.0,>=9.12.0.46': the floor, as jax's plugin states it.
+_CUDNN_FLOOR = re.compile(r"^nvidia-cudnn-cu[0-9]+\s*[^;]*?>=\s*([0-9]+(?:\.[0-9]+)*)")
 _LOCAL_CUDA = re.compile(r"\+cu([0-9]+)")
 _LOCAL_ROCM = re.compile(r"\+rocm([0-9]+(?:\.[0-9]+)*)")
 FRAMEWORKS = ("torch", "tensorflow", "tensorflow-gpu", "jax", "cupy", "paddlepaddle-gpu", "onnxruntime-gpu")
@@ -98,11 +100,15 @@ def framework_record(dist: dict, by_name: dict[str, dict]) -> dict:
     cuda = cuda_from_label_digits(label_cuda.group(1)) if label_cuda else _major_minor(_pinned(requires, _RUNTIME_PIN))
     cudnn = _pinned(requires, _CUDNN_PIN)
     if name == "jax":
-        plugin = next((other for key, other in by_name.items()
-                       if re.match(r"^jax-cuda[0-9]+-(plugin|pjrt)$", key)), None)
-        if plugin is not None:
-            pinned = _major_minor(_pinned(plugin.get("requires") or [], _RUNTIME_PIN))
-            cuda = pinned or str(wheel_cuda_major(plugin["name"], plugin.get("version") or ""))
+        plugins = [other for key, other in sorted(by_name.items(), key=lambda item: not item[0].endswith("plugin"))
+                   if re.match(r"^jax-cuda[0-9]+-(plugin|pjrt)$", key)]
+        if plugins:
+            # The plugin's floor on nvidia-cuda-runtime (>=13.0.48) names the CUDA it was built with.
+            pinned = next((_major_minor(_pinned(plugin.get("requires") or [], _RUNTIME_PIN)) for plugin in plugins
+                           if _pinned(plugin.get("requires") or [], _RUNTIME_PIN)), None)
+            cudnn = next((_pinned(plugin.get("requires") or [], _CUDNN_FLOOR) for plugin in plugins
+                          if _pinned(plugin.get("requires") or [], _CUDNN_FLOOR)), None)
+            cuda = pinned or str(wheel_cuda_major(plugins[0]["name"], plugins[0].get("version") or ""))
     if name == "cupy":
         cuda = None  # a source build of cupy: CUDA found at import time, not recorded in metadata
     source = "metadata" if (cuda or cudnn or label_rocm) else None

@@ -66,7 +66,7 @@ def framework_sentences(section: dict, record: dict) -> list[str]:
                     f"version is only known at import; freeze --deep records it)."]
         return []
     wanted = version_tuple(cuda)
-    cudnn = (runtime_cudnn(record) or record.get("cudnn") or _wheel_cudnn(section)) \
+    cudnn = (runtime_cudnn(record) or _wheel_cudnn(section) or record.get("cudnn")) \
         if record["name"] in _USES_CUDNN else None
     own = _brings_runtime(section, wanted[0] if wanted else None)
     if own:
