@@ -1,0 +1,101 @@
+"""`envcapture build docker|packer|vagrant`: generate the kit when needed, build it with the real tool, and
+for Docker and Packer run `check --image` on the result.
+
+A builder never decides content: it runs a real tool on a kit that `generate` wrote. Exit codes: 0 built
+and checked clean, 1 built but the image drifts from the manifest, 2 bad input, 3 the tool is missing or
+failed (with its last lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+from envcapture.errors import BadInput
+
+DEFAULT_REPOSITORY = "envcapture/reproduce"
+KIT_MANIFEST = "envcapture.json"
+_TIMEOUT_VARIABLE = "ENVCAPTURE_BUILD_TIMEOUT"
+
+
+def build_command(args) -> int:
+    kit = Path(args.output)
+    manifest = resolve_manifest(Path(args.manifest), kit)
+    if Path(args.manifest).is_file():
+        generate_kit(args, args.tool)
+    timeout = build_timeout()
+    if args.tool == "docker":
+        return _build_docker(kit, manifest, args.tag or default_tag(manifest), timeout)
+    if args.tool == "packer":
+        return _build_packer(kit, manifest, args.tag, timeout)
+    from envcapture.build import vagrant
+
+    vagrant.build(kit, timeout=timeout)
+    say(f"vagrant up finished for {kit}/Vagrantfile (check the VM with `vagrant ssh -c 'envcapture check'`)")
+    return 0
+
+
+def resolve_manifest(manifest: Path, kit: Path) -> Path:
+    """The manifest to build from: the one given, else the copy inside an already generated kit."""
+    if manifest.is_file():
+        return manifest
+    if (kit / KIT_MANIFEST).is_file():
+        return kit / KIT_MANIFEST
+    raise BadInput(f"{manifest}: no such manifest, and {kit}/ holds no generated kit (run `envcapture freeze` first)")
+
+
+def generate_kit(args, tool: str) -> None:
+    from envcapture.render.kit import generate_command
+
+    options = argparse.Namespace(targets=[tool], manifest=args.manifest, output=args.output,
+                                 base_image=args.base_image, ca_bundle=getattr(args, "ca_bundle", None),
+                                 hashes=False, apt_snapshot=None, force=False)
+    generate_command(options)
+
+
+def default_tag(manifest: Path, suffix: str = "") -> str:
+    """envcapture/reproduce:<first 12 hex of the manifest's sha256>: the same manifest gives the same tag."""
+    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    return f"{DEFAULT_REPOSITORY}:{digest}{suffix}"
+
+
+def build_timeout() -> float:
+    raw = os.environ.get(_TIMEOUT_VARIABLE, "3600")
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) == 0:
+        raise BadInput(f"{_TIMEOUT_VARIABLE}={raw!r}: expected a whole number of seconds")
+    return float(raw)
+
+
+def say(line: str) -> None:
+    print(f"envcapture: {line}", file=sys.stderr, flush=True)
+
+
+def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float) -> int:
+    from envcapture.build import docker
+
+    client = docker.connect()
+    built = docker.build_image(kit, tag, client=client, timeout=int(timeout))
+    say(f"built {built.tag} ({built.image_id[:19]}) in {built.seconds:.1f} s; checking it against {manifest}")
+    return check_image(manifest, built.tag)
+
+
+def _build_packer(kit: Path, manifest: Path, tag: str | None, timeout: float) -> int:
+    from envcapture.build import docker, packer
+
+    client = docker.connect()  # the docker source needs an engine; say so before Packer starts
+    result = packer.build(kit, timeout=timeout)
+    tag = tag or default_tag(manifest, "-packer")
+    docker.tag_image(client, result.artifact, tag)
+    say(f"packer built docker.{result.source} as {tag}; checking it against {manifest}")
+    return check_image(manifest, tag)
+
+
+def check_image(manifest: Path, image: str) -> int:
+    from envcapture.compare import check_command
+
+    return check_command(argparse.Namespace(manifest=str(manifest), python=None, image=image, format="text",
+                                            strict=False))

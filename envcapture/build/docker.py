@@ -1,0 +1,150 @@
+"""Build a kit's Dockerfile with the docker SDK, streaming the build log.
+
+The SDK talks to the engine's classic builder (it has no BuildKit session support). The generated
+Dockerfile uses BuildKit cache mounts (``RUN --mount=type=cache,...``) only to keep download caches
+between builds; they do not change what lands in the image, so for the classic builder they are dropped
+from a private copy of the Dockerfile and the build says so. Any other BuildKit-only feature is refused
+with a line saying how to build the kit by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from envcapture.errors import BadInput, ToolFailed
+
+TAIL_LINES = 25
+CACHE_MOUNT = re.compile(r"--mount=type=cache(?:,[^\s\\]*)?\s*")
+# Features the classic builder does not understand, after cache mounts are gone.
+BUILDKIT_ONLY = (
+    (re.compile(r"^\s*RUN\s+(?:--[a-z-]+=\S+\s+)*--mount=", re.I | re.M), "RUN --mount (other than cache mounts)"),
+    (re.compile(r"^\s*RUN\s+(?:--[a-z-]+=\S+\s+)*--(network|security)=", re.I | re.M), "RUN --network/--security"),
+    (re.compile(r"^\s*(COPY|ADD)\s+(?:--[a-z-]+(?:=\S+)?\s+)*--link\b", re.I | re.M), "COPY --link"),
+    (re.compile(r"^\s*(COPY|ADD)\s+(?:--[a-z-]+(?:=\S+)?\s+)*--(chmod|parents|exclude)\b", re.I | re.M),
+     "COPY --chmod/--parents/--exclude"),
+    (re.compile(r"<<-?\s*['\"]?[A-Za-z_]+['\"]?\s*$", re.M), "heredocs"),
+)
+
+
+@dataclass
+class BuiltImage:
+    tag: str
+    image_id: str
+    seconds: float
+
+
+def connect(timeout: int = 600):
+    """A docker SDK client with a live engine behind it, or ToolFailed in one line."""
+    try:
+        import docker
+    except ImportError as exc:  # a dependency of envcapture, so only a broken install lands here
+        raise ToolFailed("the docker Python SDK is not installed (pip install docker)") from exc
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except Exception as exc:  # DockerException, requests' ConnectionError, PermissionError, ... all mean the same
+        raise ToolFailed(f"no Docker engine reachable ({_first_line(exc)}): start Docker, or point DOCKER_HOST "
+                         f"at a running engine") from None
+    return client
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def classic_dockerfile(text: str) -> tuple[str, int]:
+    """``text`` without BuildKit cache mounts, and how many were dropped; BadInput for other BuildKit features."""
+    stripped, dropped = CACHE_MOUNT.subn("", text)
+    # A RUN whose only content was the mount now reads "RUN \" + next line: still valid Dockerfile syntax.
+    for pattern, feature in BUILDKIT_ONLY:
+        if pattern.search(stripped):
+            raise BadInput(f"this Dockerfile uses {feature}, which needs BuildKit; the docker SDK builds with the "
+                           f"classic builder. Build the kit with `docker buildx build` instead")
+    return stripped, dropped
+
+
+def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dockerfile",
+                echo: Callable[[str], None] | None = None, timeout: int = 3600, nocache: bool = False) -> BuiltImage:
+    """``docker build`` of ``context`` (a generated kit) as ``tag``; the log streams to ``echo`` (stderr)."""
+    context = Path(context)
+    source = context / dockerfile
+    if not source.is_file():
+        raise BadInput(f"{source}: no Dockerfile to build (run `envcapture generate docker` first)")
+    echo = echo or _stderr
+    client = client or connect(timeout=timeout)
+    text, dropped = classic_dockerfile(source.read_text(encoding="utf-8"))
+    if dropped:
+        echo(f"envcapture: building with the classic builder of the docker SDK: {dropped} BuildKit cache "
+             f"mount(s) dropped (download caches only; the image is the same)")
+    with tempfile.TemporaryDirectory(prefix="envcapture-build-") as tmp:
+        # Outside the context, so the SDK adds it to the build context under a private name.
+        private = Path(tmp) / "Dockerfile"
+        private.write_text(text, encoding="utf-8")
+        started = time.monotonic()
+        image_id = _stream_build(client, context, str(private), tag, echo, nocache)
+    return BuiltImage(tag=tag, image_id=image_id, seconds=time.monotonic() - started)
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocache: bool) -> str:
+    import docker
+
+    tail: list[str] = []
+    image_id = ""
+    pending = ""
+    try:
+        chunks = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+                                  pull=False, decode=True, nocache=nocache)
+        for chunk in chunks:
+            if "error" in chunk or "errorDetail" in chunk:
+                message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "")
+                if pending:
+                    tail.append(pending)
+                tail.append(message.rstrip())
+                raise ToolFailed(f"docker build of {context} failed: {_first_line(Exception(message))}",
+                                 tail="\n".join(tail[-TAIL_LINES:]))
+            if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            text = chunk.get("stream") or _status_line(chunk)
+            if not text:
+                continue
+            # The engine splits lines across chunks; echo whole lines only.
+            pending += text
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                echo(line)
+                tail.append(line)
+                del tail[:-TAIL_LINES]
+    except docker.errors.APIError as exc:
+        raise ToolFailed(f"docker build of {context} failed: {_first_line(exc)}", tail="\n".join(tail)) from None
+    except docker.errors.DockerException as exc:
+        raise ToolFailed(f"docker build of {context} failed: {_first_line(exc)}", tail="\n".join(tail)) from None
+    if pending:
+        echo(pending)
+    if not image_id:
+        image_id = client.images.get(tag).id
+    return image_id
+
+
+def _status_line(chunk: dict) -> str:
+    status = chunk.get("status")
+    if not status:
+        return ""
+    ident = chunk.get("id")
+    return f"{ident}: {status}\n" if ident else f"{status}\n"
+
+
+def tag_image(client, image_id: str, tag: str) -> None:
+    repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    client.images.get(image_id).tag(repository, version)
