@@ -53,8 +53,8 @@ class Collector:
             return None
         return shutil.which(program, path=self.ctx.env.get("PATH", os.defpath))
 
-    def tool(self, argv: list[str], timeout: float = TOOL_TIMEOUT) -> str:
-        return run_tool(argv, timeout=timeout, env=self.ctx.env)
+    def tool(self, argv: list[str]) -> str:
+        return run_tool(argv, timeout=TOOL_TIMEOUT, env=self.ctx.env)
 
 
 def _is_live_root(root: Path) -> bool:

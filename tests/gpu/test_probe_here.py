@@ -1,0 +1,117 @@
+"""The gpu probe on this machine, a real 'CUDA toolkit, no GPU' case (/usr/local/cuda is CUDA 13.0 with nvcc,
+no driver), on a recorded root folder, and against an nvidia-smi that hangs."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envcapture.probes import ProbeContext, gpu
+
+from gpu_fixtures import FIXTURES, gpu_schema_problems
+
+REPO = Path(__file__).resolve().parents[2]
+needs_local_toolkit = pytest.mark.skipif(not Path("/usr/local/cuda/bin/nvcc").exists(),
+                                         reason="needs the CUDA 13.0 toolkit of the development machines")
+no_driver = pytest.mark.skipif(Path("/proc/driver/nvidia").exists() or shutil.which("nvidia-smi") is not None,
+                               reason="this machine has an NVIDIA driver")
+
+
+@needs_local_toolkit
+@no_driver
+def test_toolkit_without_driver():
+    result = gpu.collect(ProbeContext())
+    section = result.data
+    assert gpu_schema_problems(section) == []
+    assert section["driver"] is None and section["devices"] == [] and section["vendor"] is None
+    [toolkit] = [t for t in section["toolkits"] if t["path"] == "/usr/local/cuda-13.0"]
+    assert toolkit["version"] == "13.0" and toolkit["nvcc_version"] == "13.0.88"
+    assert [t["path"] for t in section["toolkits"]].count("/usr/local/cuda-13.0") == 1  # cuda -> cuda-13.0 once
+    [warning] = [w for w in result.warnings if "driver" in w.message]
+    assert warning.source == "gpu"
+    assert "libnvidia-ml.so.1" in warning.message and "nvidia-smi: not on PATH" in warning.message
+    assert any("compiled here but not run on a GPU" in sentence for sentence in section["verdict"])
+
+
+@no_driver
+def test_nothing_cuda_means_no_warnings(tmp_path):
+    """A CPU-only machine: no toolkit, no wheels; the probe is quiet and says so in the verdict."""
+    ctx = ProbeContext(root=tmp_path, env={"PATH": str(tmp_path)})
+    result = gpu.collect(ctx)
+    assert result.warnings == []
+    assert result.data["toolkits"] == [] and result.data["driver"] is None
+    assert result.data["verdict"] == ["No GPU and no CUDA software found: this environment runs on the CPU only."]
+
+
+@needs_local_toolkit
+@no_driver
+def test_no_driver_probe_is_fast():
+    gpu.collect(ProbeContext())  # warm the page cache for nvcc
+    start = time.perf_counter()
+    gpu.collect(ProbeContext())
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.25, f"gpu probe took {elapsed * 1000:.0f} ms without a driver"  # ~10 ms measured here
+
+
+def test_recorded_root_with_toolkit_and_cudnn(tmp_path):
+    """A root folder holding a real version.json and a real cuDNN 9.6.0 header, as a toolkit tree."""
+    toolkit = tmp_path / "usr/local/cuda-12.8"
+    (toolkit / "include").mkdir(parents=True)
+    (toolkit / "bin").mkdir()
+    shutil.copy(FIXTURES / "cuda/version-json/cuda-12.8.2_windows_version.json", toolkit / "version.json")
+    shutil.copy(FIXTURES / "cuda/cudnn/v9.6.0/include/cudnn_version.h", toolkit / "include/cudnn_version.h")
+    (tmp_path / "usr/local/cuda").symlink_to("cuda-12.8")
+    ctx = ProbeContext(root=tmp_path, env={"PATH": "/nonexistent"}, home="/home/someone")
+    result = gpu.collect(ctx)
+    section = result.data
+    assert gpu_schema_problems(section) == []
+    assert section["toolkits"] == [{"path": "/usr/local/cuda-12.8", "version": "12.8.2", "nvcc_version": "12.8.93",
+                                    "source": "version.json"}]
+    assert section["cudnn"] == [{"version": "9.6.0", "path": "/usr/local/cuda-12.8/include/cudnn_version.h",
+                                 "source": "header", "package": None}]
+    assert section["driver"] is None
+    assert any("not this machine's" in w.message for w in result.warnings)
+
+
+def _hanging_nvidia_smi(folder: Path) -> Path:
+    script = folder / "nvidia-smi"
+    # exec: the timeout's kill reaches the sleeping process itself, as it would a hung nvidia-smi.
+    script.write_text("#!/bin/sh\nexec sleep 600\n")
+    script.chmod(0o755)
+    return folder
+
+
+@no_driver
+def test_hanging_nvidia_smi_is_cut_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu, "TOOL_TIMEOUT", 1.0)
+    folder = _hanging_nvidia_smi(tmp_path)
+    ctx = ProbeContext(env={"PATH": f"{folder}:{os.environ.get('PATH', '')}"})
+    start = time.perf_counter()
+    result = gpu.collect(ctx)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5, f"probe waited {elapsed:.1f} s on a hanging nvidia-smi"
+    messages = " ".join(w.message for w in result.warnings)
+    assert "nvidia-smi --query-gpu" in messages and "did not answer within 1 s" in messages
+    assert "-q -x" not in messages  # a hung nvidia-smi is not asked twice
+    assert result.data["driver"] is None and result.data["devices"] == []
+
+
+@no_driver
+def test_hanging_nvidia_smi_freeze_subprocess(tmp_path):
+    folder = _hanging_nvidia_smi(tmp_path)
+    env = dict(os.environ, PATH=f"{folder}:{os.environ.get('PATH', '')}", PYTHONPATH=str(REPO))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "envcapture", "freeze", "-o", "-"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 30
+    manifest = json.loads(proc.stdout)
+    gpu_warnings = [w["message"] for w in manifest["warnings"] if w["source"] == "gpu"]
+    assert any("did not answer within 3 s" in message for message in gpu_warnings), gpu_warnings
+    assert gpu_schema_problems(manifest["gpu"]) == []
