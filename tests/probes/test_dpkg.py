@@ -1,0 +1,164 @@
+"""The dpkg probe on this machine's real dpkg database (checked against dpkg-query and apt-mark) and on the
+recorded databases of a Debian 11 armhf and an Ubuntu 18.04 root filesystem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from envcapture.probes import ProbeContext, dpkg, system_packages
+
+
+def root_with(tmp_path, files: dict):
+    for name, content in files.items():
+        path = tmp_path / name.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return tmp_path
+
+
+def dpkg_query() -> set[tuple[str, str, str]]:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Version}\t${Architecture}\t${db:Status-Status}\n"],
+                         capture_output=True, text=True, check=True).stdout
+    return {tuple(line.split("\t")[:3]) for line in out.splitlines()
+            if line.split("\t")[3] not in ("not-installed", "config-files")}
+
+
+@pytest.fixture
+def this_machine():
+    if not shutil.which("dpkg-query"):
+        pytest.skip("not a dpkg system")
+    # Other processes may install packages meanwhile: read until dpkg-query agrees before and after.
+    for _ in range(5):
+        before = dpkg_query()
+        result = system_packages.collect(ProbeContext())
+        if dpkg_query() == before:
+            return result, before
+    pytest.skip("the dpkg database kept changing during the test")
+
+
+def test_this_machine_matches_dpkg_query(this_machine, section_problems):
+    result, expected = this_machine
+    assert result.data["manager"] == "dpkg"
+    found = {(p["name"], p["version"], p["architecture"]) for p in result.data["packages"]}
+    assert found == expected
+    assert {"dpkg", "apt", "bash"} <= {p["name"] for p in result.data["packages"]}
+    assert result.warnings == []
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_this_machine_manual_marks_match_apt_mark(this_machine):
+    if not shutil.which("apt-mark"):
+        pytest.skip("apt is not installed")
+    result, _ = this_machine
+    shown = set(subprocess.run(["apt-mark", "showmanual"], capture_output=True, text=True, check=True).stdout.split())
+    manual = {p["name"] for p in result.data["packages"] if p["manual"]}
+    assert manual == shown
+    assert all(p["manual"] is not None for p in result.data["packages"])
+
+
+def test_this_machine_apt_sources(this_machine):
+    result, _ = this_machine
+    listed = subprocess.run(["apt-get", "indextargets", "--format", "$(REPO_URI)"], capture_output=True, text=True)
+    if listed.returncode != 0 or not listed.stdout.strip():
+        pytest.skip("apt-get indextargets has nothing to compare with")
+    recorded_uris = {line.split("]")[-1].split()[0] if "]" in line else line.split()[1]
+                     for line in result.data["sources"]}
+    apt_uris = {uri.rstrip("/") for uri in listed.stdout.split()}
+    assert apt_uris <= {uri.rstrip("/") for uri in recorded_uris}
+
+
+def test_recorded_debian11_armhf(fixtures_dir, tmp_path, section_problems):
+    pkgdb = fixtures_dir / "pkgdb" / "debian11-armhf"
+    root = root_with(tmp_path, {"/var/lib/dpkg/status": (pkgdb / "status").read_bytes(),
+                                "/var/lib/apt/extended_states": (pkgdb / "extended_states").read_bytes()})
+    result = system_packages.collect(ProbeContext(root=root, env={}))
+    packages = {p["name"]: p for p in result.data["packages"]}
+    assert result.data["manager"] == "dpkg"
+    assert len(packages) == 200
+    assert packages["base-files"] == {"name": "base-files", "version": "11.1+deb11u6", "architecture": "armhf",
+                                      "manual": True}
+    assert packages["libssh2-1"]["manual"] is False  # Auto-Installed: 1
+    # apt files "Architecture: all" packages under the native architecture (armhf here).
+    assert packages["ca-certificates"]["architecture"] == "all"
+    assert packages["ca-certificates"]["manual"] is False
+    assert {p["architecture"] for p in packages.values()} == {"armhf", "all"}
+    assert sum(p["manual"] for p in packages.values()) == 200 - 66  # 66 of the 87 auto marks are in the cut
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_recorded_ubuntu1804_without_apt_marks(fixtures_dir, tmp_path, section_problems):
+    status = (fixtures_dir / "pkgdb" / "ubuntu18.04-amd64" / "status").read_bytes()
+    result = dpkg.collect(ProbeContext(root=root_with(tmp_path, {"/var/lib/dpkg/status": status}), env={}))
+    packages = {p["name"]: p for p in result.data["packages"]}
+    assert len(packages) == 90  # 91 stanzas, one of them git in "deinstall ok config-files": not installed
+    assert "git" not in packages
+    assert packages["base-files"]["version"] == "10.1ubuntu2.2"
+    assert {p["manual"] for p in packages.values()} == {None}  # no extended_states: unknown, not guessed
+    assert result.data["sources"] == []
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_removed_packages_and_odd_versions_are_left_out(fixtures_dir, tmp_path, section_problems):
+    status = (fixtures_dir / "pkgdb" / "ubuntu18.04-amd64" / "status").read_bytes()
+    extra = (b"\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0\nArchitecture: amd64\n\n"
+             b"Package: purged\nStatus: purge ok not-installed\nArchitecture: amd64\n\n"
+             b"Package: evil\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0;rm -rf /\n")
+    result = dpkg.collect(ProbeContext(root=root_with(tmp_path, {"/var/lib/dpkg/status": status + extra}), env={}))
+    names = {p["name"] for p in result.data["packages"]}
+    assert not names & {"gone", "purged", "evil"}
+    assert len(names) == 90
+    assert [w.source for w in result.warnings] == ["dpkg"] and "evil" in result.warnings[0].message
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_apt_sources_one_line_and_deb822_without_credentials(tmp_path, section_problems):
+    token = "s3cr3tT0ken"
+    root = root_with(tmp_path, {
+        "/var/lib/dpkg/status": "Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n",
+        "/etc/apt/sources.list": (
+            "# comment line\n"
+            f"deb [arch=amd64] https://alice:{token}@apt.example.com/debian bookworm main contrib\n"
+            "deb-src http://deb.debian.org/debian bookworm main  # trailing comment\n"),
+        "/etc/apt/sources.list.d/extra.list": "deb http://deb.debian.org/debian bookworm-backports main\n",
+        "/etc/apt/sources.list.d/ignored.list.disabled": "deb http://ignored.example.com/ x main\n",
+        "/etc/apt/sources.list.d/debian.sources": (
+            "Types: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n"
+            "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+            "Types: deb\nURIs: https://off.example.com/apt\nSuites: stable\nComponents: main\nEnabled: no\n\n"
+            "Types: deb\nURIs: https://inline.example.com/apt\nSuites: stable\nComponents: main\n"
+            "Signed-By:\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n mQINBGQ\n -----END PGP PUBLIC KEY BLOCK-----\n"),
+        "/etc/apt/auth.conf": f"machine apt.example.com login alice password {token}\n",
+        "/etc/apt/sources.list.d/bad.list": "deb http://x.example.com/$(id) stable main\n",
+    })
+    result = dpkg.collect(ProbeContext(root=root, env={}))
+    sources = result.data["sources"]
+    assert sources[:2] == ["deb [arch=amd64] https://apt.example.com/debian bookworm main contrib",
+                           "deb-src http://deb.debian.org/debian bookworm main"]
+    assert len(sources) == 2 + 1 + 4 + 1
+    assert "deb http://deb.debian.org/debian bookworm-backports main" in sources
+    signed = "[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
+    for kind in ("deb", "deb-src"):
+        for suite in ("bookworm", "bookworm-updates"):
+            assert f"{kind} {signed} http://deb.debian.org/debian {suite} main" in sources
+    assert "deb https://inline.example.com/apt stable main" in sources
+    assert not any("off.example.com" in line or "ignored" in line or "$(" in line for line in sources)
+    assert any("bad.list" in w.message for w in result.warnings)
+    assert token not in json.dumps(result.data) and "alice" not in json.dumps(result.data)
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_unreadable_status_is_a_warning(tmp_path):
+    (tmp_path / "var/lib/dpkg/status").mkdir(parents=True)  # a folder where the file should be
+    result = dpkg.collect(ProbeContext(root=tmp_path, env={}))
+    assert result.data["packages"] == []
+    assert result.warnings and "status" in result.warnings[0].message
+
+
+def test_no_manager_at_all(tmp_path, section_problems):
+    result = system_packages.collect(ProbeContext(root=tmp_path, env={}))
+    assert result.data == {"manager": None, "packages": [], "sources": []}
+    assert section_problems("system_packages", result.data) == []
