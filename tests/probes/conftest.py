@@ -48,6 +48,7 @@ def require_tool(name: str) -> str:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tool():
+    """``tool("rpm")``: the path of a real tool, or skip (fail under ENVCAPTURE_REQUIRE_TOOLS=1)."""
     return require_tool
