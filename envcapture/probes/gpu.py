@@ -111,7 +111,7 @@ def _driver_from_smi(c: Collector, smi: str, reasons: list[str]) -> tuple[dict |
     driver: dict | None = None
     devices: list[dict] = []
     try:
-        text = c.tool([smi, f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"])
+        text = c.tool([smi, f"--query-gpu={','.join(fields)}", "--format=csv,noheader"])
         rows = gpu_nvidia_smi.parse_query_gpu_csv(text, fields)
         devices = gpu_nvidia_smi.devices_from_query_rows(rows)
         version = next((row.get("driver_version") for row in rows if row.get("driver_version")), None)
@@ -130,10 +130,27 @@ def _driver_from_smi(c: Collector, smi: str, reasons: list[str]) -> tuple[dict |
         devices = _merge_xml_devices(devices, parsed["devices"])
     except (ToolError, ParseError) as exc:
         reasons.append(f"nvidia-smi -q -x: {exc}")
+    if any(device.get("mig_mode") == "Enabled" for device in devices):
+        _add_mig_profiles(c, smi, devices, reasons)
     if not c.ctx.include_host:
         for device in devices:
             device["uuid"] = None
     return driver, devices
+
+
+def _add_mig_profiles(c: Collector, smi: str, devices: list[dict], reasons: list[str]) -> None:
+    """MIG profile names (3g.40gb) are only in ``nvidia-smi -L``; -q -x gives sizes alone."""
+    try:
+        listed = {gpu["index"]: gpu["mig"] for gpu in gpu_nvidia_smi.parse_list_gpus(c.tool([smi, "-L"]))}
+    except ToolError as exc:
+        reasons.append(f"nvidia-smi -L: {exc}")
+        return
+    for device in devices:
+        migs = listed.get(device["index"]) or []
+        known = {mig["index"]: mig for mig in device.get("mig_devices") or []}
+        device["mig_devices"] = [{"index": mig["index"], "profile": mig["profile"],
+                                  "memory_total_mib": (known.get(mig["index"]) or {}).get("memory_total_mib")}
+                                 for mig in migs] or device.get("mig_devices") or []
 
 
 def _merge_xml_devices(from_csv: list[dict], from_xml: list[dict]) -> list[dict]:
@@ -146,6 +163,7 @@ def _merge_xml_devices(from_csv: list[dict], from_xml: list[dict]) -> list[dict]
             continue
         device["architecture"] = device.get("architecture") or other.get("architecture")
         device["mig_devices"] = device.get("mig_devices") or other.get("mig_devices") or []
+        device["uuid"] = device.get("uuid") or other.get("uuid")
     return from_csv
 
 

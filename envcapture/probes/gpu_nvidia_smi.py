@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-# What the probe asks for; ``compute_cap`` needs driver >= 510, older ones refuse the whole query.
+# What the probe asks for (with --format=csv,noheader); ``compute_cap`` needs driver >= 510, older ones refuse
+# the whole query and the probe falls back to -q -x. The UUID comes from -q -x, and only with --include-host.
 QUERY_FIELDS = ("index", "name", "memory.total", "compute_cap", "driver_version", "pci.bus_id",
-                "mig.mode.current", "uuid")
+                "mig.mode.current")
 
 _MISSING = {"", "n/a", "[n/a]", "[not supported]", "not supported", "[unknown error]", "unknown error",
             "[requested functionality has been deprecated]", "[insufficient permissions]"}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gpu"
 
 

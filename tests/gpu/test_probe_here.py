@@ -115,3 +115,41 @@ def test_hanging_nvidia_smi_freeze_subprocess(tmp_path):
     gpu_warnings = [w["message"] for w in manifest["warnings"] if w["source"] == "gpu"]
     assert any("did not answer within 3 s" in message for message in gpu_warnings), gpu_warnings
     assert gpu_schema_problems(manifest["gpu"]) == []
+
+
+def _replaying_nvidia_smi(folder: Path) -> Path:
+    """An nvidia-smi that answers the probe's two commands with what the real one printed on the H100 machine
+    (tests/fixtures/gpu/h100/), and refuses anything else: the probe's nvidia-smi path run end to end."""
+    h100 = FIXTURES / "h100"
+    fields = "index,name,memory.total,compute_cap,driver_version,pci.bus_id,mig.mode.current"
+    script = folder / "nvidia-smi"
+    script.write_text(f"""#!/bin/sh
+case "$*" in
+  "--query-gpu={fields} --format=csv,noheader") exec cat "{h100}/query-gpu.csv" ;;
+  "-q -x") exec cat "{h100}/nvidia-smi-q-x.xml" ;;
+  *) echo "unexpected arguments: $*" >&2; exit 2 ;;
+esac
+""")
+    script.chmod(0o755)
+    return folder
+
+
+@no_driver
+@pytest.mark.parametrize("include_host", [False, True])
+def test_nvidia_smi_fallback_on_recorded_h100_outputs(tmp_path, include_host):
+    folder = _replaying_nvidia_smi(tmp_path)
+    ctx = ProbeContext(env={"PATH": f"{folder}:{os.environ.get('PATH', '')}"}, include_host=include_host)
+    result = gpu.collect(ctx)
+    section = result.data
+    assert gpu_schema_problems(section) == []
+    assert section["vendor"] == "nvidia"
+    assert section["driver"] == {"version": "580.159.04", "cuda_version": "13.0", "source": "nvidia-smi"}
+    [device] = section["devices"]
+    assert (device["name"], device["compute_capability"], device["architecture"]) == \
+        ("NVIDIA H100 80GB HBM3", "9.0", "Hopper")
+    assert device["uuid"] == ("GPU-00000000-0000-0000-0000-000000000000" if include_host else None)
+    recorded = json.loads((FIXTURES / "h100/probe.json").read_text())["smi_fallback"]["data"]["devices"][0]
+    assert {k: v for k, v in device.items() if k != "uuid"} == {k: v for k, v in recorded.items() if k != "uuid"}
+    messages = [w.message for w in result.warnings]
+    assert any(m.startswith("NVML could not be used, facts come from fallbacks: NVML: libnvidia-ml.so.1")
+               for m in messages), messages
