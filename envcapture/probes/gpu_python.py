@@ -160,7 +160,11 @@ def merge_runtime(records: list[dict], deep: dict | None) -> None:
     """Attach the --deep runtime view (what the framework itself reported after import)."""
     if not isinstance(deep, dict):
         return
+    errors = deep.get("errors") if isinstance(deep.get("errors"), dict) else {}
     for record in records:
         view = deep.get(record["name"])
         if isinstance(view, dict):
             record["runtime"] = _runtime_text(view)
+        elif record["name"] in errors:
+            # The import failed: that is the runtime fact (a broken CUDA install often shows here first).
+            record["runtime"] = {"error": _runtime_text(errors[record["name"]])}

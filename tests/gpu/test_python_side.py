@@ -61,3 +61,9 @@ def test_runtime_view_is_attached_and_kept_to_one_line():
     gpu_python.merge_runtime(records, {"torch": {"version": "2.11.0+cu130", "cuda": "13.0",
                                                  "note": "two\nlines"}, "errors": {}})
     assert records[0]["runtime"] == {"version": "2.11.0+cu130", "cuda": "13.0", "note": "two lines"}
+
+
+def test_failed_import_becomes_the_runtime_fact():
+    records = gpu_python.frameworks([{"name": "tensorflow", "version": "2.18.0", "requires": []}])
+    gpu_python.merge_runtime(records, {"errors": {"tensorflow": "ImportError: libcudart.so.12: cannot open"}})
+    assert records[0]["runtime"] == {"error": "ImportError: libcudart.so.12: cannot open"}
