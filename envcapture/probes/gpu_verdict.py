@@ -90,6 +90,8 @@ def framework_sentences(section: dict, record: dict) -> list[str]:
                              f"compatibility, and kernels that need a newer driver (PTX JIT) fail; update the "
                              f"driver to one that supports CUDA {cuda}.")
     runtime = record.get("runtime") if isinstance(record.get("runtime"), dict) else None
+    if runtime is not None and runtime.get("error"):
+        sentences.append(f"{pretty(record)} failed to import (freeze --deep): {runtime['error']}")
     if runtime is not None and runtime.get("cuda_available") is False and section.get("devices"):
         sentences.append(f"{pretty(record)} reported CUDA as unavailable although "
                          f"{len(section['devices'])} GPU(s) are present.")

@@ -96,3 +96,11 @@ def test_render_prints_values_as_text(h100_freeze):
 
 def test_no_section_no_rows():
     assert gpu_summary_rows(None) == []
+
+
+def test_failed_import_is_said(h100_freeze):
+    section = copy.deepcopy(h100_freeze["gpu"])
+    for record in section["frameworks"]:
+        if record["name"] == "torch":
+            record["runtime"] = {"error": "OSError: libcudnn.so.9: cannot open shared object file"}
+    assert any("failed to import (freeze --deep): OSError: libcudnn.so.9" in s for s in verdict(section))
