@@ -1,0 +1,71 @@
+"""Dockerfile and .dockerignore: the same environment as a container image."""
+
+from __future__ import annotations
+
+from envcapture.render import bases
+from envcapture.render.kit import render_template
+
+USER = "envcapture"
+CONDA_USER = "mambauser"
+
+
+def render(plan) -> dict[str, str]:
+    return {"Dockerfile": render_template("Dockerfile.j2", plan, **context(plan)),
+            ".dockerignore": render_template("dockerignore.j2", plan)}
+
+
+def context(plan) -> dict:
+    conda = plan.is_conda
+    return {
+        "base": plan.base,
+        "labels": labels(plan),
+        "ca_bundle": plan.options.ca_bundle is not None,
+        "snapshot": bool(plan.snapshot_lines) and plan.system_install,
+        "snapshot_date": plan.options.apt_snapshot,
+        "apt_packages": apt_packages(plan),
+        "apt_unpinned": plan.base.python_setup in ("uv", "apt") and plan.base.kind != "distro",
+        "environment": plan.environment,
+        "gpu_wheels": plan.gpu.mode == "wheels",
+        "gpu_cuda": plan.gpu.cuda or "12",
+        "conda": conda,
+        "lock_lines": bool(plan.lock.requirements),
+        "bootstrap_python": bootstrap_python(plan),
+        "uv_python": plan.base.python_setup == "uv",
+        "uv_version": bases.UV_VERSION,
+        "python_version": plan.python_version,
+        "uv_args": plan.uv_index_args,
+        "create_user": not conda,
+        "user": CONDA_USER if conda else USER,
+    }
+
+
+def bootstrap_python(plan) -> str:
+    """The interpreter that creates the tool venv for uv (and the environment's venv, unless uv installs Python)."""
+    return "/usr/bin/python3" if plan.base.python_setup in ("apt", "uv") else "python3"
+
+
+def apt_packages(plan) -> list[str]:
+    """Bootstrap packages the Python setup needs, then the recorded manual packages when they can be pinned."""
+    packages: list[str] = []
+    if plan.base.python_setup == "apt" and plan.base.kind == "distro":
+        packages += plan.apt_python
+    elif plan.base.python_setup in ("apt", "uv"):
+        packages += ["ca-certificates", "python3", "python3-venv"]
+    if plan.system_install:
+        present = {p.split("=")[0] for p in packages}
+        packages += [f"{name}={version}" for name, version in plan.system_packages if name not in present]
+    return packages
+
+
+def labels(plan) -> list[tuple[str, str]]:
+    found = [("org.opencontainers.image.title", "envcapture reproduction"),
+             ("org.opencontainers.image.description", f"Python {plan.python_version} environment captured "
+                                                      f"{plan.created}"),
+             ("org.opencontainers.image.base.name", plan.base.image)]
+    if plan.code_remote:
+        found.append(("org.opencontainers.image.source", plan.code_remote))
+    if plan.code_commit:
+        found.append(("org.opencontainers.image.revision", plan.code_commit))
+    found += [("dev.envcapture.version", plan.version),
+              ("dev.envcapture.manifest.sha256", plan.options.manifest_sha256)]
+    return found

@@ -1,0 +1,82 @@
+"""REPRODUCE.md: how to use each target of the kit, which decisions were made, and what is not exact."""
+
+from __future__ import annotations
+
+from envcapture.render import bases
+from envcapture.render.kit import render_template
+
+
+def render(plan, files: list[str]) -> str:
+    return render_template("REPRODUCE.md.j2", plan, **context(plan, files))
+
+
+def context(plan, files) -> dict:
+    return {
+        "targets": plan.options.targets,
+        "files": [f for f in files if f != "REPRODUCE.md"] + ["REPRODUCE.md"],
+        "decisions": decisions(plan),
+        "inexact": inexact(plan),
+        "table_date": bases.TABLE_DATE,
+        "gpu_run": "--gpus all " if plan.needs_gpu else "",
+        "python_image_override": plan.base.kind == "override" and plan.base.python_setup == "image",
+    }
+
+
+def decisions(plan) -> list[str]:
+    found = [f"Base image `{plan.base.image}`: {plan.base.reason}."]
+    if plan.base.kind == "override":
+        if plan.base.python_setup == "image":
+            found.append("The override is an official Python image: its Python is used as it is, so the Python "
+                         f"version is the image's, not necessarily the recorded {plan.python_version}.")
+        else:
+            found.append("The override is taken to be a Debian/Ubuntu image without Python: the image installs "
+                         "the distribution's `python3` and `python3-venv` with apt, so the Python version is the "
+                         f"distribution's, not necessarily the recorded {plan.python_version}; its distribution is "
+                         "unknown to envcapture, so the recorded system packages are not installed.")
+    if plan.base.python_setup == "uv":
+        found.append(f"Python {plan.python_version} exactly, as a uv-managed build (`uv venv --python`).")
+    if plan.base.kind == "distro":
+        found.append("The distribution's Python, pinned with apt: " + ", ".join(f"`{p}`" for p in plan.apt_python) + ".")
+    found.append(f"Python packages: {len(plan.lock.requirements)} pinned in `requirements.lock`, installed with "
+                 f"uv {bases.UV_VERSION} (`--no-deps`: exactly the recorded set) into a virtualenv.")
+    if plan.lock.extra_index_urls:
+        found.append("Extra package indexes: " + ", ".join(f"<{u}>" for u in plan.lock.extra_index_urls) +
+                     " (each pin is exact, so uv may take a package from whichever index has that version).")
+    if plan.is_conda:
+        found.append(f"Conda: {len(plan.conda_explicit)} exact records (URL and md5) in `conda-explicit.txt`, "
+                     "installed with micromamba.")
+    if plan.system_packages:
+        found.append(f"System packages: {len(plan.system_packages)} installed by hand, {plan.system_note}.")
+    if plan.snapshot_lines:
+        found.append(f"Apt snapshot of {plan.options.apt_snapshot}: `apt-snapshot.list` adds the snapshot archive "
+                     "for versions the live archive no longer has.")
+    if plan.gpu.mode == "wheels":
+        found.append(f"GPU: CUDA comes from pip wheels, so no CUDA base image is needed; run with `--gpus all` on "
+                     f"a host whose NVIDIA driver supports CUDA {plan.gpu.cuda or '(the wheels major version)'}.")
+    if plan.gpu.mode == "system":
+        found.append(f"GPU: a system CUDA {plan.gpu.toolkit or plan.gpu.cuda}"
+                     f"{' and cuDNN ' + plan.gpu.cudnn if plan.gpu.cudnn else ''}: NVIDIA's CUDA image from "
+                     f"envcapture's table of {bases.TABLE_DATE}; run with `--gpus all`.")
+    if plan.options.ca_bundle is not None:
+        found.append("`ca-bundle.crt` (--ca-bundle) replaces the trust store of pip, uv and Python HTTPS clients "
+                     "(PIP_CERT, SSL_CERT_FILE, REQUESTS_CA_BUNDLE): give the full bundle, not only the proxy's CA.")
+    if plan.environment:
+        found.append("Determinism settings set in the image: " +
+                     ", ".join(f"`{k}={v}`" for k, v in plan.environment) + ".")
+    return found
+
+
+def inexact(plan) -> list[str]:
+    found = list(plan.warnings) + list(plan.notes)
+    if plan.dropped_system:
+        found.append("Machine-only packages left out (kernels, boot loaders, drivers, firmware): " +
+                     ", ".join(f"`{n}`" for n in plan.dropped_system) + ".")
+    if plan.lock.has_vcs and plan.options.hashes:
+        found.append("Git requirements have no archive hash: `pip install --require-hashes` refuses them "
+                     "(uv installs them, checking the commit).")
+    if plan.cpu_lock.swapped_to_cpu:
+        found.append("Binder has no GPU: " + ", ".join(f"`{n}`" for n in plan.cpu_lock.swapped_to_cpu) +
+                     " are installed as `+cpu` builds from PyTorch's CPU index and the CUDA wheels are left out.")
+    if not plan.conda_subdirs_ok:
+        found.append("The conda records are not linux-64 builds: the Linux images cannot install them as recorded.")
+    return found
