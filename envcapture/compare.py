@@ -545,13 +545,16 @@ def render_text(result: Comparison, command: str, console=None) -> None:
         table.add_column("what")
         for label in result.labels:
             table.add_column(label, overflow="fold")
-        for difference in differences:
+        shown, hidden = shown_rows(differences)
+        for difference in shown:
             cells = [Text(v if v is not None else "-", style=_cell_style(difference, i)) for i, v in
                      enumerate(difference.values)]
             first = [SECTION_TITLES.get(difference.section, difference.section)] if section == "matrix" else []
             table.add_row(*first, Text(difference.grade, style=GRADE_STYLE[difference.grade]), difference.what,
                           *cells)
         console.print(table)
+        if hidden:
+            console.print(Text(hidden_note(hidden), style="dim"))
     if n > 2 and len(result.groups) > 1:
         console.print(Text("Groups of identical manifests:", style="bold"))
         for group in result.groups:
@@ -560,6 +563,25 @@ def render_text(result: Comparison, command: str, console=None) -> None:
         console.print(Text(f"not compared: {', '.join(sections)} ({reason})", style="dim"))
     ok = result.same if command == "diff" else result.ok
     console.print(Text(verdict_line(result, command), style="bold green" if ok else "bold red"))
+
+
+MAX_ROWS = 40
+
+
+def shown_rows(differences: list[Difference], limit: int = MAX_ROWS) -> tuple[list, list]:
+    """At most ``limit`` rows of a table, errors first: a dev machine against a slim image differs in
+    hundreds of system packages, and the few installed by hand are what matter."""
+    if len(differences) <= limit:
+        return differences, []
+    ranked = sorted(differences, key=lambda d: d.grade != ERROR)
+    keep = {id(d) for d in ranked[:limit]}
+    return [d for d in differences if id(d) in keep], [d for d in differences if id(d) not in keep]
+
+
+def hidden_note(hidden: list[Difference]) -> str:
+    errors = sum(1 for d in hidden if d.grade == ERROR)
+    return (f"... and {len(hidden)} more ({errors} errors, {len(hidden) - errors} warnings): "
+            "--format json lists every difference")
 
 
 def _by_reason(not_compared: dict) -> dict:
@@ -593,7 +615,8 @@ def render_markdown(result: Comparison, command: str) -> str:
     if result.differences:
         lines.append("| section | grade | what | " + " | ".join(_md_cell(l) for l in result.labels) + " |")
         lines.append("|---|---|---|" + "---|" * len(result.labels))
-        for d in result.differences:
+        shown, hidden = shown_rows(result.differences, limit=100)
+        for d in shown:
             values = []
             for i, value in enumerate(d.values):
                 cell = _md_cell(value)
@@ -602,6 +625,8 @@ def render_markdown(result: Comparison, command: str) -> str:
             lines.append(f"| {SECTION_TITLES.get(d.section, d.section)} | {d.grade} | {_md_cell(d.what)} | "
                          + " | ".join(values) + " |")
         lines.append("")
+        if hidden:
+            lines += [hidden_note(hidden), ""]
     if len(result.labels) > 2 and len(result.groups) > 1:
         lines.append("Groups of identical manifests: " + "; ".join(
             "{" + ", ".join(_md_cell(l) for l in g) + "}" for g in result.groups))
