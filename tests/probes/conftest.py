@@ -52,3 +52,33 @@ def require_tool(name: str) -> str:
 def tool():
     """``tool("rpm")``: the path of a real tool, or skip (fail under ENVCAPTURE_REQUIRE_TOOLS=1)."""
     return require_tool
+
+
+def run_git(repo: Path, *args: str) -> str:
+    """git with a throwaway identity and no user or system config."""
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "Test",
+           "GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_NAME": "Test",
+           "GIT_COMMITTER_EMAIL": "test@example.com"}
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+
+
+@pytest.fixture
+def git_repo(tool):
+    """``git_repo(path, files)``: a real git repository at ``path`` with ``files`` committed on branch main."""
+    tool("git")
+
+    def make(path: Path, files: dict[str, str]) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        run_git(path, "init", "-q", "-b", "main")
+        for name, content in files.items():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            (path / name).write_text(content)
+        run_git(path, "add", "-A")
+        run_git(path, "commit", "-q", "-m", "first")
+        return path
+
+    make.git = run_git
+    return make
