@@ -8,6 +8,7 @@ the real world sometimes allows: refusing an odd value is better than writing a 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
@@ -63,16 +64,52 @@ def is_pep440_version(value: str) -> bool:
     return True
 
 
-def is_pep508_requirement(value: str) -> bool:
+# name [extras] (specifiers) ; marker -- the common shapes, matched without a full parse.
+_REQ_HEAD = re.compile(
+    r"^\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
+    r"(?:\[\s*(?:[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:,\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*)*)?\])?\s*"
+    r"(?P<spec>\(?\s*(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*"
+    r"(?:,\s*(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*)*)?\)?)\s*"
+    r"(?:;\s*(?P<marker>.+?))?\s*$"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_marker(text: str):
+    """A packaging Marker, cached: the same few markers recur across thousands of requirements."""
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        return Marker(text)
+    except InvalidMarker:
+        return None
+
+
+def split_requirement(value: str):
+    """(name, marker text or None) of a valid PEP 508 requirement, else None.
+
+    Freeze checks every Requires-Dist of every distribution, so the common shapes are matched by a regex
+    and only the marker (cached) or an unusual requirement (URL, odd spacing) goes through packaging.
+    """
     if len(value) > 1000 or not _no_line_breaks(value) or any(c in value for c in "`$\\"):
-        return False
+        return None
+    match = _REQ_HEAD.match(value)
+    if match and match.group("spec").count("(") == match.group("spec").count(")"):
+        marker = match.group("marker")
+        if marker is not None and parse_marker(marker) is None:
+            return None
+        return match.group("name"), marker
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
-        Requirement(value)
+        requirement = Requirement(value)
     except InvalidRequirement:
-        return False
-    return True
+        return None
+    return requirement.name, (str(requirement.marker) if requirement.marker else None)
+
+
+def is_pep508_requirement(value: str) -> bool:
+    return split_requirement(value) is not None
 
 
 def is_marker_value(value: str) -> bool:

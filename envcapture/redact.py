@@ -59,7 +59,13 @@ SECRET_PATTERNS = {
 
 def scan_and_redact(data):
     """Walk manifest data, replace secret-shaped substrings; return (clean data, names of what was found)."""
+    import json
+
     found: list[str] = []
+    # One pass over the serialized text first: a clean manifest (the usual case) is not walked at all.
+    text = json.dumps(data, ensure_ascii=False)
+    if not any(pattern.search(text) for pattern in SECRET_PATTERNS.values()):
+        return data, found
 
     def clean(value):
         if isinstance(value, str):

@@ -113,7 +113,9 @@ def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndex
     found = PackageIndexes()
 
     def take(key: str, value: str, origin: str):
-        urls = [private_url(u, home) for u in value.split()]
+        # find-links may be a plain folder: record it as the file:// URL it means
+        urls = [private_url(u if "://" in u or not u.startswith("/") else "file://" + u, home)
+                for u in value.split()]
         good = [u for u in urls if grammar.is_url(u)]
         for bad in set(urls) - set(good):
             warnings.append(ProbeWarning("python", f"{origin}: {key} {grammar.quote_for_message(bad)} is not a "
@@ -244,28 +246,24 @@ def package_source(direct_url: Optional[dict], home: str, timeout: float) -> Pac
     return PackageSource(kind, url=url, subdirectory=subdirectory, checkout=checkout)
 
 
-def _markers_apply(requirement, markers: dict) -> bool:
-    if requirement.marker is None:
+def _marker_applies(marker_text: Optional[str], markers: dict) -> bool:
+    if marker_text is None:
         return True
+    marker = grammar.parse_marker(marker_text)
     try:
-        return requirement.marker.evaluate({**markers, "extra": ""})
+        return marker.evaluate({**markers, "extra": ""})
     except Exception:  # an unknown marker variable: count the edge rather than lose it
         return True
 
 
 def required_names(dists: list[dict], markers: dict) -> set[str]:
     """Names that some installed distribution requires (markers evaluated, extras not taken)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     names = set()
     for dist in dists:
         for text in dist.get("requires") or []:
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement:
-                continue
-            if _markers_apply(requirement, markers):
-                names.add(canonical(requirement.name))
+            parsed = grammar.split_requirement(text)
+            if parsed and _marker_applies(parsed[1], markers):
+                names.add(canonical(parsed[0]))
     return names
 
 
