@@ -8,7 +8,6 @@ records, so the tests feed them outputs recorded on real machines.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 
 # What the probe asks for (with --format=csv,noheader); ``compute_cap`` needs driver >= 510, older ones refuse
 # the whole query and the probe falls back to -q -x. The UUID comes from -q -x, and only with --include-host.
@@ -123,7 +122,7 @@ def devices_from_query_rows(rows: list[dict]) -> list[dict]:
     return devices
 
 
-def _text(element: ET.Element | None, path: str) -> str | None:
+def _text(element, path: str) -> str | None:
     if element is None:
         return None
     found = element.find(path)
@@ -136,6 +135,8 @@ def parse_smi_xml(text: str) -> dict:
     The XML has no GPU index: nvidia-smi lists GPUs in index order (PCI bus order), so the position is used.
     It has no compute capability either; architecture comes from ``product_architecture`` (driver >= 450).
     """
+    import xml.etree.ElementTree as ET  # only on the nvidia-smi fallback path
+
     # The DOCTYPE names an external DTD; ElementTree never fetches it.
     try:
         root = ET.fromstring(text.encode("utf-8") if isinstance(text, str) else text)
