@@ -5,10 +5,14 @@ from __future__ import annotations
 from envcapture.render.kit import render_template
 from envcapture.render.provision import PREFIX
 
+BUILD_PASSWORD = "envcapture-build"
+
 
 def render(plan) -> dict[str, str]:
     return {"packer/plugins.pkr.hcl": render_template("plugins.pkr.hcl.j2", plan),
-            "packer/envcapture.pkr.hcl": render_template("envcapture.pkr.hcl.j2", plan, **context(plan))}
+            "packer/envcapture.pkr.hcl": render_template("envcapture.pkr.hcl.j2", plan, **context(plan)),
+            "packer/cloud-init/user-data": render_template("user-data.j2", plan, password=BUILD_PASSWORD),
+            "packer/cloud-init/meta-data": render_template("meta-data.j2", plan)}
 
 
 def context(plan) -> dict:
