@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass
 
 from envcapture import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
@@ -24,14 +23,6 @@ SOURCES_PARTS = "/etc/apt/sources.list.d"
 NOT_PRESENT = (" not-installed", " config-files")
 
 
-@dataclass
-class SystemPackage:
-    name: str
-    version: str
-    architecture: str | None
-    manual: bool | None
-
-
 # dpkg writes Package first in every stanza; continuation lines start with a space, so a newline followed by
 # one of these keys is always a field of its own.
 _FIELDS = re.compile(r"\n(Package|Status|Version|Architecture|Auto-Installed):[ \t]*([^\n]*)")
@@ -40,7 +31,9 @@ _SLOT = {"Status": 1, "Version": 2, "Architecture": 3, "Auto-Installed": 4}
 
 def records(data: bytes) -> list[list]:
     """[Package, Status, Version, Architecture, Auto-Installed] of each stanza (None when absent)."""
-    text = "\n" + data.decode("utf-8", "replace").replace("\r\n", "\n")
+    text = "\n" + data.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     found: list[list] = []
     current: list = [None] * 5
     for key, value in _FIELDS.findall(text):

@@ -3,7 +3,6 @@ two packages built by rpmbuild and installed with ``rpm -i --justdb``. Needs ``a
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
