@@ -409,8 +409,8 @@ def collect(ctx: ProbeContext) -> ProbeResult:
         "devices": devices,
         "toolkits": toolkits,
         "cudnn": read_cudnn(c, toolkits, ldconfig_text),
-        "cuda_wheels": gpu_python.cuda_wheels(distributions),
-        "frameworks": gpu_python.frameworks(distributions),
+        "cuda_wheels": _valid_versions(c, gpu_python.cuda_wheels(distributions)),
+        "frameworks": _valid_versions(c, gpu_python.frameworks(distributions)),
         "rocm": read_rocm(c),
         "mps": apple_mps(c),
         "verdict": [],
@@ -420,6 +420,19 @@ def collect(ctx: ProbeContext) -> ProbeResult:
     section["vendor"] = _vendor(section)
     section["verdict"] = verdict(section)
     return ProbeResult(section, c.warnings)
+
+
+def _valid_versions(c: Collector, records: list[dict]) -> list[dict]:
+    """Keep what the manifest grammar accepts; a distribution with a non-PEP 440 version is named, not kept."""
+    from envcapture import grammar
+
+    kept = []
+    for record in records:
+        if grammar.check("dist-name", record["name"]) and grammar.check("pep440-version", record["version"]):
+            kept.append(record)
+        else:
+            c.warn(f"{record['name']!r} {record['version']!r} left out of the gpu section: not a PEP 440 version")
+    return kept
 
 
 def _cuda_evidence(section: dict) -> bool:

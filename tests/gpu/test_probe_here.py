@@ -153,3 +153,22 @@ def test_nvidia_smi_fallback_on_recorded_h100_outputs(tmp_path, include_host):
     messages = [w.message for w in result.warnings]
     assert any(m.startswith("NVML could not be used, facts come from fallbacks: NVML: libnvidia-ml.so.1")
                for m in messages), messages
+
+
+def test_target_distributions_feed_wheels_and_frameworks(tmp_path):
+    """ctx.target as the target probe gives it; a hostile version never reaches the section."""
+    target = {"distributions": [
+        {"name": "torch", "version": "2.5.1+cu121", "requires": [], "path": str(tmp_path / "torch.dist-info")},
+        {"name": "nvidia-cudnn-cu12", "version": "9.1.0.70", "requires": [],
+         "path": str(tmp_path / "nvidia_cudnn_cu12-9.1.0.70.dist-info")},
+        {"name": "nvidia-nccl-cu12", "version": "2.21.5\n; rm -rf /", "requires": [], "path": None},
+    ], "deep": None}
+    result = gpu.collect(ProbeContext(root=tmp_path, env={"PATH": "/nonexistent"}, target=target))
+    section = result.data
+    assert gpu_schema_problems(section) == []
+    assert [w["name"] for w in section["cuda_wheels"]] == ["nvidia-cudnn-cu12"]
+    assert [(f["name"], f["cuda"]) for f in section["frameworks"]] == [("torch", "12.1")]
+    assert section["cudnn"] == [{"version": "9.1.0.70", "path": str(tmp_path), "source": "wheel",
+                                 "package": "nvidia-cudnn-cu12"}]
+    assert any("nvidia-nccl-cu12" in w.message and "PEP 440" in w.message for w in result.warnings)
+    assert any("no NVIDIA driver found" in w.message for w in result.warnings)
