@@ -1,0 +1,55 @@
+"""The hardware probe on this machine, checked against psutil and /proc/cpuinfo."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import pytest
+
+from envcapture.probes import ProbeContext, hardware
+
+
+def test_this_machine(section_problems):
+    psutil = pytest.importorskip("psutil")
+    result = hardware.collect(ProbeContext())
+    data = result.data
+    assert result.warnings == []
+    assert section_problems("hardware", data) == []
+    assert data["architecture"] == platform.machine()
+    assert data["logical_cores"] == os.cpu_count()
+    assert data["physical_cores"] == psutil.cpu_count(logical=False)
+    assert data["memory_total"] == psutil.virtual_memory().total
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="needs /proc/cpuinfo (Linux)")
+def test_flags_are_the_relevant_subset_of_cpuinfo():
+    text = Path("/proc/cpuinfo").read_text()
+    flags_line = next(line for line in text.splitlines() if line.startswith(("flags", "Features")))
+    cpu_flags = set(flags_line.split(":", 1)[1].split())
+    data = hardware.collect(ProbeContext()).data
+    assert set(data["flags"]) <= cpu_flags
+    assert data["flags"] == sorted(data["flags"])
+    wanted = {"sse4_2", "avx", "avx2", "fma", "f16c", "asimd", "neon"} & cpu_flags
+    assert wanted <= set(data["flags"])
+    assert {flag for flag in cpu_flags if flag.startswith(("avx512", "amx"))} <= set(data["flags"])
+    assert not {"fpu", "vme", "smep", "sse", "mmx"} & set(data["flags"])
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), None)
+    assert data["cpu_model"] == (" ".join(model.split()) if model else None)
+
+
+def test_relevant_flags_filter():
+    assert hardware.relevant_flags(["fpu", "avx2", "avx512f", "avx512_bf16", "amx_tile", "smep", "sse4_2", "sve2",
+                                    "asimddp", "avx_vnni", "evil;flag"]) == \
+        ["amx_tile", "asimddp", "avx2", "avx512_bf16", "avx512f", "avx_vnni", "sse4_2", "sve2"]
+
+
+def test_no_proc_and_no_sysctl_still_gives_a_valid_section(tmp_path, monkeypatch, section_problems):
+    """A system that is neither Linux nor macOS (or a locked-down one): nulls and warnings, no exception."""
+    monkeypatch.setattr(hardware.platform, "system", lambda: "Darwin")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sysctl
+    result = hardware.collect(ProbeContext(root=tmp_path, timeout=2))
+    assert section_problems("hardware", result.data) == []
+    assert result.data["logical_cores"] == os.cpu_count()
+    assert any("CPU model unknown" in w.message for w in result.warnings)
