@@ -65,20 +65,40 @@ class ToolError(Exception):
 
 def run_tool(argv: list[str], timeout: float = 5.0, env: Mapping[str, str] | None = None,
              cwd: str | os.PathLike | None = None) -> str:
-    """Run a command with a hard timeout and return its stdout; raise ToolError with a one-line reason."""
+    """Run a command with a hard timeout and return its stdout; raise ToolError with a one-line reason.
+
+    The command gets its own process group, killed whole on timeout: a hung wrapper script (nvidia-smi
+    behind a shell script, say) must not leave its children behind.
+    """
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout, env=None if env is None else dict(env),
-                              cwd=cwd, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                env=None if env is None else dict(env), cwd=cwd, start_new_session=True)
     except FileNotFoundError:
         raise ToolError(f"{argv[0]} not found") from None
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"{argv[0]} did not answer within {timeout:g} s") from None
     except OSError as exc:
         raise ToolError(f"{argv[0]} could not run: {exc.strerror}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ToolError(f"{argv[0]} did not answer within {timeout:g} s") from None
     if proc.returncode != 0:
-        last = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise ToolError(f"{argv[0]} exited {proc.returncode}: {last[0][:200]}")
-    return proc.stdout.decode("utf-8", "replace")
+    return stdout.decode("utf-8", "replace")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (OSError, AttributeError):  # already gone, or no process groups (Windows)
+        proc.kill()
+    try:
+        proc.communicate(timeout=1)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def home_relative(path: str | os.PathLike | None, home: str) -> str | None:
