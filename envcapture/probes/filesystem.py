@@ -9,6 +9,7 @@ environments and caches. Either way it stops at ``MAX_FILES`` entries and says s
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,30 +61,59 @@ class Filesystem:
 
 def mounts(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[Mount]:
     """Device-backed filesystems (psutil's ``all=False``: no proc, sysfs, cgroup, tmpfs ...) and their sizes."""
+    partitions = linux_partitions()
+    if partitions is None:
+        partitions = psutil_partitions(warnings)
+    found, seen = [], set()
+    for mount_point, fstype in partitions:
+        point = home_relative(mount_point, ctx.home)
+        if point in seen or not grammar.is_path(point) or not grammar.is_identifier(fstype or ""):
+            continue
+        seen.add(point)
+        size = None
+        if fstype not in NETWORK_FSTYPES:  # statvfs on a dead NFS server can hang
+            try:
+                stats = os.statvfs(mount_point)
+                size = stats.f_blocks * stats.f_frsize
+            except OSError:
+                size = None
+        found.append(Mount(point, fstype, size))
+    return found
+
+
+def _unescape_mount_field(field: str) -> str:
+    # /proc/mounts writes space, tab, newline and backslash as octal escapes
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def linux_partitions() -> list[tuple[str, str]] | None:
+    """(mount point, type) from /proc: the same filter as psutil, without its 20-30 ms import."""
+    try:
+        with open("/proc/filesystems", encoding="utf-8") as handle:
+            physical = {line.split()[-1] for line in handle if line.strip() and not line.startswith("nodev")}
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    partitions = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and (fields[2] in physical or fields[2] == "zfs"):
+            partitions.append((_unescape_mount_field(fields[1]), fields[2]))
+    return partitions
+
+
+def psutil_partitions(warnings: list[ProbeWarning]) -> list[tuple[str, str]]:
     try:
         import psutil
     except ImportError:
         warnings.append(ProbeWarning(SOURCE, "psutil is not installed: mounts not recorded"))
         return []
     try:
-        partitions = psutil.disk_partitions(all=False)
+        return [(part.mountpoint, part.fstype) for part in psutil.disk_partitions(all=False)]
     except (OSError, RuntimeError) as exc:
         warnings.append(ProbeWarning(SOURCE, f"could not list mounts: {exc}"))
         return []
-    found, seen = [], set()
-    for part in partitions:
-        point = home_relative(part.mountpoint, ctx.home)
-        if point in seen or not grammar.is_path(point) or not grammar.is_identifier(part.fstype or ""):
-            continue
-        seen.add(point)
-        size = None
-        if part.fstype not in NETWORK_FSTYPES:
-            try:
-                size = psutil.disk_usage(part.mountpoint).total
-            except (OSError, RuntimeError):
-                size = None
-        found.append(Mount(point, part.fstype, size))
-    return found
 
 
 # ---- project tree ------------------------------------------------------------------------------------------
