@@ -84,6 +84,8 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     if {"packer", "vagrant"} & set(targets):
         files.update(provision.render(plan))
     files["REPRODUCE.md"] = reproduce_md.render(plan, sorted(files))
+    # The kit's own file list: lets a rerun recognise files that cannot carry a header (runtime.txt, ...).
+    files[INDEX_NAME] = with_header(plan, "#", "".join(f"{rel}\n" for rel in sorted(files)))
     return files
 
 
@@ -191,8 +193,6 @@ def write_kit(out: Path, files: dict[str, str | bytes], force: bool = False) -> 
     for rel in files:
         if (out / rel).is_dir():
             raise BadInput(f"{out / rel}: is a folder, where the kit needs a file")
-    index = "".join(f"{rel}\n" for rel in sorted(files))
-    files = {**files, INDEX_NAME: f"# {MARKER}: the files of this kit (used to avoid overwriting others)\n{index}"}
     if not out.exists():
         _write_new_folder(out, files)
     else:
