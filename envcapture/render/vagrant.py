@@ -6,8 +6,9 @@ from envcapture.render.kit import render_template
 from envcapture.render.plan import MAX_VAGRANT_CPUS, MAX_VAGRANT_MEMORY_MB
 
 
-def render(plan) -> dict[str, str]:
-    return {"Vagrantfile": render_template("Vagrantfile.j2", plan, **context(plan))}
+def render(plan, kit_dir: str = "") -> dict[str, str]:
+    """``kit_dir``: where the kit lies relative to the Vagrantfile (envcapture's own dev VM keeps it apart)."""
+    return {"Vagrantfile": render_template("Vagrantfile.j2", plan, kit_dir=kit_dir, **context(plan))}
 
 
 def context(plan) -> dict:
