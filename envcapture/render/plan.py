@@ -251,6 +251,23 @@ def _environment(manifest) -> list[tuple[str, str]]:
     return found
 
 
+_OFFICIAL_ARCHIVES = ("deb.debian.org", "security.debian.org", "archive.ubuntu.com", "security.ubuntu.com",
+                      "ports.ubuntu.com", "snapshot.debian.org", "snapshot.ubuntu.com")
+
+
+def _third_party_sources(plan: Plan, system: dict) -> None:
+    """Packages from other archives cannot be installed without those archives' sources and keys."""
+    others = []
+    for i, line in enumerate(system.get("sources") or []):
+        require("apt-source", line, f"system_packages.sources[{i}]")
+        if not any(host in line for host in _OFFICIAL_ARCHIVES):
+            others.append(line)
+    if others and plan.system_packages:
+        plan.notes.append("apt sources beyond the distribution's archive were configured (" +
+                          "; ".join(f"`{line}`" for line in sorted(others)[:5]) + "): hand-installed packages "
+                          "from them fail to install until their source and signing key are added to the image")
+
+
 def _system_packages(plan: Plan, manifest: dict) -> None:
     system = manifest["system_packages"]
     chosen, dropped = [], []
@@ -263,6 +280,7 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         (dropped if _MACHINE_ONLY.match(name) else chosen).append((name, version))
     plan.system_packages = sorted(set(chosen))
     plan.dropped_system = sorted({name for name, _ in dropped})
+    _third_party_sources(plan, system)
     captured = (plan.os_id, plan.os_version)
     same = system.get("manager") == "dpkg" and plan.base.distro == captured
     if plan.base.kind == "conda":

@@ -110,3 +110,16 @@ def test_snapshot_for_ubuntu_before_the_archive_started_is_refused(tmp_path, cap
     code = run_cli(["generate", "docker", "-m", str(MANIFESTS / "pytorch-pip-gpu.json"), "-o", str(tmp_path / "k"),
                     "--apt-snapshot", "2022-01-01"])
     assert code == 2 and "snapshot.ubuntu.com starts" in capsys.readouterr().err
+
+
+def test_third_party_apt_sources_are_named_in_reproduce_md(tmp_path):
+    import json
+
+    data = json.loads((MANIFESTS / "distro-python.json").read_text())
+    data["system_packages"]["sources"].append(
+        "deb [signed-by=/usr/share/keyrings/nodesource.gpg] https://deb.nodesource.com/node_20.x nodistro main")
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(data))
+    assert run_cli(["generate", "docker", "-m", str(manifest), "-o", str(tmp_path / "kit")]) == 0
+    text = (tmp_path / "kit" / "REPRODUCE.md").read_text()
+    assert "https://deb.nodesource.com/node_20.x nodistro main" in text and "signing key" in text
