@@ -173,3 +173,15 @@ def test_docker_build_of_plain_venv_kit_runs_python_with_the_pins(tmp_path, dock
         assert recorded == (MANIFESTS / "plain-venv.json").read_bytes()
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+@pytest.mark.parametrize("case", GOLDEN_CASES)
+def test_generated_shell_scripts_parse(case):
+    scripts = [(shell, GOLDEN / case / rel) for shell, rel in
+               (("sh", "provision.sh"), ("bash", "binder/postBuild"), ("bash", "binder/start"))]
+    scripts = [(shell, path) for shell, path in scripts if path.is_file()]
+    if not scripts:
+        pytest.skip(f"{case} has no shell scripts")
+    for shell, path in scripts:
+        done = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{path}: {done.stderr}"
