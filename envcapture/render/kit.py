@@ -193,11 +193,22 @@ def write_kit(out: Path, files: dict[str, str | bytes], force: bool = False) -> 
     for rel in files:
         if (out / rel).is_dir():
             raise BadInput(f"{out / rel}: is a folder, where the kit needs a file")
+    if INDEX_NAME in files and listed:
+        files = {**files, INDEX_NAME: _merged_index(files[INDEX_NAME], listed, out)}
     if not out.exists():
         _write_new_folder(out, files)
     else:
         for rel in sorted(files):
             _write_file(out / rel, files[rel], rel)
+
+
+def _merged_index(index: str, listed: set[str], out: Path) -> str:
+    """Keep files of earlier runs (other targets) in the index, so a later run still recognises them."""
+    lines = index.splitlines()
+    header = [line for line in lines if line.startswith("#")]
+    entries = {line for line in lines if line and not line.startswith("#")}
+    entries |= {rel for rel in listed if (out / rel).is_file()}
+    return "\n".join(header + sorted(entries)) + "\n"
 
 
 def _listed_files(out: Path) -> set[str]:
