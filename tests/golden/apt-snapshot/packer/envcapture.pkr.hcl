@@ -58,6 +58,8 @@ variable "aws_source_ami" {
 
 source "docker" "envcapture" {
   image  = var.base_image
+  # Use a local base image as it is (`docker run` still pulls one that is missing).
+  pull   = false
   commit = true
   changes = [
     "ENV PATH=/opt/envcapture/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
