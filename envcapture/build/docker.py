@@ -20,6 +20,7 @@ from typing import Callable
 from envcapture.errors import BadInput, ToolFailed
 
 TAIL_LINES = 25
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CACHE_MOUNT = re.compile(r"--mount=type=cache(?:,[^\s\\]*)?\s*")
 # Features the classic builder does not understand, after cache mounts are gone.
 BUILDKIT_ONLY = (
@@ -123,6 +124,8 @@ def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocach
             pending += text
             *complete, pending = pending.split("\n")
             for line in complete:
+                # The classic builder paints a step's stderr red; the log is plain text.
+                line = ANSI_ESCAPE.sub("", line)
                 echo(line)
                 tail.append(line)
                 del tail[:-TAIL_LINES]

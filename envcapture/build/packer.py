@@ -56,8 +56,11 @@ def build(kit: Path, *, timeout: float = 3600, echo: Callable[[str], None] | Non
     target = "." if version >= FIRST_WITH_INIT else MAIN_FILE
     if version >= FIRST_WITH_INIT:
         run_streamed([packer, "init", "."], cwd=folder, env=env, timeout=600, what="packer init", echo=echo)
-    run_streamed([packer, "validate", target], cwd=folder, env=env, timeout=300, what="packer validate", echo=echo)
-    run = run_streamed([packer, "build", "-color=false", f"-only=docker.{source}", target], cwd=folder, env=env,
+    only = f"-only=docker.{source}"
+    # Validating only the source we build: the VM sources fetch checksum files at validate time.
+    run_streamed([packer, "validate", only, target], cwd=folder, env=env, timeout=300, what="packer validate",
+                 echo=echo)
+    run = run_streamed([packer, "build", "-color=false", only, target], cwd=folder, env=env,
                        timeout=timeout, what="packer build", echo=echo, keep_lines=True)
     artifacts = [match.group(1) for line in run.lines for match in [ARTIFACT.search(line)] if match]
     if not artifacts:
