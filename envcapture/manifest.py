@@ -28,7 +28,27 @@ def schema_text() -> str:
 
 
 def dumps(manifest: dict) -> str:
-    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON, except that each record of a long list (packages, files) is one compact line.
+
+    One line per package diffs well in git, and it lets the C encoder do the bulk of the work: json's
+    indenting encoder is pure Python and took most of freeze's time on 10,000 packages.
+    """
+    return _dump(manifest, 0) + "\n"
+
+
+def _dump(value, level: int) -> str:
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(key, ensure_ascii=False)}: {_dump(item, level + 1)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value:
+        if len(value) > 8 or all(not isinstance(item, (dict, list)) for item in value):
+            lines = [inner + json.dumps(item, ensure_ascii=False, separators=(", ", ": ")) for item in value]
+        else:
+            lines = [inner + _dump(item, level + 1) for item in value]
+        return "[\n" + ",\n".join(lines) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def json_path(parts) -> str:

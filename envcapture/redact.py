@@ -53,8 +53,19 @@ SECRET_PATTERNS = {
     "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
     "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
     "JSON web token": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
-    "credentials in a URL": re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s\"]*:[^/@\s\"]+@"),
+    "credentials in a URL": re.compile(r"(?<=://)[^/@\s\"]*:[^/@\s\"]+@"),
 }
+# A literal each match must contain: a substring test skips most regex scans of a large manifest.
+_HINTS = {
+    "private key block": ("PRIVATE KEY",), "AWS access key id": ("AKIA", "ASIA", "ABIA", "ACCA"),
+    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "GitLab token": ("glpat-",),
+    "Hugging Face token": ("hf_",), "OpenAI-style API key": ("sk-",), "Slack token": ("xox",),
+    "Google API key": ("AIza",), "JSON web token": ("eyJ",), "credentials in a URL": ("://",),
+}
+
+
+def _may_contain(name: str, text: str) -> bool:
+    return any(hint in text for hint in _HINTS[name])
 
 
 def scan_and_redact(data):
@@ -64,13 +75,13 @@ def scan_and_redact(data):
     found: list[str] = []
     # One pass over the serialized text first: a clean manifest (the usual case) is not walked at all.
     text = json.dumps(data, ensure_ascii=False)
-    if not any(pattern.search(text) for pattern in SECRET_PATTERNS.values()):
+    if not any(_may_contain(name, text) and pattern.search(text) for name, pattern in SECRET_PATTERNS.items()):
         return data, found
 
     def clean(value):
         if isinstance(value, str):
             for name, pattern in SECRET_PATTERNS.items():
-                if pattern.search(value):
+                if _may_contain(name, value) and pattern.search(value):
                     found.append(name)
                     value = pattern.sub(REDACTED, value)
             return value

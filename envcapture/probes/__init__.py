@@ -11,7 +11,6 @@ Contract, the same for every probe:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -50,8 +49,9 @@ class ProbeContext:
 
 def to_data(record: Any) -> Any:
     """Dataclass records (nested, in lists) to plain JSON data."""
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return {f.name: to_data(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    fields = getattr(type(record), "__dataclass_fields__", None)  # cheaper than is_dataclass on 10k records
+    if fields is not None:
+        return {name: to_data(getattr(record, name)) for name in fields}
     if isinstance(record, (list, tuple)):
         return [to_data(item) for item in record]
     if isinstance(record, dict):
