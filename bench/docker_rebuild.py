@@ -1,0 +1,108 @@
+"""Docker rebuild after a change to project code only: the dependency layers must come from the cache.
+
+    python bench/docker_rebuild.py [--manifest M] [--base-image IMAGE] [--keep]
+
+Without --manifest, a fresh virtualenv with a few pinned packages (numpy is the heavy one) is made and frozen.
+The kit is generated with `envcapture generate docker`, built once without any cache (the cold build a new
+machine pays), then a file in the kit's project/ folder changes and the kit is built again. Prints both
+times, how many build steps the rebuild took from the cache, and the first step it ran again, which must be
+the COPY of project/. Needs a Docker engine and the local base image (.ci/make-base-image.sh). No timing
+assertions: the exit status is 1 only when a dependency step was rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+DEFAULT_BASE = "envcapture-test/debian-bookworm:local"
+DEFAULT_PINS = ("requests==2.32.3", "urllib3==2.2.3", "idna==3.10", "certifi==2024.8.30",
+                "charset-normalizer==3.4.0", "numpy==2.1.3")
+STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+def envcapture(*args) -> None:
+    subprocess.run([sys.executable, "-m", "envcapture", *map(str, args)], check=True)
+
+
+def freeze_fresh_venv(work: Path) -> Path:
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *DEFAULT_PINS], check=True)
+    manifest = work / "envcapture.json"
+    project = work / "project-src"
+    project.mkdir()
+    envcapture("freeze", "--python", venv / "bin" / "python", "--project", project, "-o", manifest)
+    return manifest
+
+
+class StepLog:
+    """Collects the classic builder's log: which steps ran and which came from the cache."""
+
+    def __init__(self):
+        self.steps: list[tuple[int, str]] = []
+        self.cached: set[int] = set()
+
+    def __call__(self, line: str) -> None:
+        match = STEP.match(line)
+        if match:
+            self.steps.append((int(match.group(1)), match.group(3)))
+        elif line.strip() == "---> Using cache" and self.steps:
+            self.cached.add(self.steps[-1][0])
+
+    def first_rebuilt(self) -> tuple[int, str] | None:
+        return next(((n, text) for n, text in self.steps if n not in self.cached and not text.startswith("FROM")),
+                    None)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, help="manifest to build (default: freeze a fresh venv)")
+    parser.add_argument("--base-image", default=DEFAULT_BASE)
+    parser.add_argument("--keep", action="store_true", help="keep the two images")
+    args = parser.parse_args(argv)
+
+    from envcapture.build.docker import build_image, connect
+
+    client = connect()
+    with tempfile.TemporaryDirectory(prefix="envcapture-bench-") as tmp:
+        work = Path(tmp)
+        manifest = args.manifest or freeze_fresh_venv(work)
+        kit = work / "kit"
+        envcapture("generate", "docker", "-m", manifest, "-o", kit, "--base-image", args.base_image)
+        tag = f"envcapture-bench/rebuild:{uuid.uuid4().hex[:10]}"
+        quiet = lambda line: None  # noqa: E731
+
+        print(f"cold build of {kit} (no cache) ...", flush=True)
+        cold = build_image(kit, tag + "-cold", client=client, echo=quiet, nocache=True)
+
+        project = kit / "project"
+        project.mkdir(exist_ok=True)
+        (project / "train.py").write_text(f"# changed at {time.time()}\nprint('training')\n")
+        log = StepLog()
+        print("rebuild after a change in project/ ...", flush=True)
+        warm = build_image(kit, tag + "-warm", client=client, echo=log)
+
+        if not args.keep:
+            for name in (tag + "-cold", tag + "-warm"):
+                client.images.remove(name, force=True)
+
+    total = len(log.steps)
+    first = log.first_rebuilt()
+    print(f"cold build:                  {cold.seconds:7.1f} s")
+    print(f"rebuild after a code change: {warm.seconds:7.1f} s  ({cold.seconds / max(warm.seconds, 0.01):.0f}x faster)")
+    print(f"steps taken from the cache:  {len(log.cached)} of {total - 1} (FROM excluded)")
+    print(f"first step run again:        {'none' if first is None else f'{first[0]}/{total}: {first[1]}'}")
+    reused = first is None or "project/" in first[1]
+    print("dependency layers reused:    " + ("yes" if reused else "NO: a step before the project COPY ran again"))
+    return 0 if reused else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
