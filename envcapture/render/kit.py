@@ -247,18 +247,7 @@ def _write_new_folder(out: Path, files) -> None:
 
 
 def _write_file(path: Path, content, rel: str) -> None:
+    from envcapture.manifest import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = content if isinstance(content, bytes) else content.encode("utf-8")
-    mode = 0o755 if rel in EXECUTABLE else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, content, mode=0o755 if rel in EXECUTABLE else 0o644)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from .conftest import envcapture, freeze, make_package
+from .conftest import envcapture, freeze
 
 
 def test_broken_dist_infos_become_warnings(sample_venv, tmp_path):

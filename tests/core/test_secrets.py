@@ -1,8 +1,6 @@
 """Planted secrets (environment, pip config, a git remote, a direct_url) never reach the manifest."""
 
 import json
-import os
-import subprocess
 
 from .conftest import freeze, git_init, make_package, run
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import manifest
 
 from .conftest import envcapture, freeze
 
