@@ -85,7 +85,9 @@ def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float) -> int:
 
 def _build_packer(kit: Path, manifest: Path, tag: str | None, timeout: float) -> int:
     from envcapture.build import docker, packer
+    from envcapture.build.tool import find_tool
 
+    find_tool("packer")
     client = docker.connect()  # the docker source needs an engine; say so before Packer starts
     result = packer.build(kit, timeout=timeout)
     tag = tag or default_tag(manifest, "-packer")
