@@ -422,12 +422,9 @@ def _change(present: list[bool], keys: list) -> str:
 
 def sections_not_collected(manifest: dict) -> set[str]:
     """Sections whose probe failed at freeze time (freeze says so in its warnings): nothing to compare."""
-    found = set()
-    for warning in manifest.get("warnings") or []:
-        match = re.match(r"could not collect ([a-z_]+):", warning.get("message", ""))
-        if match:
-            found.add(match.group(1))
-    return found
+    from envcapture.freeze import sections_not_collected as from_messages
+
+    return from_messages(warning.get("message", "") for warning in manifest.get("warnings") or [])
 
 
 def compare(manifests: list[dict], labels: list[str], sources: list[str] | None = None,
@@ -838,9 +835,11 @@ def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
     markers = target.get("markers") or {}
     os_section["machine"] = markers.get("platform_machine") or os_section.get("machine")
     os_section["libc"] = target.get("libc") or os_section.get("libc")
-    if any(w.message.startswith("could not collect") for w in os_result.warnings):
+    from envcapture.freeze import sections_not_collected as from_messages
+
+    if from_messages(w.message for w in os_result.warnings):
         skip["os"] = "the image's os-release could not be read"
-    if any(w.message.startswith("could not collect") for w in packages_result.warnings) \
+    if from_messages(w.message for w in packages_result.warnings) \
             or not (packages_result.data or {}).get("manager"):
         skip["system_packages"] = "no package database found in the image"
     live = {"python": python["python"], "python_packages": python["python_packages"], "os": os_section,

@@ -39,14 +39,30 @@ def empty_section(section: str):
     }.get(section)
 
 
+_NOT_COLLECTED = "could not collect {section}: "
+
+
+def not_collected_message(section: str, reason: str) -> str:
+    """The warning for a section whose probe failed; ``sections_not_collected`` reads it back."""
+    return _NOT_COLLECTED.format(section=section) + reason
+
+
+def sections_not_collected(messages) -> set[str]:
+    """Sections that freeze could not collect, from its warning messages (compare skips them)."""
+    import re
+
+    pattern = re.compile(r"^" + re.escape(_NOT_COLLECTED).replace(r"\{section\}", "([a-z_]+)"))
+    return {match.group(1) for match in map(pattern.match, messages) if match}
+
+
 def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
     try:
         probe = importlib.import_module(f"envcapture.probes.{module}")
         return probe.collect(ctx)
     except Exception as exc:  # a probe bug must not cost the user the whole manifest
         return ProbeResult(empty_section(section),
-                           [ProbeWarning(module.replace("_", "-"), f"could not collect {section}: "
-                                                                   f"{type(exc).__name__}: {exc}")])
+                           [ProbeWarning(module.replace("_", "-"),
+                                         not_collected_message(section, f"{type(exc).__name__}: {exc}"))])
 
 
 def command_line(argv: list[str], home: str) -> list[str]:
