@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
@@ -217,7 +218,8 @@ def git_checkout(path: str, timeout: float) -> Optional[Checkout]:
     return Checkout(commit=commit, dirty=bool(status.strip()))
 
 
-def package_source(direct_url: Optional[dict], home: str, timeout: float) -> PackageSource:
+def package_source(direct_url: Optional[dict], home: str, timeout: Optional[float]) -> PackageSource:
+    """``timeout`` None: the install paths are not on this machine (an image), so no checkout is looked up."""
     """PEP 610 direct_url.json to a source record; no direct_url means an index install."""
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return PackageSource("index")
@@ -242,7 +244,7 @@ def package_source(direct_url: Optional[dict], home: str, timeout: float) -> Pac
     info = direct_url.get("dir_info") or {}
     kind = "editable" if info.get("editable") else "directory"
     local = file_url_path(strip_url_credentials(raw_url))
-    checkout = git_checkout(local, timeout) if local else None
+    checkout = git_checkout(local, timeout) if local and timeout is not None else None
     return PackageSource(kind, url=url, subdirectory=subdirectory, checkout=checkout)
 
 
@@ -280,7 +282,7 @@ def _check_source_fields(source: PackageSource, where: str, warnings: list) -> P
     return source
 
 
-def packages(target: dict, home: str, timeout: float) -> tuple[list[PythonPackage], list[ProbeWarning]]:
+def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[PythonPackage], list[ProbeWarning]]:
     warnings: list[ProbeWarning] = []
     dists = target.get("distributions") or []
     required = required_names(dists, target.get("markers") or {})
@@ -319,6 +321,8 @@ def packages(target: dict, home: str, timeout: float) -> tuple[list[PythonPackag
 def collect(ctx: ProbeContext) -> ProbeResult:
     """Both sections at once: {'python': ..., 'python_packages': [...]}."""
     target = ctx.target
-    records, warnings = packages(target, ctx.home, ctx.timeout)
+    # A target from another root (inside an image) has its local checkouts there, not on this machine.
+    on_this_machine = ctx.root == Path("/")
+    records, warnings = packages(target, ctx.home, ctx.timeout if on_this_machine else None)
     info = python_info(target, ctx.home, ctx.env, warnings)
     return ProbeResult({"python": to_data(info), "python_packages": to_data(records)}, warnings)
