@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--manifest", default="envcapture.json")
     p.add_argument("-o", "--output", default="reproduce")
     p.add_argument("--base-image", help="use this base image instead of the one chosen from the manifest")
+    p.add_argument("--base-os", metavar="ID:VERSION",
+                   help="the distribution of --base-image (e.g. debian:12) when its name does not say it; "
+                        "recorded system packages are installed only on the captured distribution")
     p.add_argument("--ca-bundle", help="extra CA bundle the image trusts (TLS-intercepting proxies)")
     p.add_argument("--hashes", action="store_true", help="add sha256 hashes to requirements.lock")
     p.add_argument("--apt-snapshot", metavar="DATE", help="install apt packages from the snapshot archive of DATE")
@@ -77,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="reproduce")
     p.add_argument("--tag")
     p.add_argument("--base-image")
+    p.add_argument("--base-os", metavar="ID:VERSION", help="the distribution of --base-image (default: read "
+                   "from the image's /etc/os-release)")
     p.add_argument("--ca-bundle")
     return parser
 

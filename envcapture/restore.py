@@ -327,15 +327,16 @@ def create_venv(python: str, venv: Path, uv: str | None, version: str) -> None:
 
 
 def install(venv_python: Path, lock_path: Path, lock: Lock, uv: str | None, on_line) -> str:
+    # --no-deps: the lock is the whole recorded set; a resolver would only add what the manifest did not have.
     if uv:
-        argv = [uv, "pip", "install", "--python", str(venv_python), "-r", str(lock_path)]
+        argv = [uv, "pip", "install", "--no-deps", "--python", str(venv_python), "-r", str(lock_path)]
         if lock.extra_indexes:
             # pip's behaviour: the best match over every index (uv's default stops at the first index that
             # has the name, which would take torch from PyPI rather than the recorded +cu126 index).
             argv += ["--index-strategy", "unsafe-best-match"]
         tool = "uv"
     else:
-        argv = [str(venv_python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+        argv = [str(venv_python), "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "--no-input",
                 "-r", str(lock_path)]
         tool = "pip"
     code, lines = run_streaming(argv, INSTALL_TIMEOUT, on_line=on_line)

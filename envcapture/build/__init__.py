@@ -51,9 +51,15 @@ def resolve_manifest(manifest: Path, kit: Path) -> Path:
 def generate_kit(args, tool: str) -> None:
     from envcapture.render.kit import generate_command
 
+    base_os = getattr(args, "base_os", None)
+    if args.base_image and not base_os and tool in ("docker", "packer"):
+        from envcapture.build.docker import image_os
+
+        base_os = image_os(args.base_image)
     options = argparse.Namespace(targets=[tool], manifest=args.manifest, output=args.output,
-                                 base_image=args.base_image, ca_bundle=getattr(args, "ca_bundle", None),
-                                 hashes=False, apt_snapshot=None, force=False)
+                                 base_image=args.base_image, base_os=base_os,
+                                 ca_bundle=getattr(args, "ca_bundle", None), hashes=False, apt_snapshot=None,
+                                 force=False)
     generate_command(options)
 
 

@@ -151,3 +151,30 @@ def _status_line(chunk: dict) -> str:
 def tag_image(client, image_id: str, tag: str) -> None:
     repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
     client.images.get(image_id).tag(repository, version)
+
+
+def image_os(image: str, client=None) -> str | None:
+    """``ID:VERSION_ID`` from the image's /etc/os-release (None when the image cannot tell).
+
+    `build` passes it to the generator, so a --base-image of the captured distribution still gets the
+    recorded system packages.
+    """
+    import docker
+
+    client = client or connect()
+    try:
+        raw = client.containers.run(image, ["cat", "/etc/os-release"], entrypoint="", remove=True,
+                                    network_disabled=True)
+    except docker.errors.ImageNotFound:
+        raise BadInput(f"--base-image {image}: not available to the Docker engine (build or pull it first)") \
+            from None
+    except docker.errors.DockerException:
+        return None
+    fields = {}
+    for line in raw.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            fields[key.strip()] = value.strip().strip('"')
+    if fields.get("ID") and fields.get("VERSION_ID"):
+        return f"{fields['ID']}:{fields['VERSION_ID']}"
+    return None

@@ -282,10 +282,22 @@ def _check_source_fields(source: PackageSource, where: str, warnings: list) -> P
     return source
 
 
+def outside_site_packages(dist_path: Optional[str], site_dirs: set) -> Optional[dict]:
+    """A distribution found on a sys.path entry that is no site-packages folder (PYTHONPATH, a source checkout
+    with its .egg-info, `setup.py develop`) came from that folder, not from an index: say so as PEP 610 would."""
+    if not dist_path:
+        return None
+    folder = os.path.dirname(os.path.normpath(dist_path))
+    if folder in site_dirs or os.path.basename(folder) in ("site-packages", "dist-packages"):
+        return None
+    return {"url": "file://" + folder, "dir_info": {}}
+
+
 def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[PythonPackage], list[ProbeWarning]]:
     warnings: list[ProbeWarning] = []
     dists = target.get("distributions") or []
     required = required_names(dists, target.get("markers") or {})
+    site_dirs = {os.path.normpath(p) for p in target.get("site_packages") or []}
     records = []
     for dist in dists:
         name, version = dist.get("name") or "", dist.get("version") or ""
@@ -306,7 +318,8 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
         installer = dist.get("installer")
         if installer is not None and not grammar.is_identifier(installer):
             installer = None
-        source = _check_source_fields(package_source(dist.get("direct_url"), home, timeout), name, warnings)
+        direct_url = dist.get("direct_url") or outside_site_packages(dist.get("path"), site_dirs)
+        source = _check_source_fields(package_source(direct_url, home, timeout), name, warnings)
         label = local_label(version)
         records.append(PythonPackage(
             name=name, version=version, requested=bool(dist.get("requested")), installer=installer,

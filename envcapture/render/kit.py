@@ -44,6 +44,7 @@ def generate_command(args) -> int:
         manifest_path, targets,
         command=command_line(args, targets),
         base_image=args.base_image, ca_bundle=args.ca_bundle, hashes=args.hashes, apt_snapshot=args.apt_snapshot,
+        base_os=getattr(args, "base_os", None),
     )
     out = Path(args.output)
     write_kit(out, files, force=args.force)
@@ -60,7 +61,8 @@ def command_line(args, targets) -> str:
     """The command as a user would retype it (normalized, so the header does not depend on how it was spelled)."""
     words = ["envcapture", "generate", *(["all"] if set(targets) == set(ALL_TARGETS) else targets),
              "-m", args.manifest, "-o", args.output]
-    for flag, value in (("--base-image", args.base_image), ("--ca-bundle", args.ca_bundle),
+    for flag, value in (("--base-image", args.base_image), ("--base-os", getattr(args, "base_os", None)),
+                        ("--ca-bundle", args.ca_bundle),
                         ("--apt-snapshot", args.apt_snapshot)):
         if value:
             words += [flag, value]
@@ -75,7 +77,7 @@ def command_line(args, targets) -> str:
 
 
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
-              apt_snapshot=None) -> dict[str, str | bytes]:
+              apt_snapshot=None, base_os=None) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture import manifest as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -86,7 +88,7 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     raw = manifest_path.read_bytes()
     options = Options(targets=tuple(targets), command=command, manifest_sha256=hashlib.sha256(raw).hexdigest(),
                       base_image=base_image, ca_bundle=_read_ca_bundle(ca_bundle), hashes=hashes,
-                      apt_snapshot=apt_snapshot)
+                      apt_snapshot=apt_snapshot, base_os=base_os)
     plan = make_plan(data, options)
     files: dict[str, str | bytes] = {"envcapture.json": raw}
     files.update(shared_files(plan))

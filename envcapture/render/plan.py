@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from envcapture.errors import BadInput
+from envcapture import grammar
 from envcapture.grammar import require
 from envcapture.render import bases
 from envcapture.render.lock import Lock, build_lock
@@ -35,6 +36,7 @@ class Options:
     ca_bundle: bytes | None = None
     hashes: bool = False
     apt_snapshot: str | None = None
+    base_os: str | None = None  # "ID:VERSION" of --base-image, when given or read from the image
 
 
 @dataclass
@@ -168,7 +170,11 @@ def choose_base(manifest, options, python_version, python_minor, os_id, os_versi
     if options.base_image:
         image = require("image-ref", options.base_image, "--base-image")
         setup = "image" if _is_python_image(image) else "apt"
-        return Base(image, "override", setup, None, None, "given with --base-image")
+        distro = _override_distro(image, options.base_os)
+        codename = None
+        if distro:
+            codename = (bases.DEBIAN_RELEASES if distro[0] == "debian" else bases.UBUNTU_RELEASES).get(distro[1])
+        return Base(image, "override", setup, distro, codename, "given with --base-image")
     if manifest.get("conda") is not None and manifest["python"]["origin"] == "conda":
         return Base(bases.MICROMAMBA_IMAGE, "conda", "conda", ("debian", "12"), "bookworm",
                     "a conda environment: micromamba installs the exact conda records")
@@ -192,6 +198,34 @@ def choose_base(manifest, options, python_version, python_minor, os_id, os_versi
     why = "CUDA comes from pip wheels, so a plain Python image and the host driver suffice" \
         if gpu.mode == "wheels" else f"a {manifest['python']['origin']} Python build: the official Python image"
     return Base(image, "python", "image", ("debian", debian_version) if debian_version else None, codename, why)
+
+
+def _override_distro(image: str, base_os: str | None) -> tuple[str, str] | None:
+    """The distribution of a --base-image: as given with --base-os, else from an official image's name."""
+    if base_os:
+        os_id, sep, version = base_os.partition(":")
+        if not sep or not grammar.is_identifier(os_id) or not grammar.is_identifier(version):
+            raise BadInput(f"--base-os {grammar.quote_for_message(base_os)}: expected ID:VERSION, e.g. debian:12")
+        return os_id.lower(), _release_number(os_id.lower(), version)
+    name, _, tag = image.split("@")[0].rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    name = name.removeprefix("docker.io/").removeprefix("library/")
+    if name in ("debian", "ubuntu") and tag:
+        return name, _release_number(name, tag.split("-")[0])
+    if name == "python":
+        for codename in tag.split("-")[1:]:
+            version = _release_number("debian", codename)
+            if version in bases.DEBIAN_RELEASES:
+                return "debian", version
+    return None
+
+
+def _release_number(os_id: str, version: str) -> str:
+    """bookworm -> 12, jammy -> 22.04, 12.5 -> 12 (Debian point releases share one archive)."""
+    table = bases.DEBIAN_RELEASES if os_id == "debian" else bases.UBUNTU_RELEASES
+    by_name = {name: number for number, name in table.items()}
+    if version in by_name:
+        return by_name[version]
+    return version.split(".")[0] if os_id == "debian" else version
 
 
 def _is_python_image(image: str) -> bool:

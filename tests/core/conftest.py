@@ -68,11 +68,17 @@ def sample_venv(tmp_path_factory):
             "gitpkg": gitpkg, "git_commit": git_commit, "root": root}
 
 
+def cli_env(env=None) -> dict:
+    """The environment for running this checkout's CLI: the repository first on PYTHONPATH."""
+    env = {**os.environ, **(env or {})}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).parents[2]), env.get("PYTHONPATH")) if p)
+    return env
+
+
 def freeze(*args, env=None, cwd=None, check=True):
     """Run the real CLI in a subprocess and return (exit code, stdout, stderr)."""
     proc = subprocess.run([sys.executable, "-m", "envcapture", "freeze", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {}), "PYTHONPATH": str(Path(__file__).parents[2])})
+                          capture_output=True, text=True, cwd=cwd, env=cli_env(env))
     if check and proc.returncode != 0:
         raise AssertionError(f"freeze failed ({proc.returncode}): {proc.stderr}")
     return proc
@@ -80,4 +86,4 @@ def freeze(*args, env=None, cwd=None, check=True):
 
 def envcapture(*args, env=None, cwd=None):
     return subprocess.run([sys.executable, "-m", "envcapture", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, **(env or {}), "PYTHONPATH": str(Path(__file__).parents[2])})
+                          cwd=cwd, env=cli_env(env))

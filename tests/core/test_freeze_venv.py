@@ -79,3 +79,16 @@ def test_local_version_label_implies_the_pytorch_index():
     assert implied_index("cu126") == "https://download.pytorch.org/whl/cu126"
     assert implied_index("cpu") == "https://download.pytorch.org/whl/cpu"
     assert implied_index("ubuntu1") is None
+
+
+def test_a_distribution_on_pythonpath_is_a_local_directory_not_an_index_package(sample_venv, tmp_path):
+    checkout = tmp_path / "checkout"
+    info = checkout / "devpkg.egg-info"
+    info.mkdir(parents=True)
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: devpkg\nVersion: 0.5\n")
+    data = json.loads(freeze("--python", sample_venv["python"], "-o", "-", "--project", tmp_path,
+                             env={"PYTHONPATH": f"{checkout}"}).stdout)
+    devpkg = packages_of(data)["devpkg"]
+    assert devpkg["source"]["kind"] == "directory"
+    assert devpkg["source"]["url"] == f"file://{checkout}"
+    assert packages_of(data)["six"]["source"]["kind"] == "index"

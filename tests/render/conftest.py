@@ -32,6 +32,7 @@ CASES = {
     "override-debian": ("plain-venv.json", ["docker", "apptainer"],
                         ["--base-image", TEST_BASE_IMAGE, "--ca-bundle", "extra-ca.pem"]),
     "override-python": ("plain-venv.json", ["docker"], ["--base-image", "python:3.11-slim-bookworm"]),
+    "override-base-os": ("plain-venv.json", ["docker"], ["--base-image", TEST_BASE_IMAGE, "--base-os", "debian:12"]),
     "apt-snapshot": ("distro-python.json", ["docker", "packer", "vagrant"], ["--apt-snapshot", "2025-06-01"]),
 }
 EXAMPLES = ["plain-venv.json", "conda-env.json", "pytorch-pip-gpu.json", "system-cuda.json"]

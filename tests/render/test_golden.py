@@ -63,4 +63,9 @@ def test_goldens_cover_the_decisions():
     assert "snapshot.debian.org/archive/debian/20250601T000000Z bookworm" in read("apt-snapshot", "apt-snapshot.list")
     override = read("override-debian", "Dockerfile")
     assert "python3-venv" in override and "COPY ca-bundle.crt" in override
-    assert "apt-get" not in read("override-python", "Dockerfile")
+    # an unknown base gets no recorded system packages; a base of the captured release (named by the
+    # official image's tag or by --base-os) gets them pinned, like the base envcapture would choose
+    assert "jq=" not in override
+    python_override = read("override-python", "Dockerfile")
+    assert "jq=1.6-2.1+deb12u1" in python_override and "/usr/bin/python3 -m venv" not in python_override
+    assert "jq=1.6-2.1+deb12u1" in read("override-base-os", "Dockerfile")

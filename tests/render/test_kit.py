@@ -133,3 +133,10 @@ def test_targets_generated_in_separate_runs_stay_recognised(tmp_path):
     # binder/runtime.txt has no header; the kit's index still lists it, so this rerun may replace it.
     assert run_cli(["generate", "binder", "-m", manifest, "-o", str(out)]) == 0
     assert "binder/runtime.txt" in (out / ".envcapture-files").read_text()
+
+
+def test_bad_base_os_is_one_line(tmp_path, capsys):
+    code = run_cli(["generate", "docker", "-m", str(MANIFESTS / "plain-venv.json"), "-o", str(tmp_path / "kit"),
+                    "--base-image", "debian:bookworm", "--base-os", "debian 12; rm -rf /"])
+    assert code == 2 and "expected ID:VERSION" in capsys.readouterr().err
+    assert not (tmp_path / "kit").exists()
