@@ -85,6 +85,7 @@ def parse_marker(text: str):
         return None
 
 
+@functools.lru_cache(maxsize=65536)  # freeze asks twice per requirement: top-level edges, then validity
 def split_requirement(value: str):
     """(name, marker text or None) of a valid PEP 508 requirement, else None.
 

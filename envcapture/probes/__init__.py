@@ -47,13 +47,20 @@ class ProbeContext:
         return self.root / absolute.lstrip("/")
 
 
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
 def to_data(record: Any) -> Any:
     """Dataclass records (nested, in lists) to plain JSON data."""
     fields = getattr(type(record), "__dataclass_fields__", None)  # cheaper than is_dataclass on 10k records
     if fields is not None:
-        return {name: to_data(getattr(record, name)) for name in fields}
+        out = {}
+        for name in fields:
+            value = getattr(record, name)
+            out[name] = value if type(value) in _PRIMITIVES else to_data(value)
+        return out
     if isinstance(record, (list, tuple)):
-        return [to_data(item) for item in record]
+        return [item if type(item) in _PRIMITIVES else to_data(item) for item in record]
     if isinstance(record, dict):
         return {key: to_data(value) for key, value in record.items()}
     return record

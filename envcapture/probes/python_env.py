@@ -172,7 +172,9 @@ def python_info(target: dict, home: str, env=None, warnings=None) -> PythonInfo:
 
 
 def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503 normalized name; the common already-simple names skip the regex."""
+    simple = name.lower().replace("_", "-").replace(".", "-")
+    return simple if "--" not in simple else re.sub(r"-+", "-", simple)
 
 
 def local_label(version: str) -> Optional[str]:

@@ -42,11 +42,18 @@ def read_metadata_headers(path):
     """Name, Version, Requires-Dist from a METADATA/PKG-INFO file: headers only, the body is never read."""
     found = {"requires-dist": []}
     with open(path, "rb") as handle:
-        raw = handle.read(1 << 20)
-    text = raw.decode("utf-8")  # a non-UTF-8 file is reported by the caller, not guessed at
+        raw = handle.read(8192)
+        # The headers end at the first blank line; long descriptions after it are not even read.
+        while b"\n\n" not in raw and b"\n\r\n" not in raw and len(raw) < (1 << 20):
+            more = handle.read(65536)
+            if not more:
+                break
+            raw += more
+    end = raw.find(b"\n\n")
+    if end < 0:
+        end = raw.find(b"\n\r\n")
+    text = (raw if end < 0 else raw[:end]).decode("utf-8")  # non-UTF-8 headers: the caller reports it
     for line in text.splitlines():
-        if not line.strip():
-            break
         if line[:1] in (" ", "\t"):
             continue
         key, sep, value = line.partition(":")
