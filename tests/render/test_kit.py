@@ -140,3 +140,16 @@ def test_bad_base_os_is_one_line(tmp_path, capsys):
                     "--base-image", "debian:bookworm", "--base-os", "debian 12; rm -rf /"])
     assert code == 2 and "expected ID:VERSION" in capsys.readouterr().err
     assert not (tmp_path / "kit").exists()
+
+
+def test_reproduce_md_says_how_to_get_the_recorded_code(tmp_path):
+    import json
+
+    data = json.loads((MANIFESTS / "plain-venv.json").read_text())
+    data["code"] = {"commit": "a" * 40, "branch": "main", "dirty": False, "dirty_files": 0,
+                    "remote": "https://github.com/org/project.git"}
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(data))
+    assert run_cli(["generate", "docker", "-m", str(manifest), "-o", str(tmp_path / "kit")]) == 0
+    text = (tmp_path / "kit" / "REPRODUCE.md").read_text()
+    assert f"git clone https://github.com/org/project.git project && git -C project checkout {'a' * 40}" in text
