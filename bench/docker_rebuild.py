@@ -21,6 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing envcapture
+
 DEFAULT_BASE = "envcapture-test/debian-bookworm:local"
 DEFAULT_PINS = ("requests==2.32.3", "urllib3==2.2.3", "idna==3.10", "certifi==2024.8.30",
                 "charset-normalizer==3.4.0", "numpy==2.1.3")
