@@ -119,7 +119,7 @@ def load(path: str | os.PathLike) -> dict:
             raise BadInput(f"{path}: {size} bytes is too large for a manifest")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise BadInput(f"{path}: no such file (run `envcapture freeze` first, or pass -m PATH)") from None
+        raise BadInput(f"{path}: no such file (run `envcapture freeze` to make one)") from None
     except IsADirectoryError:
         raise BadInput(f"{path}: is a directory, not a manifest") from None
     except PermissionError:
