@@ -65,8 +65,13 @@ def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
                                          not_collected_message(section, f"{type(exc).__name__}: {exc}"))])
 
 
+def one_line(text: str, limit: int = 4000) -> str:
+    """Warnings quote exceptions and tool output: keep them to one line of text, as the schema requires."""
+    return " ".join(str(text).split())[:limit]
+
+
 def command_line(argv: list[str], home: str) -> list[str]:
-    return ["envcapture"] + [home_relative(arg, home) if arg.startswith("/") else arg for arg in argv]
+    return ["envcapture"] + [one_line(home_relative(arg, home) if arg.startswith("/") else arg) for arg in argv]
 
 
 def host_facts() -> dict:
@@ -123,7 +128,7 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
         "determinism": results["determinism"].data,
         "gpu": results["gpu"].data,
         "host": host_facts() if include_host else None,
-        "warnings": [{"source": w.source, "message": w.message} for w in warnings],
+        "warnings": [{"source": w.source, "message": one_line(w.message)} for w in warnings],
     }
     return redact_secrets(manifest)
 

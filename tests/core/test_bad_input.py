@@ -76,3 +76,19 @@ def test_target_probe_runs_on_old_and_new_pythons(version, tmp_path):
 def test_usage_error_exits_2():
     proc = envcapture("freeze", "--no-such-flag")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_failing_probe_becomes_a_one_line_warning(monkeypatch, tmp_path):
+    """A probe bug (here: an exception with line breaks) costs one section, not the manifest."""
+    from envcapture import freeze as freeze_module, manifest
+    from envcapture.probes import hardware
+
+    def broken(ctx):
+        raise RuntimeError("first line\nsecond line\r\nthird")
+
+    monkeypatch.setattr(hardware, "collect", broken)
+    data = freeze_module.build_manifest(project=tmp_path)
+    assert manifest.problems(data) == []
+    assert data["hardware"]["flags"] == []
+    assert {"source": "hardware", "message": "could not collect hardware: RuntimeError: first line second line "
+                                             "third"} in data["warnings"]
