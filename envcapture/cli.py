@@ -10,7 +10,10 @@ import argparse
 import sys
 
 from envcapture import __version__
-from envcapture.errors import EXIT_BAD_INPUT, EnvcaptureError
+from envcapture.errors import EXIT_BAD_INPUT, EXIT_TOOL_FAILED, EnvcaptureError
+
+# Import names of the dependencies in pyproject.toml.
+DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "jsonschema", "docker", "uv")
 
 TARGETS = ("docker", "binder", "packer", "vagrant", "apptainer", "devcontainer")
 
@@ -138,6 +141,14 @@ def main(argv=None) -> int:
         if tail:
             print(tail.rstrip("\n"), file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in DEPENDENCIES:
+            raise
+        # envcapture's own dependency is missing (a partial install): one line, not a traceback
+        print(f"envcapture: the Python package {top!r} is missing; reinstall envcapture "
+              f"(python -m pip install envcapture) in {sys.prefix}", file=sys.stderr)
+        return EXIT_TOOL_FAILED
     except KeyboardInterrupt:
         print("envcapture: interrupted", file=sys.stderr)
         return 130

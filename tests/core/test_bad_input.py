@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,17 @@ def test_a_failing_probe_becomes_a_one_line_warning(monkeypatch, tmp_path):
     assert data["hardware"]["flags"] == []
     assert {"source": "hardware", "message": "could not collect hardware: RuntimeError: first line second line "
                                              "third"} in data["warnings"]
+
+
+def test_a_missing_dependency_is_one_line_with_exit_3(tmp_path):
+    import subprocess
+    import sys
+
+    manifest_path = tmp_path / "m.json"
+    freeze("-o", manifest_path, "--project", tmp_path)
+    code = ("import sys; sys.modules['jsonschema'] = None; from envcapture.cli import main; "
+            f"sys.exit(main(['validate', {str(manifest_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert proc.returncode == 3
+    assert "'jsonschema' is missing" in proc.stderr and "Traceback" not in proc.stderr
