@@ -170,11 +170,9 @@ def image_os(image: str, client=None) -> str | None:
             from None
     except docker.errors.DockerException:
         return None
-    fields = {}
-    for line in raw.decode("utf-8", "replace").splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            fields[key.strip()] = value.strip().strip('"')
+    from envcapture.probes.os_info import parse_os_release
+
+    fields = parse_os_release(raw.decode("utf-8", "replace"))
     if fields.get("ID") and fields.get("VERSION_ID"):
         return f"{fields['ID']}:{fields['VERSION_ID']}"
     return None
