@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from envcapture.errors import BadInput, ToolFailed
+from envcapture.grammar import canonical_name
 
 JSON_FORMAT_VERSION = 1
 ERROR, WARNING = "error", "warning"
@@ -216,10 +217,6 @@ class Facts:
             self.items.add((group, item))
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _python_facts(m: dict, out: Facts) -> None:
     python = m.get("python") or {}
     for name in ("implementation", "version", "origin"):
@@ -237,7 +234,7 @@ def _package_source(source: dict) -> dict:
 
 def _python_package_facts(m: dict, out: Facts) -> None:
     for package in m.get("python_packages") or []:
-        item = canonical(package["name"])
+        item = canonical_name(package["name"])
         out.put("python_packages", item, "version", package["version"])
         out.put("python_packages", item, "source", _package_source(package.get("source")))
 
@@ -296,7 +293,7 @@ def _gpu_facts(m: dict, out: Facts) -> None:
     for framework in gpu.get("frameworks") or []:
         for name in ("cuda", "cudnn"):
             if framework.get(name):
-                out.put("gpu_framework", canonical(framework["name"]), name, framework[name])
+                out.put("gpu_framework", canonical_name(framework["name"]), name, framework[name])
 
 
 def _determinism_facts(m: dict, out: Facts) -> None:

@@ -52,6 +52,12 @@ def is_dist_name(value: str) -> bool:
     return len(value) <= 200 and bool(_PEP503_NAME.match(value))
 
 
+def canonical_name(name: str) -> str:
+    """PEP 503 normalized distribution name; the common already-simple names skip the regex."""
+    simple = name.lower().replace("_", "-").replace(".", "-")
+    return simple if "--" not in simple else re.sub(r"-+", "-", simple)
+
+
 def is_pep440_version(value: str) -> bool:
     if len(value) > 200 or not _no_line_breaks(value) or value != value.strip():
         return False

@@ -23,7 +23,6 @@ from envcapture.errors import BadInput, ToolFailed
 
 VENV_TIMEOUT = 600
 INSTALL_TIMEOUT = 3600
-PYTORCH_INDEX = "https://download.pytorch.org/whl/"
 
 
 # ------------------------------------------------------------------------------------------- the lock

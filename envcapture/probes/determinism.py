@@ -8,7 +8,6 @@ because its absence is itself a fact: string hashing, and with it set iteration 
 from __future__ import annotations
 
 import os
-import re
 
 from envcapture import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
@@ -22,16 +21,12 @@ TENSORFLOW_DISTS = {"tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflo
                     "tf-nightly", "tf-nightly-cpu", "tf-nightly-gpu"}
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def installed_names(ctx: ProbeContext) -> set[str]:
     names = set()
     for dist in ctx.target.get("distributions") or []:
         name = dist.get("name") if isinstance(dist, dict) else dist
         if isinstance(name, str):
-            names.add(normalize(name))
+            names.add(grammar.canonical_name(name))
     return names
 
 

@@ -17,6 +17,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from envcapture.grammar import canonical_name
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool
 from envcapture.probes import gpu_cuda, gpu_nvidia_smi, gpu_nvml, gpu_python
 from envcapture.probes.gpu_nvidia_smi import ParseError
@@ -283,7 +284,7 @@ def read_cudnn(c: Collector, toolkits: list[dict], ldconfig_text: str | None) ->
     for real, version in sorted(libraries.items()):
         add(version, _unroot(Path(real), c), "library")
     for dist in c.ctx.target.get("distributions") or []:
-        name = gpu_python.normalize(dist.get("name") or "")
+        name = canonical_name(dist.get("name") or "")
         if re.match(r"^nvidia-cudnn-cu[0-9]+$", name) and dist.get("version"):
             add(dist["version"], _wheel_folder(dist, "cudnn"), "wheel", name)
     if prefix:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from envcapture.grammar import canonical_name
+
 _SUFFIX_MAJOR = [
     re.compile(r"-cu([0-9]{2,3})$"),            # nvidia-cudnn-cu12, nvidia-nccl-cu13, nvidia-cudnn-cu118?
     re.compile(r"^cupy-cuda([0-9]{2,3})x?$"),   # cupy-cuda12x, cupy-cuda13x, cupy-cuda117
@@ -34,10 +36,6 @@ _LOCAL_ROCM = re.compile(r"\+rocm([0-9]+(?:\.[0-9]+)*)")
 FRAMEWORKS = ("torch", "tensorflow", "tensorflow-gpu", "jax", "cupy", "paddlepaddle-gpu", "onnxruntime-gpu")
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def _major_from_digits(digits: str) -> int:
     # cu118 -> 11, cu121 -> 12, cu12 -> 12, cu130 -> 13
     return int(digits[:2]) if len(digits) >= 2 else int(digits)
@@ -49,7 +47,7 @@ def cuda_from_label_digits(digits: str) -> str:
 
 
 def wheel_cuda_major(name: str, version: str) -> int | None:
-    normalized = normalize(name)
+    normalized = canonical_name(name)
     for pattern in _SUFFIX_MAJOR:
         match = pattern.search(normalized)
         if match:
@@ -61,7 +59,7 @@ def wheel_cuda_major(name: str, version: str) -> int | None:
 
 
 def is_cuda_wheel(name: str) -> bool:
-    normalized = normalize(name)
+    normalized = canonical_name(name)
     return bool(_CUDA_LIBRARY.match(normalized)) or normalized in _VERSION_IS_CUDA \
         or any(pattern.search(normalized) for pattern in _SUFFIX_MAJOR[1:])
 
@@ -71,7 +69,7 @@ def cuda_wheels(distributions: list[dict]) -> list[dict]:
     for dist in distributions:
         name, version = dist.get("name") or "", dist.get("version") or ""
         if name and version and is_cuda_wheel(name):
-            wheels.append({"name": normalize(name), "version": version,
+            wheels.append({"name": canonical_name(name), "version": version,
                            "cuda_major": wheel_cuda_major(name, version)})
     return sorted(wheels, key=lambda wheel: wheel["name"])
 
@@ -92,7 +90,7 @@ def _major_minor(version: str | None) -> str | None:
 
 
 def framework_record(dist: dict, by_name: dict[str, dict]) -> dict:
-    name = normalize(dist["name"])
+    name = canonical_name(dist["name"])
     version = dist.get("version") or ""
     requires = dist.get("requires") or []
     label_cuda = _LOCAL_CUDA.search(version)
@@ -117,10 +115,10 @@ def framework_record(dist: dict, by_name: dict[str, dict]) -> dict:
 
 
 def frameworks(distributions: list[dict]) -> list[dict]:
-    by_name = {normalize(dist.get("name") or ""): dist for dist in distributions if dist.get("name")}
+    by_name = {canonical_name(dist.get("name") or ""): dist for dist in distributions if dist.get("name")}
     records = []
     for dist in distributions:
-        name = normalize(dist.get("name") or "")
+        name = canonical_name(dist.get("name") or "")
         if name in FRAMEWORKS and dist.get("version"):
             records.append(framework_record(dist, by_name))
         elif re.match(r"^cupy-cuda[0-9]+x?$", name) and dist.get("version"):

@@ -15,12 +15,10 @@ from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from envcapture import grammar
+from envcapture.indexes import implied_index
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool, to_data
 from envcapture.redact import strip_url_credentials
 
-PYTORCH_INDEX = "https://download.pytorch.org/whl/"
-# Local version labels that only the PyTorch index serves (torch, torchvision, torchaudio, triton, ...).
-_PYTORCH_LABEL = re.compile(r"^(cu[0-9]{2,3}|cpu|rocm[0-9]+(\.[0-9]+)*|xpu)$")
 
 
 @dataclass
@@ -171,21 +169,9 @@ def python_info(target: dict, home: str, env=None, warnings=None) -> PythonInfo:
     )
 
 
-def canonical(name: str) -> str:
-    """PEP 503 normalized name; the common already-simple names skip the regex."""
-    simple = name.lower().replace("_", "-").replace(".", "-")
-    return simple if "--" not in simple else re.sub(r"-+", "-", simple)
-
-
 def local_label(version: str) -> Optional[str]:
     _, plus, label = version.partition("+")
     return label if plus and label else None
-
-
-def implied_index(label: Optional[str]) -> Optional[str]:
-    if label and _PYTORCH_LABEL.match(label):
-        return PYTORCH_INDEX + label
-    return None
 
 
 def file_url_path(url: str) -> Optional[str]:
@@ -267,7 +253,7 @@ def required_names(dists: list[dict], markers: dict) -> set[str]:
         for text in dist.get("requires") or []:
             parsed = grammar.split_requirement(text)
             if parsed and _marker_applies(parsed[1], markers):
-                names.add(canonical(parsed[0]))
+                names.add(grammar.canonical_name(parsed[0]))
     return names
 
 
@@ -325,11 +311,11 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
         label = local_label(version)
         records.append(PythonPackage(
             name=name, version=version, requested=bool(dist.get("requested")), installer=installer,
-            top_level=canonical(name) not in required, requires=requires, source=source,
+            top_level=grammar.canonical_name(name) not in required, requires=requires, source=source,
             local_label=label if label and grammar.is_identifier(label) else None,
             index_url=implied_index(label),
         ))
-    records.sort(key=lambda p: canonical(p.name))
+    records.sort(key=lambda p: grammar.canonical_name(p.name))
     return records, warnings
 
 

@@ -154,9 +154,6 @@ CLOUD_IMAGES = {
         "file:https://cloud-images.ubuntu.com/releases/24.04/release/SHA256SUMS"),
 }
 
-# PyTorch's own wheel indexes, chosen from a wheel's local version label (+cu126, +cpu, +rocm6.3).
-PYTORCH_INDEX = "https://download.pytorch.org/whl/"
-
 # Apt snapshot archives (exact old versions the live archive dropped).
 SNAPSHOT_ARCHIVES = {
     "debian": ("http://snapshot.debian.org/archive/debian/{stamp}", "http://snapshot.debian.org/archive/debian-security/{stamp}"),

@@ -12,10 +12,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 from envcapture.errors import BadInput, ToolFailed
-from envcapture.grammar import require
-from envcapture.render.bases import PYTORCH_INDEX
-
-_TORCH_LABEL = re.compile(r"^(cu[0-9]+|cpu|rocm[0-9.]+|xpu)$")
+from envcapture.grammar import canonical_name, require
+from envcapture.indexes import implied_index
 _GPU_LABEL = re.compile(r"^(cu[0-9]+|rocm[0-9.]+)$")
 _CUDA_WHEEL = re.compile(r"^nvidia-[a-z0-9-]+-cu[0-9]+$")
 _SUBDIRECTORY = re.compile(r"^[A-Za-z0-9._/-]+$")
@@ -47,16 +45,12 @@ class Lock:
         return "".join(line + "\n" for line in self.option_lines() + self.requirements)
 
 
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def build_lock(manifest: dict, cpu_only: bool = False) -> Lock:
     """Pin every package that a Python installer put there (conda's own records go to the conda files)."""
     lock = Lock()
     indexes: set[str] = set()
     in_conda = manifest.get("conda") is not None
-    cuda_wheels = {normalize(w["name"]) for w in ((manifest.get("gpu") or {}).get("cuda_wheels") or [])}
+    cuda_wheels = {canonical_name(w["name"]) for w in ((manifest.get("gpu") or {}).get("cuda_wheels") or [])}
     entries = []
     for i, package in enumerate(manifest["python_packages"]):
         where = f"python_packages[{i}]"
@@ -64,7 +58,7 @@ def build_lock(manifest: dict, cpu_only: bool = False) -> Lock:
         version = require("pep440-version", package["version"], f"{where}.version")
         if in_conda and (package.get("installer") or "") == "conda":
             continue
-        if cpu_only and (normalize(name) in cuda_wheels or _CUDA_WHEEL.match(normalize(name))):
+        if cpu_only and (canonical_name(name) in cuda_wheels or _CUDA_WHEEL.match(canonical_name(name))):
             lock.omitted.append(Omitted(name, "CUDA runtime wheel, not needed by the CPU build"))
             continue
         line, index = _requirement_line(package, name, version, where, cpu_only, lock)
@@ -72,7 +66,7 @@ def build_lock(manifest: dict, cpu_only: bool = False) -> Lock:
             continue
         if index:
             indexes.add(index)
-        entries.append((normalize(name), line))
+        entries.append((canonical_name(name), line))
     lock.requirements = [line for _, line in sorted(entries)]
     _configured_indexes(manifest, lock, indexes)
     lock.extra_index_urls = sorted(indexes)
@@ -118,12 +112,12 @@ def _requirement_line(package, name, version, where, cpu_only, lock):
     from packaging.version import Version
 
     label = Version(version).local
-    if label and _TORCH_LABEL.match(label):
-        if cpu_only and _GPU_LABEL.match(label) and normalize(name) in _CPU_BUILDS:
+    if implied_index(label):
+        if cpu_only and _GPU_LABEL.match(label) and canonical_name(name) in _CPU_BUILDS:
             version = f"{Version(version).public}+cpu"
             label = "cpu"
             lock.swapped_to_cpu.append(name)
-        index = PYTORCH_INDEX + label
+        index = implied_index(label)
     return f"{name}=={version}", index
 
 

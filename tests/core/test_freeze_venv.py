@@ -73,7 +73,8 @@ def test_home_is_written_as_tilde(sample_venv, tmp_path):
 
 
 def test_local_version_label_implies_the_pytorch_index():
-    from envcapture.probes.python_env import implied_index, local_label
+    from envcapture.indexes import implied_index
+    from envcapture.probes.python_env import local_label
 
     assert local_label("2.11.0+cu130") == "cu130"
     assert implied_index("cu126") == "https://download.pytorch.org/whl/cu126"
