@@ -134,12 +134,14 @@ def main(argv=None) -> int:
     try:
         return _run(args)
     except EnvcaptureError as exc:
-        print(f"envcapture: {exc}", file=sys.stderr)
+        from envcapture.grammar import printable  # a hostile value quoted in a message must not drive the terminal
+
+        print(f"envcapture: {printable(exc)}", file=sys.stderr)
         for line in getattr(exc, "problems", ())[:200]:
-            print(f"  {line}", file=sys.stderr)
+            print(f"  {printable(line)}", file=sys.stderr)
         tail = getattr(exc, "tail", "")
         if tail:
-            print(tail.rstrip("\n"), file=sys.stderr)
+            print(printable(tail.rstrip("\n"), keep_newlines=True), file=sys.stderr)
         return exc.exit_code
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]

@@ -14,8 +14,10 @@ from typing import Callable
 
 MAX_TEXT = 4096
 
-# Control characters, including CR/LF, NEL and the Unicode line and paragraph separators.
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+# Control characters (C0, DEL and C1: CR/LF, ESC, NEL, the 8-bit CSI U+009B), the Unicode line and paragraph
+# separators, and the bidirectional marks, embeddings, overrides and isolates that make a terminal or an editor
+# show text in another order than it is read (CVE-2021-42574, "Trojan Source").
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 _PEP503_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 _DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
@@ -35,7 +37,14 @@ _IMAGE_REF = re.compile(
 )
 _URL_SCHEMES = ("http", "https", "file", "git+https", "git+http", "git+ssh", "git+file", "ssh", "git",
                 "hg+https", "svn+https", "bzr+https", "s3", "gs")
-_URL_FORBIDDEN = re.compile(r"[\s\"'`$\\<>{}|^;]")
+# What a URL may hold, decided per character. Kept: RFC 3986 unreserved characters, percent escapes, the
+# delimiters real index, VCS and archive URLs use (: / ? # @ + , = ~ and & between query parameters), and
+# non-ASCII letters (IRIs). Refused: whatever a shell or a Dockerfile would read as more than a word: quotes,
+# backslash, $ and backtick (expansion), ; | & chains, < > (redirection), ( ) (subshells), * and [ ] (globs,
+# except an IPv6 literal host), ! (history expansion), { } ^ and space. Every generated file still quotes URLs:
+# this rule is the second fence, not the first.
+_URL_CHARACTERS = re.compile(r"^[A-Za-z0-9\-._~:/?#@+,=%&\[\]]+$")
+_URL_IPV6_HOST = re.compile(r"^[^/?#]*://(?:[^/?#@]*@)?\[[0-9A-Fa-f:.]+\](?::[0-9]+)?(?:[/?#]|$)")
 _APT_SOURCE_FORBIDDEN = re.compile(r"[\"'`$\\;|&<>]")
 
 
@@ -196,9 +205,26 @@ def url_has_credentials(value: str) -> bool:
         or (parts.scheme in ("ssh", "git+ssh") and ":" in parts.netloc.partition("@")[0])
 
 
+def _url_characters_ok(value: str) -> bool:
+    import unicodedata
+
+    ascii_part = "".join(c if c < "\x80" else "a" for c in value)
+    if any(c >= "\x80" and unicodedata.category(c)[0] not in "LNM" for c in value):
+        return False  # non-ASCII: letters, digits and marks only (no controls, format marks, spaces, symbols)
+    if not _URL_CHARACTERS.match(ascii_part):
+        return False
+    if ("[" in value or "]" in value) and not (_URL_IPV6_HOST.match(value)
+                                               and value.count("[") == value.count("]") == 1):
+        return False
+    # & separates query parameters (and pip's `#egg=x&subdirectory=y` fragment); in the host or path, or
+    # doubled, it is only useful to a shell.
+    head = re.split(r"[?#]", value, maxsplit=1)[0]
+    return "&" not in head and "&&" not in value
+
+
 def is_url(value: str) -> bool:
     """A URL with an allowed scheme, no credentials, nothing a shell or a Dockerfile would interpret."""
-    if len(value) > 2000 or not _no_line_breaks(value) or _URL_FORBIDDEN.search(value):
+    if len(value) > 2000 or not _no_line_breaks(value) or not _url_characters_ok(value):
         return False
     scheme, sep, _ = value.partition("://")
     if not sep or scheme not in _URL_SCHEMES:
@@ -209,6 +235,16 @@ def is_url(value: str) -> bool:
 def is_path(value: str) -> bool:
     """A filesystem path: no line breaks, quotes, or shell-active characters."""
     return 0 < len(value) <= 4096 and _no_line_breaks(value) and not any(c in value for c in "\"'`$\\")
+
+
+# One folder name: letters, digits, . _ -, not starting with - (an option) and never .. (a way out of the source).
+_FOLDER_NAME = r"(?!\.\.(?:/|$))[A-Za-z0-9_.][A-Za-z0-9._-]*"
+_SUBDIRECTORY = re.compile(rf"^{_FOLDER_NAME}(?:/{_FOLDER_NAME})*/?$")
+
+
+def is_subdirectory(value: str) -> bool:
+    """A folder inside a source tree (pip's ``#subdirectory=``): relative, no ``..``, no spaces or options."""
+    return len(value) <= 500 and bool(_SUBDIRECTORY.match(value))
 
 
 def is_apt_source(value: str) -> bool:
@@ -252,6 +288,7 @@ RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "image-ref": (is_image_ref, "container image reference"),
     "url": (is_url, "URL with an allowed scheme and no credentials or shell characters"),
     "path": (is_path, "path without line breaks, quotes or shell characters"),
+    "subdirectory": (is_subdirectory, "relative folder inside the source (letters, digits, . _ - and /; no ..)"),
     "apt-source": (is_apt_source, "apt source line without credentials or shell characters"),
     "iso-datetime": (is_iso_datetime, "UTC ISO 8601 timestamp"),
     "date": (is_date, "date YYYY-MM-DD"),
@@ -272,6 +309,26 @@ def quote_for_message(value) -> str:
 
     text = json.dumps(value, ensure_ascii=True)
     return text if len(text) <= 120 else text[:100] + '..."' + f" ({len(str(value))} characters)"
+
+
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text, keep_newlines: bool = False) -> str:
+    """``text`` made safe to print on a terminal: control characters and bidi marks become visible escapes.
+
+    A value read from a manifest, a live environment or an image may hold ESC (colour, cursor moves, title
+    changes), the 8-bit CSI U+009B or a right-to-left override; shown as ``\\x1b`` or ``\\u202e`` they can neither
+    drive the terminal nor reorder what the reader sees. Tabs and (with ``keep_newlines``) newlines are kept.
+    """
+    text = str(text)
+
+    def escape(match) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    text = _TERMINAL_UNSAFE.sub(escape, text)
+    return text if keep_newlines else text.replace("\n", "\\n")
 
 
 def require(rule: str, value, where: str) -> str:

@@ -72,7 +72,7 @@ def _package_source() -> dict:
         "vcs": {"enum": ["git", "hg", "svn", "bzr", None]},
         "commit": s("identifier", nullable=True),
         "requested_revision": s("git-ref", nullable=True),
-        "subdirectory": s("path", nullable=True),
+        "subdirectory": s("subdirectory", nullable=True),
         "hash": s("hash", nullable=True),
         "checkout": obj({"commit": s("git-commit"), "dirty": BOOL}, nullable=True),
     }, required=["kind"])

@@ -259,7 +259,7 @@ def required_names(dists: list[dict], markers: dict) -> set[str]:
 
 def _check_source_fields(source: PackageSource, where: str, warnings: list) -> PackageSource:
     """A field the grammar refuses is dropped (and said), so freeze never writes an invalid manifest."""
-    rules = {"url": "url", "commit": "identifier", "requested_revision": "git-ref", "subdirectory": "path",
+    rules = {"url": "url", "commit": "identifier", "requested_revision": "git-ref", "subdirectory": "subdirectory",
              "hash": "hash"}
     for attr, rule in rules.items():
         value = getattr(source, attr)

