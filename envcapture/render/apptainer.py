@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcapture.render import bases, docker
-from envcapture.render.kit import render_template
+from envcapture.render.common import render_template
 
 
 def render(plan) -> dict[str, str]:

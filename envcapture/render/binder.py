@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcapture.render.kit import comment, render_template, with_header
+from envcapture.render.common import comment, render_template, with_header
 
 # repo2docker's conda buildpack installs for linux-64; records of other platforms cannot be pinned there.
 BINDER_SUBDIRS = ("linux-64", "noarch")

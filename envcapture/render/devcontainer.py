@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from envcapture.render import docker
-from envcapture.render.kit import comment
+from envcapture.render.common import comment
 
 
 def render(plan) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcapture.render import bases
-from envcapture.render.kit import render_template
+from envcapture.render.common import render_template
 
 USER = "envcapture"
 CONDA_USER = "mambauser"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcapture.render.kit import render_template
+from envcapture.render.common import render_template
 from envcapture.render.provision import PREFIX
 
 BUILD_PASSWORD = "envcapture-build"

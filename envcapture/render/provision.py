@@ -7,7 +7,7 @@ one when the box table has it, so the recorded manual packages are installed pin
 from __future__ import annotations
 
 from envcapture.render import bases
-from envcapture.render.kit import render_template
+from envcapture.render.common import render_template
 
 PREFIX = "/opt/envcapture"
 

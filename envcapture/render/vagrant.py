@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcapture.render.kit import render_template
+from envcapture.render.common import render_template
 from envcapture.render.plan import MAX_VAGRANT_CPUS, MAX_VAGRANT_MEMORY_MB
 
 

@@ -1,0 +1,173 @@
+"""The comparison itself: facts of two or more manifests, graded differences, groups of identical manifests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envcapture.compare.facts import Facts, extract
+from envcapture.compare.rules import (ERROR, JSON_FORMAT_VERSION, RULES, SECTION_OF, SECTIONS, WARNING, Rule,
+                                      _key)
+from envcapture.errors import BadInput
+
+
+@dataclass
+class Difference:
+    section: str
+    item: str
+    field: str
+    what: str
+    grade: str
+    change: str  # missing | extra | changed, seen from the first manifest
+    values: list  # one display value per manifest; None where absent or not known
+
+    def message(self, labels: list[str]) -> str:
+        if len(self.values) == 2:
+            a, b = self.values
+            if self.change == "missing":
+                return f"{self.what}: {a} in {labels[0]}, missing in {labels[1]}"
+            if self.change == "extra":
+                return f"{self.what}: not in {labels[0]}, {b} in {labels[1]}"
+            return f"{self.what}: {a} in {labels[0]}, {b} in {labels[1]}"
+        groups: dict = {}
+        for label, value in zip(labels, self.values):
+            groups.setdefault(value if value is not None else "(missing)", []).append(label)
+        return f"{self.what}: " + "; ".join(f"{v} on {', '.join(ls)}" for v, ls in groups.items())
+
+    def to_json(self, labels: list[str]) -> dict:
+        return {"section": self.section, "item": self.item or None, "field": self.field, "what": self.what,
+                "grade": self.grade, "change": self.change, "values": self.values,
+                "message": self.message(labels)}
+
+
+@dataclass
+class Comparison:
+    labels: list[str]
+    sources: list[str]
+    differences: list[Difference]
+    not_compared: dict  # section -> reason
+    groups: list[list[str]]
+    strict: bool = False
+
+    def count(self, grade: str) -> int:
+        return sum(1 for d in self.differences if d.grade == grade)
+
+    @property
+    def same(self) -> bool:
+        return not self.differences
+
+    @property
+    def ok(self) -> bool:
+        return self.count(ERROR) == 0
+
+    def to_json(self, command: str) -> dict:
+        return {
+            "envcapture_compare": JSON_FORMAT_VERSION,
+            "command": command,
+            "manifests": [{"label": label, "source": source} for label, source in zip(self.labels, self.sources)],
+            "strict": self.strict,
+            "same": self.same,
+            "ok": self.ok,
+            "counts": {ERROR: self.count(ERROR), WARNING: self.count(WARNING)},
+            "not_compared": [{"section": s, "reason": r} for s, r in self.not_compared.items()],
+            "groups": self.groups,
+            "differences": [d.to_json(self.labels) for d in self.differences],
+        }
+
+
+def _what(group: str, item: str, name: str, rule: Rule) -> str:
+    if group == "determinism":
+        return item
+    if item:
+        if rule.primary:
+            return item
+        return f"{item} {rule.label or name}" if group != "python_packages" else f"{item} (source)"
+    return rule.label or name.replace("_", " ")
+
+
+def _grade(rule: Rule, values: list, directional: bool) -> str:
+    if directional:
+        return rule.grade(values[0], values[1])
+    distinct = list({rule.key(v) if v is not None else None: v for v in values}.values())
+    for i, a in enumerate(distinct):
+        for j, b in enumerate(distinct):
+            if i != j and rule.grade(a, b) == ERROR:
+                return ERROR
+    return WARNING
+
+
+def _change(present: list[bool], keys: list) -> str:
+    if not present[0]:
+        return "extra"
+    if all(keys[i] == keys[0] for i in range(len(keys)) if present[i]):
+        return "missing"
+    return "changed"
+
+
+def sections_not_collected(manifest: dict) -> set[str]:
+    """Sections whose probe failed at freeze time (freeze says so in its warnings): nothing to compare."""
+    from envcapture.freeze import sections_not_collected as from_messages
+
+    return from_messages(warning.get("message", "") for warning in manifest.get("warnings") or [])
+
+
+def compare(manifests: list[dict], labels: list[str], sources: list[str] | None = None,
+            skip: dict | None = None, strict: bool = False) -> Comparison:
+    """Compare ``manifests`` (the first is the reference) and grade every difference.
+
+    ``skip`` maps a section, or a ``section.field`` fact, to the reason it is not compared (e.g. facts an
+    image cannot tell); sections that a freeze could not collect are skipped the same way.
+    """
+    if len(manifests) < 2:
+        raise BadInput("compare needs at least two manifests")
+    not_compared = dict(skip or {})
+    for label, m in zip(labels, manifests):
+        for section in sorted(sections_not_collected(m)):
+            if section in SECTIONS and section not in not_compared:
+                not_compared[section] = f"not collected in {label}"
+    sections = [s for s in SECTIONS if s not in not_compared]
+    tables = [extract(m, sections) for m in manifests]
+    keys = sorted(set().union(*(t.values for t in tables)),
+                  key=lambda k: (SECTIONS.index(SECTION_OF.get(k[0], k[0])), k[0], k[1], k[2]))
+    directional = len(manifests) == 2
+    differences = []
+    for key in keys:
+        group, item, name = key
+        section = SECTION_OF.get(group, group)
+        if f"{section}.{name}" in not_compared:
+            continue
+        rule = RULES[(group, name)]
+        raw = [t.values.get(key) for t in tables]
+        if item and group != "determinism":
+            present = [(group, item) in t.items for t in tables]
+            if not rule.primary:
+                # A secondary field of an item missing somewhere: the primary field already reports it.
+                if not all(present):
+                    continue
+            present = [p and v is not None for p, v in zip(present, raw)]
+        elif rule.none_counts:
+            present = [True] * len(raw)
+        else:
+            present = [v is not None for v in raw]
+            if not all(present):
+                continue  # not known on one side: nothing to say
+        value_keys = [rule.key(v) if p else None for v, p in zip(raw, present)]
+        if len(set(value_keys)) <= 1:
+            continue
+        values = [v if p else None for v, p in zip(raw, present)]
+        grade = _grade(rule, values, directional)
+        if strict:
+            grade = ERROR
+        differences.append(Difference(
+            section=section, item=item, field=name, what=_what(group, item, name, rule), grade=grade,
+            change=_change(present, value_keys), values=[rule.show(v) for v in values]))
+    return Comparison(labels=labels, sources=sources or list(labels), differences=differences,
+                      not_compared=not_compared, groups=_groups(labels, tables, sections), strict=strict)
+
+
+def _groups(labels: list[str], tables: list[Facts], sections: list[str]) -> list[list[str]]:
+    """Manifests that agree on every compared fact, so a heterogeneous cluster is seen at a glance."""
+    groups: dict = {}
+    for label, table in zip(labels, tables):
+        signature = _key(sorted((list(k), v) for k, v in table.values.items()))
+        groups.setdefault(signature, []).append(label)
+    return list(groups.values())

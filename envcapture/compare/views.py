@@ -1,0 +1,160 @@
+"""The views of a comparison: a rich text table, Markdown (for CI comments), JSON (docs/compare-json.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+
+from envcapture.compare.grading import Comparison, Difference
+from envcapture.compare.rules import ERROR, WARNING
+
+
+GRADE_STYLE = {ERROR: "bold red", WARNING: "yellow"}
+SECTION_TITLES = {"python": "Python", "python_packages": "Python packages", "conda": "conda", "os": "Operating system",
+                  "system_packages": "System packages", "hardware": "Hardware", "gpu": "GPU",
+                  "determinism": "Determinism settings", "code": "Code"}
+
+
+def _console():
+    from rich.console import Console
+
+    # Not a terminal (a CI log, a pipe): wide enough that a version is never wrapped in two.
+    out = Console()
+    return out if out.is_terminal else Console(width=200, no_color=True)
+
+
+def verdict_line(result: Comparison, command: str) -> str:
+    errors, warnings = result.count(ERROR), result.count(WARNING)
+    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    if command == "diff":
+        if result.same:
+            return f"same: the {len(result.labels)} manifests agree on every compared fact"
+        return f"different: {counts}"
+    if result.ok:
+        note = f" ({counts})" if warnings else ""
+        return f"OK: {result.labels[1]} satisfies {result.labels[0]}{note}"
+    return f"DRIFT: {result.labels[1]} does not satisfy {result.labels[0]}: {counts}"
+
+
+def render_text(result: Comparison, command: str, console=None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or _console()
+    n = len(result.labels)
+    heading = " vs ".join(f"{label}" for label in result.labels)
+    console.print(Text(f"Comparing {heading}", style="bold"))
+    by_section: dict = {}
+    for difference in result.differences:
+        by_section.setdefault(difference.section, []).append(difference)
+    if n > 2 and result.differences:
+        # One matrix for a cluster: a row per differing fact, a column per manifest, odd values highlighted.
+        by_section = {"matrix": result.differences}
+    for section, differences in by_section.items():
+        title = "What differs, and where" if section == "matrix" else SECTION_TITLES.get(section, section)
+        table = Table(title=title, title_justify="left", show_lines=False)
+        if section == "matrix":
+            table.add_column("section")
+        table.add_column("grade")
+        table.add_column("what")
+        for label in result.labels:
+            table.add_column(label, overflow="fold")
+        shown, hidden = shown_rows(differences)
+        for difference in shown:
+            cells = [Text(v if v is not None else "-", style=_cell_style(difference, i)) for i, v in
+                     enumerate(difference.values)]
+            first = [SECTION_TITLES.get(difference.section, difference.section)] if section == "matrix" else []
+            table.add_row(*first, Text(difference.grade, style=GRADE_STYLE[difference.grade]), difference.what,
+                          *cells)
+        console.print(table)
+        if hidden:
+            console.print(Text(hidden_note(hidden), style="dim"))
+    if n > 2 and len(result.groups) > 1:
+        console.print(Text("Groups of identical manifests:", style="bold"))
+        for group in result.groups:
+            console.print(f"  {', '.join(group)}")
+    for reason, sections in _by_reason(result.not_compared).items():
+        console.print(Text(f"not compared: {', '.join(sections)} ({reason})", style="dim"))
+    ok = result.same if command == "diff" else result.ok
+    console.print(Text(verdict_line(result, command), style="bold green" if ok else "bold red"))
+
+
+MAX_ROWS = 40
+
+
+def shown_rows(differences: list[Difference], limit: int = MAX_ROWS) -> tuple[list, list]:
+    """At most ``limit`` rows of a table, errors first: a dev machine against a slim image differs in
+    hundreds of system packages, and the few installed by hand are what matter."""
+    if len(differences) <= limit:
+        return differences, []
+    ranked = sorted(differences, key=lambda d: d.grade != ERROR)
+    keep = {id(d) for d in ranked[:limit]}
+    return [d for d in differences if id(d) in keep], [d for d in differences if id(d) not in keep]
+
+
+def hidden_note(hidden: list[Difference]) -> str:
+    errors = sum(1 for d in hidden if d.grade == ERROR)
+    return (f"... and {len(hidden)} more ({errors} errors, {len(hidden) - errors} warnings): "
+            "--format json lists every difference")
+
+
+def _by_reason(not_compared: dict) -> dict:
+    grouped: dict = {}
+    for section, reason in not_compared.items():
+        grouped.setdefault(reason, []).append(section)
+    return grouped
+
+
+def _majority(values: list):
+    counts = Counter(v for v in values)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _cell_style(difference: Difference, index: int) -> str:
+    """Values that differ from the most common one stand out (the odd node in a cluster)."""
+    if len(difference.values) == 2:
+        return "" if index == 0 else GRADE_STYLE[difference.grade]
+    return GRADE_STYLE[difference.grade] if difference.values[index] != _majority(difference.values) else "dim"
+
+
+def _md_cell(value) -> str:
+    text = "-" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+
+
+def render_markdown(result: Comparison, command: str) -> str:
+    lines = [f"## envcapture {command}: {' vs '.join(_md_cell(l) for l in result.labels)}", ""]
+    lines.append(f"**{_md_cell(verdict_line(result, command))}**")
+    lines.append("")
+    if result.differences:
+        lines.append("| section | grade | what | " + " | ".join(_md_cell(l) for l in result.labels) + " |")
+        lines.append("|---|---|---|" + "---|" * len(result.labels))
+        shown, hidden = shown_rows(result.differences, limit=100)
+        for d in shown:
+            values = []
+            for i, value in enumerate(d.values):
+                cell = _md_cell(value)
+                odd = (i > 0 and value != d.values[0]) if len(d.values) == 2 else value != _majority(d.values)
+                values.append(f"**{cell}**" if odd else cell)
+            lines.append(f"| {SECTION_TITLES.get(d.section, d.section)} | {d.grade} | {_md_cell(d.what)} | "
+                         + " | ".join(values) + " |")
+        lines.append("")
+        if hidden:
+            lines += [hidden_note(hidden), ""]
+    if len(result.labels) > 2 and len(result.groups) > 1:
+        lines.append("Groups of identical manifests: " + "; ".join(
+            "{" + ", ".join(_md_cell(l) for l in g) + "}" for g in result.groups))
+        lines.append("")
+    for reason, sections in _by_reason(result.not_compared).items():
+        lines.append(f"- not compared: {', '.join(sections)} ({_md_cell(reason)})")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def emit(result: Comparison, command: str, fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_json(command), indent=2, ensure_ascii=False) + "\n")
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(result, command))
+    else:
+        render_text(result, command)
