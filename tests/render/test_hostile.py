@@ -231,7 +231,7 @@ def test_ruby_string_round_trips_through_ruby():
     import shutil
     import subprocess
 
-    from envcapture.render.kit import ruby_string
+    from envcapture.render.common import ruby_string
 
     ruby = shutil.which("ruby")
     if ruby is None:
@@ -249,7 +249,7 @@ def test_hcl_string_round_trips_through_packer(tmp_path):
     import shutil
     import subprocess
 
-    from envcapture.render.kit import hcl_string
+    from envcapture.render.common import hcl_string
 
     packer = shutil.which("packer")
     if packer is None:
