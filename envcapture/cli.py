@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("freeze", help="record the environment into envcapture.json")
-    p.add_argument("-o", "--output", default="envcapture.json", help="manifest path, or - for stdout")
+    p.add_argument("-o", "--output", default="envcapture.json",
+                   help="manifest path, or - for stdout; {node}, {hostname}, {rank}, {jobid} are filled in")
     p.add_argument("--python", help="interpreter of the environment to record (default: active venv/conda env)")
     p.add_argument("--project", default=".", help="project folder whose git state and files are recorded")
     p.add_argument("--include-host", action="store_true", help="also record hostname, user and machine ids")

@@ -20,7 +20,7 @@ from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_rela
 
 # section -> probe module (envcapture/probes/<module>.py); the order is the manifest's key order.
 INDEPENDENT_PROBES = {"os": "os_info", "system_packages": "system_packages", "hardware": "hardware",
-                      "filesystem": "filesystem", "code": "git"}
+                      "filesystem": "filesystem", "code": "git", "scheduler": "scheduler"}
 TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu"}
 
 
@@ -127,6 +127,7 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
         "code": results["code"].data,
         "determinism": results["determinism"].data,
         "gpu": results["gpu"].data,
+        "scheduler": results["scheduler"].data,
         "host": host_facts() if include_host else None,
         "warnings": [{"source": w.source, "message": one_line(w.message)} for w in warnings],
     }
@@ -147,6 +148,9 @@ def redact_secrets(manifest: dict) -> dict:
 def freeze_command(args) -> int:
     from envcapture import manifest as manifest_io
 
+    from envcapture.placeholders import fill
+
+    output = fill(args.output, os.environ)  # {node}, {rank}, ... before any work: a bad -o fails fast
     project = Path(args.project)
     if not project.is_dir():
         from envcapture.errors import BadInput
@@ -154,11 +158,11 @@ def freeze_command(args) -> int:
         raise BadInput(f"--project {args.project}: not a folder")
     data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
                           argv=sys.argv[1:])
-    if args.output == "-":
+    if output == "-":
         sys.stdout.write(manifest_io.dumps(data))
         return 0
-    manifest_io.save(data, args.output, force=args.force)
+    manifest_io.save(data, output, force=args.force)
     count = len(data["python_packages"])
-    print(f"envcapture: wrote {args.output} ({count} Python packages, {len(data['warnings'])} warnings)",
+    print(f"envcapture: wrote {output} ({count} Python packages, {len(data['warnings'])} warnings)",
           file=sys.stderr)
     return 0

@@ -253,6 +253,26 @@ def _gpu() -> dict:
     }, nullable=True, required=["vendor", "driver", "devices", "toolkits", "cudnn", "verdict"])
 
 
+def _scheduler() -> dict:
+    """The batch scheduler task the manifest was taken in (probes/scheduler.py); null outside one.
+
+    Optional, so manifests written before it existed stay valid.
+    """
+    name = s("identifier", nullable=True, max_length=200)
+    return obj({
+        "kind": {"enum": ["slurm", "kubernetes", "pbs", "lsf"]},
+        "job_id": name,
+        "node": name,
+        "partition": name,
+        "rank": NINT,
+        "node_index": NINT,
+        "nodes": NINT,
+        "cluster": name,
+        "namespace": name,
+        "pod": name,
+    }, nullable=True, required=["kind"])
+
+
 def _host() -> dict:
     return obj({"hostname": s("text", nullable=True), "user": s("text", nullable=True),
                 "machine_id": s("text", nullable=True)}, nullable=True, required=[])
@@ -280,6 +300,7 @@ def build_schema() -> dict:
             "code": _code(),
             "determinism": _determinism(),
             "gpu": _gpu(),
+            "scheduler": _scheduler(),
             "host": _host(),
             "warnings": arr(_warning(), 10_000),
         }, required=["schema_version", "envcapture", "created", "python", "python_packages", "conda", "os",
