@@ -73,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifests", nargs="+", metavar="MANIFEST")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 
+    p = sub.add_parser("gather", help="run freeze on every node of a Slurm job (srun), keep one manifest per "
+                       "node, print the diff")
+    p.add_argument("-o", "--output", default="manifests", metavar="FOLDER", help="where the manifests go")
+    p.add_argument("--python", help="interpreter to record on each node (default: the active environment)")
+    p.add_argument("--project", default=".")
+    p.add_argument("--include-host", action="store_true")
+    p.add_argument("--deep", action="store_true")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("srun_args", nargs="*", metavar="-- SRUN_ARGS", help="passed to srun (e.g. -- --nodes=3)")
+
     p = sub.add_parser("restore", help="recreate the Python packages of a manifest in a new virtualenv")
     p.add_argument("manifest", nargs="?", default="envcapture.json")
     p.add_argument("--venv", required=True)
@@ -119,6 +129,10 @@ def _run(args) -> int:
         from envcapture import compare
 
         return compare.check_command(args) if command == "check" else compare.diff_command(args)
+    if command == "gather":
+        from envcapture.gather import gather_command
+
+        return gather_command(args)
     if command == "restore":
         from envcapture.restore import restore_command
 
