@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--venv", required=True)
     p.add_argument("--python")
 
+    p = sub.add_parser("report", help="a paper's 'Computational environment' section (Markdown, LaTeX, HTML)")
+    p.add_argument("manifests", nargs="*", metavar="MANIFEST", help="one or more manifests (default envcapture.json)")
+    p.add_argument("--format", choices=("markdown", "latex", "html"), default="markdown")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--standalone", action="store_true", help="LaTeX: a whole document, not only a \\section")
+
     p = sub.add_parser("build", help="generate a kit and build it with the real tool")
     p.add_argument("tool", choices=("docker", "packer", "vagrant"))
     p.add_argument("-m", "--manifest", default="envcapture.json")
@@ -137,6 +143,10 @@ def _run(args) -> int:
         from envcapture.restore import restore_command
 
         return restore_command(args)
+    if command == "report":
+        from envcapture.paper.command import report_command
+
+        return report_command(args)
     if command == "build":
         from envcapture.build import build_command
 
