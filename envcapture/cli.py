@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("manifest", nargs="?", default="envcapture.json")
     p.add_argument("--venv", required=True)
     p.add_argument("--python")
+    p.add_argument("--trust-sources", action="store_true",
+                   help="install from the local folders, repositories, archives and indexes the manifest names "
+                        "(restore lists them and refuses without this flag)")
 
     p = sub.add_parser("report", help="a paper's 'Computational environment' section (Markdown, LaTeX, HTML)")
     p.add_argument("manifests", nargs="*", metavar="MANIFEST", help="one or more manifests (default envcapture.json)")

@@ -17,9 +17,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from envcapture.errors import BadInput, ToolFailed
+from envcapture.grammar import require
+from envcapture.indexes import PYTORCH_INDEX
+from envcapture.render.lock import local_path, requirement_line
 
 VENV_TIMEOUT = 600
 INSTALL_TIMEOUT = 3600
@@ -32,6 +34,8 @@ class Lock:
     lines: list[str] = field(default_factory=list)  # requirement lines
     options: list[str] = field(default_factory=list)  # --index-url / --extra-index-url / --find-links lines
     skipped: list[str] = field(default_factory=list)  # what cannot be restored, and why
+    outside: list[str] = field(default_factory=list)  # sources beyond the package index (need --trust-sources)
+    implied_indexes: list[str] = field(default_factory=list)  # PyTorch indexes that +cu126-style labels imply
     notes: list[str] = field(default_factory=list)  # restored, but not quite as recorded
     count: int = 0
 
@@ -44,75 +48,46 @@ class Lock:
         return any(line.startswith("--extra-index-url") for line in self.options)
 
 
-def local_path(url_or_path: str, home: str) -> Path | None:
-    """A file:// URL (or a path) from the manifest as a path here; ``~`` is this user's home."""
-    text = url_or_path
-    if text.startswith("file://"):
-        text = unquote(urlsplit(text).path) if not text.startswith("file://~") else unquote(text[len("file://"):])
-    if text.startswith("~"):
-        text = home + text[1:]
-    return Path(text) if text.startswith("/") else None
-
-
-def _git_head(path: Path) -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
+def requirement_for(package: dict, home: str, lock: Lock, where: str = "python_packages[?]") -> str | None:
+    """One lock line for a package record (the builder `generate` uses, with local sources allowed), or None
+    (and a note in ``lock.skipped``) when it cannot be had."""
+    found = requirement_line(package, where, local_sources=True, exact=False, home=home)
+    lock.notes.extend(found.notes)
+    if found.line is None:
+        lock.skipped.append(f"{package['name']} {package['version']}: {found.omitted}")
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    if found.outside:
+        lock.outside.append(found.outside)
+    if found.index:
+        lock.implied_indexes.append(found.index)
+    return found.line
 
 
-def requirement_for(package: dict, home: str, lock: Lock) -> str | None:
-    """One lock line for a package record, or None (and a note in ``lock.skipped``) when it cannot be had."""
-    name, version = package["name"], package["version"]
-    source = package.get("source") or {"kind": "index"}
-    kind = source.get("kind", "index")
-    url = source.get("url")
-    if kind == "index" or (kind in ("archive", "vcs") and not url):
-        return f"{name}=={version}"
-    if kind == "vcs":
-        revision = source.get("commit") or source.get("requested_revision")
-        if not revision:
-            lock.notes.append(f"{name}: no commit recorded for {url}; installed from its default branch")
-        line = f"{name} @ {url}" + (f"@{revision}" if revision else "")
-        if source.get("subdirectory"):
-            line += f"#subdirectory={source['subdirectory']}"
-        return line
-    if kind == "archive":
-        path = local_path(url, home)
-        if path is not None and not path.exists():
-            lock.skipped.append(f"{name} {version}: the archive {url} does not exist here")
-            return None
-        line = f"{name} @ {path.as_uri() if path else url}"
-        digest = source.get("hash")
-        if digest and "=" in digest:
-            line += "#" + digest
-        return line
-    # directory / editable: a local folder, restorable only where it still exists
-    path = local_path(url or "", home)
-    if path is None or not path.is_dir():
-        lock.skipped.append(f"{name} {version}: {kind} install from {url}, a folder that does not exist here")
-        return None
-    recorded = source.get("commit") or (source.get("checkout") or {}).get("commit")
-    if recorded:
-        head = _git_head(path)
-        if head and head != recorded:
-            lock.notes.append(f"{name}: {path} is now at commit {head[:12]}, the manifest recorded {recorded[:12]}")
-    if (source.get("checkout") or {}).get("dirty"):
-        lock.notes.append(f"{name}: the checkout had uncommitted changes when the manifest was made")
-    subdirectory = source.get("subdirectory")
-    if subdirectory:
-        path = path / subdirectory
-    return f"-e {path}" if kind == "editable" else f"{name} @ {path.as_uri()}"
+def _is_default_index(url: str) -> bool:
+    return url.rstrip("/") in ("https://pypi.org/simple", "https://pypi.python.org/simple")
+
+
+def configured_here(home: str) -> set[str]:
+    """The indexes and find-links this user's own pip configuration names: already trusted here."""
+    from envcapture.probes.python_env import package_indexes
+
+    found = package_indexes(sys.prefix, os.environ, home, [])
+    return set(filter(None, [found.index_url, *found.extra_index_urls, *found.find_links]))
 
 
 def index_options(data: dict, home: str, lock: Lock) -> list[str]:
-    """The recorded indexes (those that can exist here), plus the PyTorch indexes that local labels imply."""
-    indexes = (data.get("python") or {}).get("package_indexes") or {}
-    options = []
+    """The recorded indexes (those that can exist here), plus the PyTorch indexes that local labels imply.
 
-    def usable(url: str) -> bool:
+    An index the manifest names beyond PyPI, PyTorch's and those this user's own pip configuration names is
+    a source a stranger chose: it goes to ``lock.outside``.
+    """
+    indexes = (data.get("python") or {}).get("package_indexes") or {}
+    where = "python.package_indexes"
+    options = []
+    trusted = configured_here(home)
+
+    def usable(url: str, field: str) -> bool:
+        require("url", url, field)
         if url.startswith("file:"):
             path = local_path(url, home)
             if path is None or not path.exists():
@@ -120,32 +95,47 @@ def index_options(data: dict, home: str, lock: Lock) -> list[str]:
                 return False
         return True
 
-    if indexes.get("index_url") and usable(indexes["index_url"]):
-        options.append(f"--index-url {indexes['index_url']}")
+    primary = indexes.get("index_url")
+    if primary and usable(primary, f"{where}.index_url"):
+        options.append(f"--index-url {primary}")
+        if not _is_default_index(primary) and primary not in trusted:
+            lock.outside.append(f"the primary package index is replaced by {primary}: every package comes from it")
     extra = list(indexes.get("extra_index_urls") or [])
     extra += sorted({p["index_url"] for p in data.get("python_packages") or [] if p.get("index_url")})
-    for url in dict.fromkeys(extra):
-        if usable(url):
+    for url in dict.fromkeys(extra + lock.implied_indexes):
+        if usable(url, f"{where}.extra_index_urls"):
             options.append(f"--extra-index-url {url}")
-    for url in indexes.get("find_links") or []:
-        if usable(url):
+            if not (_is_default_index(url) or url.startswith(PYTORCH_INDEX) or url in trusted):
+                lock.outside.append(f"the extra package index {url}: any package may be taken from it")
+    for i, url in enumerate(indexes.get("find_links") or []):
+        if usable(url, f"{where}.find_links[{i}]"):
             options.append(f"--find-links {url}")
+            if url not in trusted:
+                lock.outside.append(f"the find-links location {url}: any package may be taken from it")
     return options
 
 
 def build_lock(data: dict, home: str | None = None) -> Lock:
     home = home or os.path.expanduser("~")
     lock = Lock()
-    lock.options = index_options(data, home, lock)
-    for package in data.get("python_packages") or []:
-        line = requirement_for(package, home, lock)
+    for i, package in enumerate(data.get("python_packages") or []):
+        line = requirement_for(package, home, lock, f"python_packages[{i}]")
         if line:
             lock.lines.append(line)
             lock.count += 1
+    lock.options = index_options(data, home, lock)
     if (data.get("conda") or {}).get("packages"):
         lock.notes.append("conda packages are not restored into a virtualenv (use `envcapture generate docker`); "
                           "their Python packages are installed from the package index")
     return lock
+
+
+def refuse_untrusted_sources(lock: Lock) -> None:
+    """A stranger's manifest must not run build code from places it chose without the user saying so."""
+    if lock.outside:
+        raise BadInput(f"the manifest installs from {len(lock.outside)} source(s) beyond the package index, whose "
+                       "code runs here while installing; review them, then rerun with --trust-sources to install "
+                       "from them", problems=lock.outside)
 
 
 # ---------------------------------------------------------------------------------------------- Python
@@ -351,11 +341,14 @@ def venv_python(venv: Path) -> Path:
     raise ToolFailed(f"{venv}: the new virtualenv has no Python interpreter")
 
 
-def restore(data: dict, venv: Path, python: str | None = None, steps: Steps | None = None):
+def restore(data: dict, venv: Path, python: str | None = None, steps: Steps | None = None,
+            trust_sources: bool = False):
     """Make ``venv`` from the manifest ``data``; return (the check's Comparison, the Lock)."""
     from envcapture import compare
 
     lock = build_lock(data)
+    if not trust_sources:
+        refuse_untrusted_sources(lock)
     uv = uv_binary()
     recorded = data.get("python") or {}
     version = recorded.get("version", "")
@@ -400,15 +393,17 @@ def restore_command(args) -> int:
     created = not venv.exists()
     try:
         with Steps() as steps:
-            result, lock = restore(data, venv, args.python, steps)
+            result, lock = restore(data, venv, args.python, steps, trust_sources=getattr(args, "trust_sources", False))
     except BaseException:
         if created:  # a half-made venv is worse than none: the next try would refuse the folder
             shutil.rmtree(venv, ignore_errors=True)
         raise
+    from envcapture.grammar import printable
+
     for line in lock.skipped:
-        print(f"envcapture: not restored: {line}", file=sys.stderr)
+        print(f"envcapture: not restored: {printable(line)}", file=sys.stderr)
     for line in lock.notes:
-        print(f"envcapture: note: {line}", file=sys.stderr)
+        print(f"envcapture: note: {printable(line)}", file=sys.stderr)
     compare.render_text(result, "check")
     print(f"envcapture: restored {lock.count} of {len(data.get('python_packages') or [])} packages into {venv} "
           f"(activate with `. {venv}/bin/activate`)", file=sys.stderr)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from envcapture.errors import BadInput, ToolFailed
+from envcapture.errors import ToolFailed
 from envcapture.grammar import canonical_name, require
 from envcapture.indexes import implied_index
 _GPU_LABEL = re.compile(r"^(cu[0-9]+|rocm[0-9.]+)$")
@@ -54,18 +56,22 @@ def build_lock(manifest: dict, cpu_only: bool = False) -> Lock:
     for i, package in enumerate(manifest["python_packages"]):
         where = f"python_packages[{i}]"
         name = require("dist-name", package["name"], f"{where}.name")
-        version = require("pep440-version", package["version"], f"{where}.version")
+        require("pep440-version", package["version"], f"{where}.version")
         if in_conda and (package.get("installer") or "") == "conda":
             continue
         if cpu_only and (canonical_name(name) in cuda_wheels or _CUDA_WHEEL.match(canonical_name(name))):
             lock.omitted.append(Omitted(name, "CUDA runtime wheel, not needed by the CPU build"))
             continue
-        line, index = _requirement_line(package, name, version, where, cpu_only, lock)
-        if line is None:
+        found = requirement_line(package, where, local_sources=False, exact=True, cpu_only=cpu_only)
+        if found.swapped_to_cpu:
+            lock.swapped_to_cpu.append(name)
+        if found.line is None:
+            lock.omitted.append(Omitted(name, found.omitted or "not pinned"))
             continue
-        if index:
-            indexes.add(index)
-        entries.append((canonical_name(name), line))
+        lock.has_vcs = lock.has_vcs or found.vcs
+        if found.index:
+            indexes.add(found.index)
+        entries.append((canonical_name(name), found.line))
     lock.requirements = [line for _, line in sorted(entries)]
     _configured_indexes(manifest, lock, indexes)
     lock.extra_index_urls = sorted(indexes)
@@ -91,67 +97,158 @@ def _configured_indexes(manifest, lock, indexes) -> None:
             lock.local_indexes.append(url)
 
 
-def _requirement_line(package, name, version, where, cpu_only, lock):
+# ------------------------------------------------------------------ one requirement line, for generate and restore
+
+@dataclass
+class Requirement:
+    """One package's requirement line, or why it has none.
+
+    ``outside`` names a source beyond the package indexes whose build code an install runs (a local folder, a
+    git repository, an archive URL): restore lists these and installs them only with --trust-sources.
+    """
+    line: str | None = None
+    omitted: str | None = None  # why there is no line
+    index: str | None = None  # the index the line needs (PyTorch's, implied by a +cu126 label)
+    notes: list[str] = field(default_factory=list)  # installed, but not quite as recorded
+    outside: str | None = None
+    vcs: bool = False
+    swapped_to_cpu: bool = False
+
+
+# A local path written into a requirement line: letters (any script), digits and . _ + , @ % = ~ / -.
+# Anything else (a space, #, ;, quotes) would let a requirements parser split it into an option or a comment.
+_PLAIN_LOCAL_PATH = re.compile(r"^/[\w.+,@%=~/-]*$")
+
+
+def requirement_line(package: dict, where: str, *, local_sources: bool, exact: bool, home: str | None = None,
+                     cpu_only: bool = False) -> Requirement:
+    """The lock line of one package record; every value in it is checked against its grammar here.
+
+    ``local_sources``: folders and file:// archives of this machine may be installed (restore) or not (an
+    image cannot see them: generate). ``exact``: only a git commit pins a VCS install (generate); restore
+    also takes a recorded branch, tag or hg/svn revision, with a note. ``home`` stands for ``~`` in paths.
+    """
+    name = require("dist-name", package.get("name"), f"{where}.name")
+    version = require("pep440-version", package.get("version"), f"{where}.version")
     source = package.get("source") or {"kind": "index"}
     kind = source.get("kind", "index")
-    if kind == "vcs":
-        return _vcs_line(source, name, where, lock), None
-    if kind == "archive":
-        return _archive_line(source, name, where, lock), None
+    url = source.get("url")
+    if url is not None:
+        require("url", url, f"{where}.source.url")
+    subdirectory = _subdirectory(source, where)
+    if kind == "vcs" and url:
+        return _vcs_requirement(source, name, url, subdirectory, where, exact)
+    if kind == "archive" and url:
+        return _archive_requirement(source, name, url, subdirectory, where, local_sources, home)
     if kind in ("directory", "editable"):
-        path = source.get("url")
-        if path is not None:
-            require("url", path, f"{where}.source.url")
-        lock.omitted.append(Omitted(name, f"installed from a local folder ({kind}); its source is not in the "
-                                          "kit: copy it into project/ and install it there"))
-        return None, None
+        return _folder_requirement(source, name, kind, url, subdirectory, where, local_sources, home)
+    return _index_requirement(package, name, version, where, cpu_only)
+
+
+def _index_requirement(package, name, version, where, cpu_only) -> Requirement:
     index = None
     if package.get("index_url") is not None:
         index = require("url", package["index_url"], f"{where}.index_url")
     from packaging.version import Version
 
     label = Version(version).local
+    swapped = False
     if implied_index(label):
         if cpu_only and _GPU_LABEL.match(label) and canonical_name(name) in _CPU_BUILDS:
             version = f"{Version(version).public}+cpu"
             label = "cpu"
-            lock.swapped_to_cpu.append(name)
+            swapped = True
         index = implied_index(label)
-    return f"{name}=={version}", index
+    return Requirement(f"{name}=={version}", index=index, swapped_to_cpu=swapped)
 
 
-def _vcs_line(source, name, where, lock):
-    url = require("url", source.get("url"), f"{where}.source.url")
-    if source.get("vcs") != "git":
-        lock.omitted.append(Omitted(name, f"installed from {source.get('vcs')} ({url}); only git is pinned"))
-        return None
+def _vcs_requirement(source, name, url, subdirectory, where, exact) -> Requirement:
+    vcs = source.get("vcs") or "git"
+    where_from = "a local repository" if "file://" in url else "a repository"
+    outside = f"{name}: {where_from} {url}, built here"
+    if exact and vcs != "git":
+        return Requirement(omitted=f"installed from {vcs} ({url}); only git is pinned")
     commit = source.get("commit")
-    if commit is None:
-        lock.omitted.append(Omitted(name, f"installed from git ({url}) without a recorded commit"))
-        return None
-    require("git-commit", commit, f"{where}.source.commit")
-    lock.has_vcs = True
-    line = f"{name} @ {url if url.startswith('git+') else 'git+' + url}@{commit}"
-    return line + _subdirectory(source, where)
+    notes = []
+    if commit is not None:
+        revision = require("git-commit" if exact else "identifier", commit, f"{where}.source.commit")
+    elif exact:
+        return Requirement(omitted=f"installed from git ({url}) without a recorded commit")
+    elif source.get("requested_revision"):
+        revision = require("git-ref", source["requested_revision"], f"{where}.source.requested_revision")
+        notes.append(f"{name}: no commit recorded for {url}; installed from {revision}, which may have moved")
+    else:
+        revision = None
+        notes.append(f"{name}: no commit recorded for {url}; installed from its default branch")
+    if not url.startswith(f"{vcs}+"):
+        url = f"{vcs}+{url}"
+    line = f"{name} @ {url}" + (f"@{revision}" if revision else "") + subdirectory
+    return Requirement(line, notes=notes, outside=outside, vcs=True)
 
 
-def _archive_line(source, name, where, lock):
-    url = require("url", source.get("url"), f"{where}.source.url")
-    if not url.startswith(("https://", "http://")):
-        lock.omitted.append(Omitted(name, f"installed from a local archive ({url}), not in the kit"))
-        return None
-    line = f"{name} @ {url}"
-    if source.get("hash"):
-        line += "#" + require("hash", source["hash"], f"{where}.source.hash")
-    return line + _subdirectory(source, where)
+def _archive_requirement(source, name, url, subdirectory, where, local_sources, home) -> Requirement:
+    digest = "#" + require("hash", source["hash"], f"{where}.source.hash") if source.get("hash") else ""
+    if url.startswith(("https://", "http://")):
+        return Requirement(f"{name} @ {url}{digest}{subdirectory}", outside=f"{name}: the archive {url}, built here")
+    if not local_sources:
+        return Requirement(omitted=f"installed from a local archive ({url}), not in the kit")
+    path = local_path(url, home or "")
+    if path is None or not path.exists():
+        return Requirement(omitted=f"the archive {url} does not exist here")
+    if not _PLAIN_LOCAL_PATH.match(str(path)):
+        return Requirement(omitted=f"the archive path {path} has characters a lock line cannot hold")
+    return Requirement(f"{name} @ {path.as_uri()}{digest}{subdirectory}",
+                       outside=f"{name}: the local archive {path}, built here")
+
+
+def _folder_requirement(source, name, kind, url, subdirectory, where, local_sources, home) -> Requirement:
+    if not local_sources:
+        return Requirement(omitted=f"installed from a local folder ({kind}); its source is not in the kit: copy it "
+                                   "into project/ and install it there")
+    path = local_path(url or "", home or "")
+    if path is None or not path.is_dir():
+        return Requirement(omitted=f"{kind} install from {url}, a folder that does not exist here")
+    notes = []
+    checkout = source.get("checkout") or {}
+    recorded = source.get("commit") or checkout.get("commit")
+    if recorded:
+        head = _git_head(path)
+        if head and head != recorded:
+            notes.append(f"{name}: {path} is now at commit {head[:12]}, the manifest recorded {recorded[:12]}")
+    if checkout.get("dirty"):
+        notes.append(f"{name}: the checkout had uncommitted changes when the manifest was made")
+    if subdirectory:
+        path = path / subdirectory.partition("=")[2]  # checked by _subdirectory: relative, no ..
+    if not _PLAIN_LOCAL_PATH.match(str(path)):
+        return Requirement(omitted=f"the folder {path} has characters a lock line cannot hold")
+    line = f"-e {path}" if kind == "editable" else f"{name} @ {path.as_uri()}"
+    return Requirement(line, notes=notes, outside=f"{name}: the local folder {path}, built here")
 
 
 def _subdirectory(source, where) -> str:
     sub = source.get("subdirectory")
     if not sub:
         return ""
-    require("subdirectory", sub, f"{where}.source.subdirectory")
-    return f"#subdirectory={sub}"
+    return "#subdirectory=" + require("subdirectory", sub, f"{where}.source.subdirectory")
+
+
+def local_path(url_or_path: str, home: str) -> Path | None:
+    """A file:// URL (or a path) from the manifest as a path here; ``~`` is this user's home."""
+    text = url_or_path
+    if text.startswith("file://"):
+        text = unquote(urlsplit(text).path) if not text.startswith("file://~") else unquote(text[len("file://"):])
+    if text.startswith("~"):
+        text = home + text[1:]
+    return Path(text) if text.startswith("/") else None
+
+
+def _git_head(path: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def hashed_body(lock: Lock, python_version: str) -> str:

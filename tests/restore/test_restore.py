@@ -127,7 +127,9 @@ def test_restore_git_and_local_folder_sources(tmp_path, capsys):
     shutil.rmtree(local)
 
     venv = tmp_path / "restored"
-    assert main(["restore", str(path), "--venv", str(venv)]) == 1  # localpkg could not come back
+    assert main(["restore", str(path), "--venv", str(venv)]) == 2  # a git+file:// source: asks for trust
+    assert "--trust-sources" in capsys.readouterr().err and not venv.exists()
+    assert main(["restore", str(path), "--venv", str(venv), "--trust-sources"]) == 1  # localpkg is gone
     out, err = capsys.readouterr()
     assert "not restored: localpkg 0.1.0: directory install from" in err
     row = next(line for line in out.splitlines() if " localpkg " in line)
