@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# tests/helpers/ holds plain modules the tests import (pytest runs in importlib mode: no package imports).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 
 # Built by .ci/make-base-image.sh (debootstrap bookworm + the host CA bundle). Test-only: not an official image.
 TEST_BASE_IMAGE = os.environ.get("ENVCAPTURE_TEST_BASE_IMAGE", "envcapture-test/debian-bookworm:local")

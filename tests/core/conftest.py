@@ -1,16 +1,16 @@
-"""Real environments for the core tests: a venv with a PyPI package, an editable install of a local git
-checkout, a git+file:// install and a local wheel, all made here with the real pip and git."""
+"""Real environments for the core tests: a venv with a package installed like an index package, an editable
+install of a local git checkout, a git+file:// install and a local wheel, all made here with the real pip and
+git from projects built here (tests/helpers/localwheels.py): no network."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from localwheels import OFFLINE, make_project, offline_env, pip_install, write_wheel
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
@@ -19,23 +19,6 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT
 def run(*argv, cwd=None, env=None):
     return subprocess.run([str(a) for a in argv], cwd=cwd, check=True, capture_output=True, text=True,
                           env={**os.environ, **GIT_ENV, **(env or {})}).stdout
-
-
-def make_package(folder: Path, name: str, version: str = "0.1.0", requires=()) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "{name}"
-        version = "{version}"
-        dependencies = {json.dumps(list(requires))}
-        """))
-    module = folder / name.replace("-", "_")
-    module.mkdir()
-    (module / "__init__.py").write_text(f"VALUE = {name!r}\n")
-    return folder
 
 
 def git_init(folder: Path) -> str:
@@ -47,23 +30,25 @@ def git_init(folder: Path) -> str:
 
 @pytest.fixture(scope="session")
 def sample_venv(tmp_path_factory):
-    """A venv holding six (PyPI), an editable git checkout, a git+file:// install and a local wheel."""
+    """A venv holding indexpkg (installed like an index package), an editable git checkout, a git+file://
+    install and a local wheel; every package is built here, nothing comes from the network."""
     root = tmp_path_factory.mktemp("envs")
     venv = root / "venv"
     run(sys.executable, "-m", "venv", venv)
     py = venv / "bin" / "python"
-    editable = make_package(root / "src" / "editable-pkg", "editable-pkg", requires=["six"])
-    editable_commit = git_init(editable)
-    gitpkg = make_package(root / "src" / "gitpkg", "gitpkg", "1.2.0")
-    git_commit = git_init(gitpkg)
-    wheelpkg = make_package(root / "src" / "wheelpkg", "wheelpkg", "3.0.0")
-    pip = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    run(*pip, "six==1.16.0")
-    run(*pip, "-e", editable)
-    run(*pip, f"git+file://{gitpkg}@main")
     wheels = root / "wheels"
-    run(py, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, wheelpkg)
-    run(*pip, next(wheels.glob("*.whl")))
+    write_wheel(wheels, "indexpkg", "1.16.0")
+    editable = make_project(root / "src" / "editable-pkg", "editable-pkg", requires=["indexpkg"])
+    editable_commit = git_init(editable)
+    gitpkg = make_project(root / "src" / "gitpkg", "gitpkg", "1.2.0")
+    git_commit = git_init(gitpkg)
+    wheelpkg = make_project(root / "src" / "wheelpkg", "wheelpkg", "3.0.0")
+    # --find-links without a direct URL: pip records indexpkg exactly like a package from an index.
+    pip_install(py, "indexpkg==1.16.0", find_links=wheels)
+    pip_install(py, "-e", editable, find_links=wheels)
+    pip_install(py, f"git+file://{gitpkg}@main")
+    run(py, "-m", "pip", "wheel", "-q", *OFFLINE, "--no-deps", "-w", root / "built", wheelpkg, env=offline_env())
+    pip_install(py, next((root / "built").glob("wheelpkg-*.whl")))
     return {"venv": venv, "python": py, "editable": editable, "editable_commit": editable_commit,
             "gitpkg": gitpkg, "git_commit": git_commit, "root": root}
 

@@ -18,17 +18,17 @@ def test_records_pypi_editable_git_and_wheel_sources(sample_venv, tmp_path):
     assert manifest.problems(data) == []
     pkgs = packages_of(data)
 
-    six = pkgs["six"]
-    assert six["version"] == "1.16.0"
-    assert six["source"]["kind"] == "index"
-    assert six["requested"] is True and six["installer"] == "pip"
-    assert six["top_level"] is False  # editable-pkg requires it
+    indexpkg = pkgs["indexpkg"]
+    assert indexpkg["version"] == "1.16.0"
+    assert indexpkg["source"]["kind"] == "index"
+    assert indexpkg["requested"] is True and indexpkg["installer"] == "pip"
+    assert indexpkg["top_level"] is False  # editable-pkg requires it
 
     editable = pkgs["editable-pkg"]
     assert editable["source"]["kind"] == "editable"
     assert editable["source"]["checkout"] == {"commit": sample_venv["editable_commit"], "dirty": False}
     assert editable["top_level"] is True
-    assert editable["requires"] == ["six"]
+    assert editable["requires"] == ["indexpkg"]
 
     git = pkgs["gitpkg"]
     assert git["version"] == "1.2.0"
@@ -92,4 +92,4 @@ def test_a_distribution_on_pythonpath_is_a_local_directory_not_an_index_package(
     devpkg = packages_of(data)["devpkg"]
     assert devpkg["source"]["kind"] == "directory"
     assert devpkg["source"]["url"] == f"file://{checkout}"
-    assert packages_of(data)["six"]["source"]["kind"] == "index"
+    assert packages_of(data)["indexpkg"]["source"]["kind"] == "index"

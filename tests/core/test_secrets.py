@@ -2,7 +2,9 @@
 
 import json
 
-from .conftest import freeze, git_init, make_package, run
+from localwheels import make_project
+
+from .conftest import freeze, git_init, run
 
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -12,7 +14,7 @@ PASSWORD = "hunter2-" + "not-for-papers"
 
 def test_planted_secrets_are_absent(sample_venv, tmp_path):
     # a git remote with a token, as people paste it from CI settings
-    project = make_package(tmp_path / "project", "project")
+    project = make_project(tmp_path / "project", "project")
     git_init(project)
     run("git", "remote", "add", "origin", f"https://user:{GITHUB_TOKEN}@github.com/org/project.git", cwd=project)
     # a direct_url.json with credentials, as pip writes it for `pip install git+https://user:pw@...`
@@ -41,8 +43,7 @@ def test_planted_secrets_are_absent(sample_venv, tmp_path):
     assert gitpkg["source"]["url"] == "git+https://git.example.com/org/gitpkg.git"
     assert data["python"]["package_indexes"]["index_url"] == "https://pypi.example.com/simple"
     assert "https://pypi.example.com/simple" in data["python"]["package_indexes"]["extra_index_urls"]
-    if data["code"] is not None:  # the git probe strips the remote's credentials
-        assert data["code"]["remote"] == "https://github.com/org/project.git"
+    assert data["code"]["remote"] == "https://github.com/org/project.git"  # the git probe strips the credentials
     assert any(w["source"] == "redact" for w in data["warnings"])  # the XLA_FLAGS token was caught late
 
 

@@ -1,5 +1,7 @@
 """CUDA toolkit and cuDNN version evidence, on files recorded from real installs."""
 
+from pathlib import Path
+
 import pytest
 
 from envcapture.probes import gpu_cuda
@@ -71,6 +73,11 @@ def test_cudnn_version_from_library_name(name, version):
     assert gpu_cuda.cudnn_version_from_library(name) == version
 
 
+LOCAL_CUDA_H = Path("/usr/local/cuda/include/cuda.h")
+
+
+@pytest.mark.skipif(not LOCAL_CUDA_H.is_file() or Path("/usr/local/cuda").resolve().name != "cuda-13.0",
+                    reason="needs the CUDA 13.0 toolkit at /usr/local/cuda (/usr/local/cuda-13.0) of the development machines")
 def test_cuda_h_version_here():
-    text = open("/usr/local/cuda/include/cuda.h", encoding="utf-8", errors="replace").read()
+    text = LOCAL_CUDA_H.read_text(encoding="utf-8", errors="replace")
     assert gpu_cuda.parse_cuda_h_version(text) == "13.0"

@@ -1,7 +1,8 @@
 """Shared pieces of the generator tests: the example manifests, the golden cases, and running the CLI.
 
 Golden files live in tests/golden/<case>/ (every file of the kit except the manifest copy). Regenerate them
-after an intended change with ENVCAPTURE_UPDATE_GOLDEN=1 and review the diff.
+after an intended change with ENVCAPTURE_UPDATE_GOLDEN=1: that run rewrites every golden that differs and fails
+(so the new files are reviewed with `git diff tests/golden`); a second run without it must pass.
 """
 
 from __future__ import annotations

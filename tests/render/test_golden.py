@@ -8,6 +8,32 @@ from .conftest import CASES, EXAMPLES, GOLDEN, MANIFESTS, UPDATE, generate_case,
 from envcapture import manifest
 
 
+def _read_tree(folder) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def compare_with_golden(files: dict[str, bytes], golden_dir, update: bool) -> None:
+    """Fail unless ``files`` equal the golden folder. In update mode a difference rewrites the folder and still
+    fails: the new golden must be reviewed as a diff, never silently accepted by the run that wrote it."""
+    expected = _read_tree(golden_dir) if golden_dir.exists() else {}
+    changed = sorted(rel for rel in set(files) | set(expected) if files.get(rel) != expected.get(rel))
+    if not changed:
+        return
+    if update:
+        import shutil
+
+        if golden_dir.exists():
+            shutil.rmtree(golden_dir)
+        for rel, data in files.items():
+            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden_dir / rel).write_bytes(data)
+        pytest.fail(f"rewrote {golden_dir.name}/ ({', '.join(changed)}): review `git diff tests/golden`, "
+                    "then rerun without ENVCAPTURE_UPDATE_GOLDEN", pytrace=False)
+    assert sorted(files) == sorted(expected), f"{golden_dir.name}: the kit's file list changed"
+    for rel in changed:
+        assert files[rel] == expected[rel], f"{golden_dir.name}/{rel} differs from tests/golden (ENVCAPTURE_UPDATE_GOLDEN=1)"
+
+
 @pytest.mark.parametrize("name", EXAMPLES + ["mixed-sources.json", "distro-python.json", "cuda-11.8.json"])
 def test_example_manifests_are_valid(name):
     data = manifest.load(MANIFESTS / name)
@@ -20,19 +46,29 @@ def test_kit_matches_golden(case, tmp_path):
     files = kit_files(kit)
     manifest_name = CASES[case][0]
     assert files.pop("envcapture.json") == (MANIFESTS / manifest_name).read_bytes()
-    golden_dir = GOLDEN / case
-    if UPDATE:
-        if golden_dir.exists():
-            import shutil
+    compare_with_golden(files, GOLDEN / case, update=UPDATE)
 
-            shutil.rmtree(golden_dir)
-        for rel, data in files.items():
-            (golden_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden_dir / rel).write_bytes(data)
-    expected = {str(p.relative_to(golden_dir)): p.read_bytes() for p in sorted(golden_dir.rglob("*")) if p.is_file()}
-    assert sorted(files) == sorted(expected), f"{case}: the kit's file list changed"
-    for rel in files:
-        assert files[rel] == expected[rel], f"{case}/{rel} differs from tests/golden (ENVCAPTURE_UPDATE_GOLDEN=1)"
+def test_update_mode_rewrites_a_changed_golden_and_fails(tmp_path):
+    golden = tmp_path / "case"
+    (golden / "sub").mkdir(parents=True)
+    (golden / "Dockerfile").write_bytes(b"old\n")
+    (golden / "sub" / "gone.txt").write_bytes(b"x")
+    new = {"Dockerfile": b"new\n", "REPRODUCE.md": b"r"}
+    with pytest.raises(pytest.fail.Exception, match="rewrote case/ .*Dockerfile"):
+        compare_with_golden(new, golden, update=True)
+    assert _read_tree(golden) == new
+    compare_with_golden(new, golden, update=True)  # nothing left to review: the golden now matches
+
+
+def test_a_changed_golden_fails_without_touching_it(tmp_path):
+    golden = tmp_path / "case"
+    golden.mkdir()
+    (golden / "Dockerfile").write_bytes(b"old\n")
+    with pytest.raises(AssertionError, match="Dockerfile differs"):
+        compare_with_golden({"Dockerfile": b"new\n"}, golden, update=False)
+    with pytest.raises(AssertionError, match="file list changed"):
+        compare_with_golden({"Dockerfile": b"old\n", "extra": b""}, golden, update=False)
+    assert _read_tree(golden) == {"Dockerfile": b"old\n"}
 
 
 def test_goldens_cover_the_decisions():

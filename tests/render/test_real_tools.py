@@ -174,13 +174,70 @@ def test_docker_build_of_plain_venv_kit_runs_python_with_the_pins(tmp_path, dock
         docker_client.images.remove(tag, force=True)
 
 
+def dockerfile_run_commands(text: str) -> list[str]:
+    """The shell-form RUN commands of a Dockerfile, continuation lines joined as Docker joins them."""
+    logical, current = [], ""
+    for line in text.splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1]
+            continue
+        logical.append(current + line)
+        current = ""
+    commands = []
+    for line in logical:
+        if line.startswith("RUN "):
+            command = re.sub(r"^RUN\s+(--\S+\s+)*", "", line)
+            if not command.startswith("["):  # exec form: no shell reads it
+                commands.append(command)
+    return commands
+
+
+def apptainer_shell_sections(text: str) -> dict[str, str]:
+    """The sections of an Apptainer definition that /bin/sh runs, by name."""
+    sections, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("%"):
+            name = line.split()[0][1:]
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line + "\n"
+    return {key: body for key, body in sections.items() if key in ("post", "runscript", "environment", "test")}
+
+
+def _shell_texts(case: str) -> list[tuple[str, str, str]]:
+    """(shell, what, text) for every piece of shell in a golden kit."""
+    folder = GOLDEN / case
+    texts = [(shell, rel, (folder / rel).read_text()) for shell, rel in
+             (("sh", "provision.sh"), ("bash", "binder/postBuild"), ("bash", "binder/start")) if (folder / rel).is_file()]
+    if (folder / "Dockerfile").is_file():
+        commands = dockerfile_run_commands((folder / "Dockerfile").read_text())
+        assert commands, f"{case}: no RUN command found in the Dockerfile"
+        texts += [("sh", f"Dockerfile RUN #{i}", command) for i, command in enumerate(commands, 1)]
+    if (folder / "envcapture.def").is_file():
+        sections = apptainer_shell_sections((folder / "envcapture.def").read_text())
+        assert "post" in sections, f"{case}: no %post in envcapture.def"
+        texts += [("sh", f"envcapture.def %{name}", body) for name, body in sections.items()]
+    return texts
+
+
 @pytest.mark.parametrize("case", GOLDEN_CASES)
-def test_generated_shell_scripts_parse(case):
-    scripts = [(shell, GOLDEN / case / rel) for shell, rel in
-               (("sh", "provision.sh"), ("bash", "binder/postBuild"), ("bash", "binder/start"))]
-    scripts = [(shell, path) for shell, path in scripts if path.is_file()]
-    if not scripts:
-        pytest.skip(f"{case} has no shell scripts")
-    for shell, path in scripts:
-        done = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, f"{path}: {done.stderr}"
+def test_generated_shell_parses(case):
+    """Every golden kit's shell (scripts, Dockerfile RUN commands, Apptainer sections) is valid syntax."""
+    texts = _shell_texts(case)
+    assert texts, f"{case} holds no shell at all"
+    for shell, what, text in texts:
+        done = subprocess.run([shell, "-n"], input=text, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{case}/{what}: {done.stderr}\n{text}"
+
+
+def test_shell_extraction_finds_each_command_and_a_broken_one_fails():
+    dockerfile = ('FROM x\n# c\nRUN --mount=type=cache,target=/c \\\n    a \\\n && b\nRUN ["python"]\n'
+                  'RUN echo "unclosed\n')
+    assert dockerfile_run_commands(dockerfile) == ["a  && b", 'echo "unclosed']
+    broken = subprocess.run(["sh", "-n"], input=dockerfile_run_commands(dockerfile)[1], capture_output=True,
+                            text=True, timeout=60)
+    assert broken.returncode != 0
+    definition = "Bootstrap: docker\n%files\n    a b\n%post\n    set -eu\n%runscript\n    exec python\n"
+    assert apptainer_shell_sections(definition) == {"post": "    set -eu\n", "runscript": "    exec python\n"}

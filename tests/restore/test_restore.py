@@ -147,8 +147,8 @@ def test_restore_git_and_local_folder_sources(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------------- failure modes
 
-def test_restore_refuses_a_non_empty_folder(source_env, tmp_path, capsys):
-    _, path = source_env
+def test_restore_refuses_a_non_empty_folder(tmp_path, capsys):
+    path = FIXTURES / "node-1.json"  # refused before any install: a recorded manifest is enough (no network)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine")
     assert main(["restore", str(path), "--venv", str(tmp_path / "full")]) == 2
@@ -198,7 +198,7 @@ def test_restore_bad_manifest_exits_2(tmp_path, capsys):
     assert "not valid JSON" in capsys.readouterr().err
 
 
-def test_restore_with_a_python_that_does_not_run_exits_2(source_env, tmp_path, capsys):
-    _, path = source_env
+def test_restore_with_a_python_that_does_not_run_exits_2(tmp_path, capsys):
+    path = FIXTURES / "node-1.json"
     assert main(["restore", str(path), "--venv", str(tmp_path / "v"), "--python", "/nonexistent/python"]) == 2
     assert "not a working Python interpreter" in capsys.readouterr().err
