@@ -93,8 +93,10 @@ def render(m: dict, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    def cells(*values):  # Text, not markup: a manifest value like "[red]" is shown, never interpreted
-        return [Text(str(value)) for value in values]
+    from envcapture.grammar import printable
+
+    def cells(*values):  # Text, not markup: a manifest value like "[red]" is shown, never interpreted;
+        return [Text(printable(value)) for value in values]  # an ESC or a bidi override is shown escaped
 
     overview = Table(title="Environment", show_header=False, title_justify="left", expand=False)
     overview.add_column(style="bold")
@@ -125,12 +127,13 @@ def render(m: dict, console) -> None:
         det.add_row(*cells(key, value))
     console.print(det)
     for line in m["determinism"].get("warnings", []):
-        console.print(Text("! ", style="yellow") + Text(line))
+        console.print(Text("! ", style="yellow") + Text(printable(line)))
 
     if m["warnings"]:
         console.print(f"[bold]Warnings ({len(m['warnings'])})[/bold]")
         for warning in m["warnings"]:
-            console.print(Text("  ") + Text(warning["source"], style="yellow") + Text(": " + warning["message"]))
+            console.print(Text("  ") + Text(printable(warning["source"]), style="yellow")
+                          + Text(": " + printable(warning["message"])))
 
 
 def show_command(args) -> int:

@@ -120,13 +120,15 @@ def render_gpu(section: dict | None, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from envcapture.grammar import printable  # control characters and bidi marks shown escaped, never obeyed
+
     if not section:
         return
     table = Table(title="GPU", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for label, value in gpu_summary_rows(section):
-        table.add_row(Text(label), Text(value))
+        table.add_row(Text(printable(label)), Text(printable(value)))
     console.print(table)
     for sentence in section.get("verdict") or []:
-        console.print(Text("  • " + sentence))
+        console.print(Text("  • " + printable(sentence)))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 
 from envcapture.compare.grading import Comparison, Difference
 from envcapture.compare.rules import ERROR, WARNING
+from envcapture.grammar import printable
+
+# Every view prints values read from manifests, live environments and images (check --image runs a probe in
+# an image a stranger may have made): control characters and bidi marks are shown escaped (grammar.printable),
+# and text views take values as rich Text, never as markup.
 
 
 GRADE_STYLE = {ERROR: "bold red", WARNING: "yellow"}
@@ -43,7 +49,7 @@ def render_text(result: Comparison, command: str, console=None) -> None:
 
     console = console or _console()
     n = len(result.labels)
-    heading = " vs ".join(f"{label}" for label in result.labels)
+    heading = " vs ".join(printable(label) for label in result.labels)
     console.print(Text(f"Comparing {heading}", style="bold"))
     by_section: dict = {}
     for difference in result.differences:
@@ -59,25 +65,25 @@ def render_text(result: Comparison, command: str, console=None) -> None:
         table.add_column("grade")
         table.add_column("what")
         for label in result.labels:
-            table.add_column(label, overflow="fold")
+            table.add_column(Text(printable(label)), overflow="fold")
         shown, hidden = shown_rows(differences)
         for difference in shown:
-            cells = [Text(v if v is not None else "-", style=_cell_style(difference, i)) for i, v in
+            cells = [Text(printable(v) if v is not None else "-", style=_cell_style(difference, i)) for i, v in
                      enumerate(difference.values)]
             first = [SECTION_TITLES.get(difference.section, difference.section)] if section == "matrix" else []
-            table.add_row(*first, Text(difference.grade, style=GRADE_STYLE[difference.grade]), difference.what,
-                          *cells)
+            table.add_row(*first, Text(difference.grade, style=GRADE_STYLE[difference.grade]),
+                          Text(printable(difference.what)), *cells)
         console.print(table)
         if hidden:
             console.print(Text(hidden_note(hidden), style="dim"))
     if n > 2 and len(result.groups) > 1:
         console.print(Text("Groups of identical manifests:", style="bold"))
         for group in result.groups:
-            console.print(f"  {', '.join(group)}")
+            console.print(Text(f"  {printable(', '.join(group))}"))
     for reason, sections in _by_reason(result.not_compared).items():
-        console.print(Text(f"not compared: {', '.join(sections)} ({reason})", style="dim"))
+        console.print(Text(printable(f"not compared: {', '.join(sections)} ({reason})"), style="dim"))
     ok = result.same if command == "diff" else result.ok
-    console.print(Text(verdict_line(result, command), style="bold green" if ok else "bold red"))
+    console.print(Text(printable(verdict_line(result, command)), style="bold green" if ok else "bold red"))
 
 
 MAX_ROWS = 40
@@ -119,7 +125,7 @@ def _cell_style(difference: Difference, index: int) -> str:
 
 
 def _md_cell(value) -> str:
-    text = "-" if value is None else str(value)
+    text = "-" if value is None else printable(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
 
 
@@ -147,13 +153,22 @@ def render_markdown(result: Comparison, command: str) -> str:
             "{" + ", ".join(_md_cell(l) for l in g) + "}" for g in result.groups))
         lines.append("")
     for reason, sections in _by_reason(result.not_compared).items():
-        lines.append(f"- not compared: {', '.join(sections)} ({_md_cell(reason)})")
+        lines.append(f"- not compared: {_md_cell(', '.join(sections))} ({_md_cell(reason)})")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def terminal_safe_json(text: str) -> str:
+    """JSON with C1 controls and bidi marks written as \\u escapes: the same data, nothing a terminal obeys
+    (json.dumps already escapes C0 controls)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def emit(result: Comparison, command: str, fmt: str) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps(result.to_json(command), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(terminal_safe_json(json.dumps(result.to_json(command), indent=2, ensure_ascii=False)) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(render_markdown(result, command))
     else:
