@@ -13,7 +13,7 @@ from envcapture import __version__
 from envcapture.errors import EXIT_BAD_INPUT, EXIT_TOOL_FAILED, EnvcaptureError
 
 # Import names of the dependencies in pyproject.toml.
-DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "jsonschema", "docker", "uv")
+DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "jsonschema", "docker", "uv", "blake3", "tomli")
 
 TARGETS = ("docker", "binder", "packer", "vagrant", "apptainer", "devcontainer")
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-host", action="store_true", help="also record hostname, user and machine ids")
     p.add_argument("--deep", action="store_true", help="import numpy/torch/... in the target for runtime facts")
     p.add_argument("--force", action="store_true", help="overwrite a file that is not an envcapture manifest")
+    add_data_options(p)
 
     p = sub.add_parser("show", help="print a readable summary of a manifest")
     p.add_argument("path", nargs="?", default="envcapture.json")
@@ -107,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "from the image's /etc/os-release)")
     p.add_argument("--ca-bundle")
     return parser
+
+
+def add_data_options(p) -> None:
+    p.add_argument("--data", action="append", default=[], metavar="PATH",
+                   help="fingerprint this data folder or file into the manifest (repeatable)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out matching files or folders of the --data sets (repeatable)")
+    p.add_argument("--hash", choices=("blake3", "sha256"), default="blake3", help="file hash of data sets")
+    p.add_argument("--no-cache", action="store_true", help="hash every data file again (no fingerprint cache)")
 
 
 def _run(args) -> int:

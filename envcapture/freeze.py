@@ -156,13 +156,45 @@ def freeze_command(args) -> int:
         from envcapture.errors import BadInput
 
         raise BadInput(f"--project {args.project}: not a folder")
+    data_specs = _data_specs(args, project)
     data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
                           argv=sys.argv[1:])
+    sidecars = _add_data(data, data_specs, args, project, output) if data_specs else []
     if output == "-":
         sys.stdout.write(manifest_io.dumps(data))
         return 0
+    if sidecars:  # before the manifest that names them
+        from envcapture.datasets import write_sidecars
+
+        write_sidecars(sidecars, Path(output))
     manifest_io.save(data, output, force=args.force)
     count = len(data["python_packages"])
     print(f"envcapture: wrote {output} ({count} Python packages, {len(data['warnings'])} warnings)",
           file=sys.stderr)
     return 0
+
+
+def _data_specs(args, project: Path) -> list:
+    """--data paths and the project's [tool.envcapture] data; without either the data code is not imported."""
+    paths = getattr(args, "data", None) or []
+    has_pyproject = (project / "pyproject.toml").is_file()
+    if not paths and not has_pyproject:
+        return []
+    from envcapture.datasets import DataSpec, specs_from_pyproject
+
+    specs = [DataSpec(path, Path.cwd(), excludes=tuple(args.exclude)) for path in paths]
+    return specs + (specs_from_pyproject(project) if has_pyproject else [])
+
+
+def _add_data(manifest: dict, specs: list, args, project: Path, output: str) -> list:
+    from envcapture import datasets
+    from envcapture.progress import data_progress
+
+    output = None if output == "-" else output
+    with data_progress() as progress:
+        found = datasets.collect(specs, project, args.hash, not args.no_cache, output,
+                                 roles=datasets.previous_roles(output), progress=progress)
+    datasets.add_to_manifest(manifest, found.section, found.warnings)
+    for message in found.warnings[:20]:
+        print(f"envcapture: warning: {one_line(message)}", file=sys.stderr)
+    return found.sidecars

@@ -257,6 +257,27 @@ def url_has_credentials_anywhere(value: str) -> bool:
     return any(url_has_credentials(word) for word in value.split() if "://" in word)
 
 
+def is_hex_digest(value: str) -> bool:
+    """A file or data set hash (BLAKE3, sha256, md5): lowercase hex, 32 to 128 digits."""
+    return 32 <= len(value) <= 128 and bool(_HEX.match(value))
+
+
+def is_dvc_hash(value: str) -> bool:
+    """A hash as DVC writes it: an md5 digest, with ``.dir`` for a folder's listing."""
+    return is_md5(value[:-4] if value.endswith(".dir") else value)
+
+
+def is_data_path(value: str) -> bool:
+    """A file's path inside a data set: relative, ``/``-separated, one line, no ``.`` or ``..`` parts.
+
+    Wider than ``path`` (data files are named by people: quotes and spaces happen) because it never reaches
+    a shell or a generated file; it only names files in `check`'s report.
+    """
+    if not 0 < len(value) <= 4096 or not _no_line_breaks(value) or value.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in value.split("/"))
+
+
 def is_iso_datetime(value: str) -> bool:
     return bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$", value))
 
@@ -290,6 +311,9 @@ RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "path": (is_path, "path without line breaks, quotes or shell characters"),
     "subdirectory": (is_subdirectory, "relative folder inside the source (letters, digits, . _ - and /; no ..)"),
     "apt-source": (is_apt_source, "apt source line without credentials or shell characters"),
+    "hex-digest": (is_hex_digest, "hex digest (32 to 128 lowercase hex digits)"),
+    "dvc-hash": (is_dvc_hash, "md5 hex digest as DVC writes it (optionally ending in .dir)"),
+    "data-path": (is_data_path, "relative path inside a data set (one line, no . or .. parts)"),
     "iso-datetime": (is_iso_datetime, "UTC ISO 8601 timestamp"),
     "date": (is_date, "date YYYY-MM-DD"),
 }

@@ -273,6 +273,28 @@ def _scheduler() -> dict:
     }, nullable=True, required=["kind"])
 
 
+def _data() -> dict:
+    """Data sets fingerprinted by ``freeze --data`` (datasets.py; root hash defined in probes/data.py)."""
+    file_record = obj({"path": s("data-path"), "size": INT, "hash": s("hex-digest"), "link": s(),
+                       "error": s()}, required=["path"])
+    data_set = obj({
+        "name": s("identifier"),
+        "path": s("path"),
+        "kind": {"enum": ["folder", "file"]},
+        "role": {"enum": ["raw", "derived"]},
+        "algorithm": {"enum": ["blake3", "sha256"]},
+        "root_hash": s("hex-digest"),
+        "file_count": INT,
+        "total_bytes": INT,
+        "unreadable": INT,
+        "excludes": arr(s(), 100),
+        "read_only": BOOL,
+        "files": {**arr(file_record, 10_000), "type": ["array", "null"]},
+        "sidecar": obj({"file": s("path"), "sha256": s("sha256")}, nullable=True),
+    })
+    return obj({"sets": arr(data_set, 1000)}, nullable=True, required=["sets"])
+
+
 def _host() -> dict:
     return obj({"hostname": s("text", nullable=True), "user": s("text", nullable=True),
                 "machine_id": s("text", nullable=True)}, nullable=True, required=[])
@@ -302,6 +324,7 @@ def build_schema() -> dict:
             "gpu": _gpu(),
             "scheduler": _scheduler(),
             "host": _host(),
+            "data": _data(),
             "warnings": arr(_warning(), 10_000),
         }, required=["schema_version", "envcapture", "created", "python", "python_packages", "conda", "os",
                      "system_packages", "hardware", "filesystem", "code", "determinism", "gpu", "warnings"]),
