@@ -184,7 +184,9 @@ def test_restore_unreachable_index_exits_3_with_one_line(source_env, tmp_path, m
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
     venv = tmp_path / "unreachable"
-    assert main(["restore", str(other), "--venv", str(venv)]) == 3
+    assert main(["restore", str(other), "--venv", str(venv)]) == 2  # a replaced primary index needs trust
+    assert "--trust-sources" in capsys.readouterr().err
+    assert main(["restore", str(other), "--venv", str(venv), "--trust-sources"]) == 3
     err = [l for l in capsys.readouterr().err.splitlines() if l.startswith("envcapture: ") and "(" not in l[:30]
            or "unreachable" in l]
     assert any("the package index is unreachable (http://127.0.0.1:9/simple" in l for l in err), err
@@ -200,5 +202,6 @@ def test_restore_bad_manifest_exits_2(tmp_path, capsys):
 
 def test_restore_with_a_python_that_does_not_run_exits_2(tmp_path, capsys):
     path = FIXTURES / "node-1.json"
-    assert main(["restore", str(path), "--venv", str(tmp_path / "v"), "--python", "/nonexistent/python"]) == 2
+    assert main(["restore", str(path), "--venv", str(tmp_path / "v"), "--python", "/nonexistent/python",
+                 "--trust-sources"]) == 2  # node-1 names a git repository
     assert "not a working Python interpreter" in capsys.readouterr().err
