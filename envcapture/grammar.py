@@ -286,6 +286,12 @@ def is_date(value: str) -> bool:
     return bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", value))
 
 
+def is_purl(value: str) -> bool:
+    """A package URL (github.com/package-url/purl-spec): pkg:type/namespace/name@version?qualifiers, percent-encoded."""
+    return bool(re.match(r"^pkg:[a-z][a-z0-9.+-]*/[A-Za-z0-9._~%+/-]+(@[A-Za-z0-9._~%+!-]+)?"
+                         r"(\?[a-z0-9._-]+=[A-Za-z0-9._~%+/:-]+(&[a-z0-9._-]+=[A-Za-z0-9._~%+/:-]+)*)?$", value))
+
+
 # name -> (check, how the rule reads in an error message: '<value> is not a <description>')
 RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "text": (is_text, "single line of text (no control characters, at most 4096 characters)"),
@@ -316,6 +322,7 @@ RULES: dict[str, tuple[Callable[[str], bool], str]] = {
     "data-path": (is_data_path, "relative path inside a data set (one line, no . or .. parts)"),
     "iso-datetime": (is_iso_datetime, "UTC ISO 8601 timestamp"),
     "date": (is_date, "date YYYY-MM-DD"),
+    "purl": (is_purl, "package URL (pkg:type/name@version)"),
 }
 
 

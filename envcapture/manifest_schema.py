@@ -89,7 +89,12 @@ def _python_package() -> dict:
         "source": _package_source(),
         "local_label": s("identifier", nullable=True),
         "index_url": s("url", nullable=True),
-    })
+        # Added after 0.1.0 (SBOM export): optional, so older manifests stay valid.
+        "license": s("text", nullable=True, max_length=400),
+        "license_kind": {"enum": ["spdx", "text", None]},
+        "purl": s("purl", nullable=True, max_length=400),
+    }, required=["name", "version", "requested", "installer", "top_level", "requires", "source", "local_label",
+                 "index_url"])
 
 
 def _conda() -> dict:

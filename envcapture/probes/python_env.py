@@ -50,6 +50,9 @@ class PythonPackage:
     source: PackageSource = field(default_factory=lambda: PackageSource("index"))
     local_label: Optional[str] = None
     index_url: Optional[str] = None
+    license: Optional[str] = None
+    license_kind: Optional[str] = None  # "spdx" (a valid SPDX expression) or "text" (as the author wrote it)
+    purl: Optional[str] = None
 
 
 @dataclass
@@ -314,9 +317,40 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
             top_level=grammar.canonical_name(name) not in required, requires=requires, source=source,
             local_label=label if label and grammar.is_identifier(label) else None,
             index_url=implied_index(label),
+            **package_license(dist.get("license")),
+            purl=pypi_purl(name, version),
         ))
     records.sort(key=lambda p: grammar.canonical_name(p.name))
     return records, warnings
+
+
+def package_license(headers) -> dict:
+    """License-Expression first, then a one-line License header, then the trove classifiers (PEP 639's order)."""
+    if not isinstance(headers, dict):
+        return {}
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    classifiers = [c.rsplit("::", 1)[-1].strip() for c in headers.get("classifiers") or []
+                   if isinstance(c, str) and c.count("::") >= 2]
+    for candidate in (headers.get("expression"), headers.get("license")):
+        if isinstance(candidate, str) and candidate.strip():
+            try:
+                return {"license": canonicalize_license_expression(candidate), "license_kind": "spdx"}
+            except InvalidLicenseExpression:
+                pass
+    declared = headers.get("license")
+    text = declared if isinstance(declared, str) and 0 < len(declared) <= 200 and declared != "UNKNOWN" \
+        else "; ".join(classifiers)
+    if text and grammar.is_text(text):
+        return {"license": text, "license_kind": "text"}
+    return {}
+
+
+def pypi_purl(name: str, version: str) -> str:
+    """pkg:pypi/NAME@VERSION as the purl spec writes it: name lower-case with '-', version percent-encoded."""
+    from urllib.parse import quote
+
+    return f"pkg:pypi/{grammar.canonical_name(name)}@{quote(version, safe='.!')}"
 
 
 def collect(ctx: ProbeContext) -> ProbeResult:

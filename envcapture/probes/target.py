@@ -40,7 +40,7 @@ def marker_environment():
 
 def read_metadata_headers(path):
     """Name, Version, Requires-Dist from a METADATA/PKG-INFO file: headers only, the body is never read."""
-    found = {"requires-dist": []}
+    found = {"requires-dist": [], "license-classifiers": []}
     with open(path, "rb") as handle:
         raw = handle.read(8192)
         # The headers end at the first blank line; long descriptions after it are not even read.
@@ -53,18 +53,33 @@ def read_metadata_headers(path):
     if end < 0:
         end = raw.find(b"\n\r\n")
     text = (raw if end < 0 else raw[:end]).decode("utf-8")  # non-UTF-8 headers: the caller reports it
+    key = None
     for line in text.splitlines():
         if line[:1] in (" ", "\t"):
+            if key == "license":  # a License header that goes on is a whole license text, not a name
+                found["license-multiline"] = True
             continue
         key, sep, value = line.partition(":")
         if not sep:
+            key = None
             continue
         key = key.strip().lower()
         if key == "requires-dist":
             found["requires-dist"].append(value.strip())
-        elif key in ("name", "version") and key not in found:
+        elif key in ("name", "version", "license", "license-expression") and key not in found:
             found[key] = value.strip()
+        elif key == "classifier" and value.strip().startswith("License ::"):
+            found["license-classifiers"].append(value.strip())
     return found
+
+
+def license_headers(headers):
+    """The license facts as written, for python_env to choose from: SBOMs need them, freeze must not judge here."""
+    declared = None if headers.get("license-multiline") else headers.get("license")
+    if not (headers.get("license-expression") or declared or headers["license-classifiers"]):
+        return None
+    return {"expression": headers.get("license-expression"), "license": declared,
+            "classifiers": headers["license-classifiers"]}
 
 
 def read_small(path, limit=1 << 16):
@@ -99,6 +114,7 @@ def read_distribution(directory, folder):
         record["name"] = headers.get("name")
         record["version"] = headers.get("version")
         record["requires"] = headers["requires-dist"]
+        record["license"] = license_headers(headers)
         if not record["name"] or not record["version"]:
             record["error"] = meta_name + " has no Name or Version"
     except (OSError, UnicodeDecodeError) as exc:
