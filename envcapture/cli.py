@@ -69,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--data", action="append", default=[], metavar="NAME=PATH",
+                   help="check the recorded data set NAME against the folder PATH (repeatable)")
+    p.add_argument("--data-only", action="store_true", help="check the recorded data sets, not the environment")
+    p.add_argument("--no-cache", action="store_true", help="hash every data file again (no fingerprint cache)")
+
+    p = sub.add_parser("protect", help="make a raw data folder read-only and record it as raw in the manifest")
+    p.add_argument("path")
+    p.add_argument("-m", "--manifest", default="envcapture.json")
+    p.add_argument("--undo", action="store_true", help="give the owner write access back")
+    p.add_argument("--hash", choices=("blake3", "sha256"), default="blake3")
+    p.add_argument("--no-cache", action="store_true")
 
     p = sub.add_parser("diff", help="compare manifests (exit 1 when they differ)")
     p.add_argument("manifests", nargs="+", metavar="MANIFEST")
@@ -157,6 +168,10 @@ def _run(args) -> int:
         from envcapture.gather import gather_command
 
         return gather_command(args)
+    if command == "protect":
+        from envcapture.protect import protect_command
+
+        return protect_command(args)
     if command == "restore":
         from envcapture.restore import restore_command
 

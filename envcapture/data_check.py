@@ -34,6 +34,7 @@ class SetReport:
     recorded_path: str
     checked_path: str
     role: str
+    mapped: bool = False  # checked where --data NAME=PATH said, not where the manifest says
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     file_count: int | None = None
@@ -57,6 +58,18 @@ def parse_mapping(items: list[str], recorded: list[dict]) -> dict[str, str]:
             raise BadInput(f"--data {item}: the manifest records no data set {name!r} (recorded: {known})")
         mapping[name] = path
     return mapping
+
+
+def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool = False) -> list[SetReport]:
+    """What `check` runs: every recorded data set, with ``--data NAME=PATH`` mappings applied."""
+    sets = (manifest.get("data") or {}).get("sets", [])
+    if not sets:
+        raise BadInput(f"{manifest_path}: records no data sets (record them with envcapture freeze --data PATH)")
+    mapping = parse_mapping(items, sets)
+    from envcapture.progress import data_progress
+
+    with data_progress() as progress:
+        return verify(manifest, Path(manifest_path).parent, mapping, not no_cache, progress)
 
 
 def verify(manifest: dict, manifest_dir: Path, mapping: dict[str, str] | None = None, use_cache: bool = True,
@@ -83,7 +96,7 @@ def verify_set(record: dict, manifest_dir: Path, mapped: str | None, cache, on_p
     from envcapture.probes import data as data_probe
 
     where = Path(mapped) if mapped else resolve_recorded(record["path"], manifest_dir)
-    report = SetReport(record["name"], record["path"], str(where), record["role"])
+    report = SetReport(record["name"], record["path"], str(where), record["role"], mapped=bool(mapped))
     try:
         facts = data_probe.fingerprint(where, record["algorithm"], tuple(record.get("excludes", ())), cache,
                                        os.path.expanduser("~"), on_progress)
@@ -185,8 +198,8 @@ def describe(difference: Difference) -> str:
 def text_report(reports: list[SetReport]) -> str:
     lines = []
     for report in reports:
-        where = report.recorded_path if report.checked_path in (report.recorded_path, "") \
-            else f"{report.recorded_path}, checked at {report.checked_path}"
+        where = f"{report.recorded_path}, checked at {report.checked_path}" if report.mapped \
+            else report.recorded_path
         if report.ok:
             lines.append(f"data set {report.name} ({where}): unchanged ({report.file_count} files, "
                          f"{report.total_bytes} bytes)")

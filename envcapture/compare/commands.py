@@ -33,6 +33,8 @@ def check_command(args) -> int:
     from envcapture import manifest as manifest_io
 
     expected = manifest_io.load(args.manifest)
+    if getattr(args, "data_only", False):
+        return _check_data(expected, args, None)
     if args.image:
         live, skip = image_manifest(args.image, python=args.python or "python3")
         label, source = "image", f"image:{args.image}"
@@ -41,8 +43,31 @@ def check_command(args) -> int:
         label, source = "live", "live:" + ((live.get("python") or {}).get("executable") or "python")
     result = compare([expected, live], [Path(args.manifest).name, label], sources=[args.manifest, source],
                      skip=skip, strict=args.strict)
-    emit(result, "check", args.format)
-    return 0 if result.ok else 1
+    if not ((expected.get("data") or {}).get("sets") or getattr(args, "data", None)):
+        emit(result, "check", args.format)
+        return 0 if result.ok else 1
+    return _check_data(expected, args, result)
+
+
+def _check_data(expected: dict, args, result: Comparison | None) -> int:
+    """The recorded data sets (envcapture/data_check.py), after the environment unless --data-only."""
+    from envcapture import data_check
+
+    reports = data_check.run(expected, Path(args.manifest), args.data, args.no_cache)
+    if args.format == "json":
+        import json
+
+        from envcapture.compare.views import terminal_safe_json
+
+        payload = result.to_json("check") if result is not None else {}
+        payload["data"] = data_check.json_report(reports)
+        print(terminal_safe_json(json.dumps(payload, indent=2, ensure_ascii=False)))
+    else:
+        if result is not None:
+            emit(result, "check", args.format)
+        print(data_check.text_report(reports), end="")
+    ok = (result is None or result.ok) and all(report.ok for report in reports)
+    return 0 if ok else 1
 
 
 def live_manifest(python: str | None) -> tuple[dict, dict]:
