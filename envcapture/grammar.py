@@ -283,7 +283,16 @@ def is_iso_datetime(value: str) -> bool:
 
 
 def is_date(value: str) -> bool:
-    return bool(re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", value))
+    """A real calendar day written YYYY-MM-DD (2026-13-01 and 2026-02-30 are not)."""
+    import datetime
+
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return False
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_purl(value: str) -> bool:

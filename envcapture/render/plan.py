@@ -345,7 +345,7 @@ def _snapshot(plan: Plan) -> None:
     date = plan.options.apt_snapshot
     if not date:
         return
-    require("date", date, "--apt-snapshot")
+    _check_snapshot_date(date)
     # Snapshots serve the captured distribution: that is where the recorded versions exist.
     codename = plan.os_codename or bases.DEBIAN_RELEASES.get(plan.os_version or "") \
         or bases.UBUNTU_RELEASES.get(plan.os_version or "")
@@ -361,6 +361,18 @@ def _snapshot(plan: Plan) -> None:
     if security:
         lines.append(f"deb [check-valid-until=no] {security.format(stamp=stamp)} {codename}-security main")
     plan.snapshot_lines = lines
+
+
+def _check_snapshot_date(date: str) -> None:
+    """A real calendar date, not in the future: the snapshot archives have nothing for any other value."""
+    import datetime
+
+    if not grammar.is_date(date):
+        raise BadInput(f"--apt-snapshot {grammar.quote_for_message(date)}: not a calendar date; give the day as "
+                       "YYYY-MM-DD, e.g. 2025-06-01 (words like 'yesterday' are not accepted, so that the "
+                       "command means the same day whenever it is rerun)")
+    if datetime.date.fromisoformat(date) > datetime.datetime.now(datetime.timezone.utc).date():
+        raise BadInput(f"--apt-snapshot {date}: that day is in the future; the snapshot archives have only past days")
 
 
 def _conda(plan: Plan, manifest: dict) -> None:
