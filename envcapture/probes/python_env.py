@@ -113,6 +113,7 @@ def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndex
     import configparser
 
     found = PackageIndexes()
+    index_tool = [""]  # the tool whose setting index_url holds
 
     def take(key: str, value: str, origin: str):
         # find-links may be a plain folder: record it as the file:// URL it means
@@ -125,7 +126,13 @@ def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndex
         if not good:
             return
         if key == "index-url":
-            found.index_url = good[0]
+            # pip reads its config and PIP_INDEX_URL, uv its UV_* variables: when both tools name an index,
+            # both are recorded (pip's as an extra index), so neither tool's source is lost.
+            tool = "uv" if origin.startswith("UV_") else "pip"
+            if found.index_url and found.index_url != good[0] and tool != index_tool[0] \
+                    and found.index_url not in found.extra_index_urls:
+                found.extra_index_urls.append(found.index_url)
+            found.index_url, index_tool[0] = good[0], tool
         elif key == "extra-index-url":
             found.extra_index_urls += [u for u in good if u not in found.extra_index_urls]
         else:
