@@ -20,6 +20,9 @@ from typing import Callable
 from envcapture.errors import BadInput, ToolFailed
 
 TAIL_LINES = 25
+# Labels put on every image envcapture builds, "key=value[,key=value]": lets a CI or a shared engine find and
+# remove exactly the images its runs made (.ci/run sets envcapture.test=1).
+LABELS_VARIABLE = "ENVCAPTURE_IMAGE_LABELS"
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CACHE_MOUNT = re.compile(r"--mount=type=cache(?:,[^\s\\]*)?\s*")
 # Features the classic builder does not understand, after cache mounts are gone.
@@ -93,6 +96,22 @@ def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dock
     return BuiltImage(tag=tag, image_id=image_id, seconds=time.monotonic() - started)
 
 
+def image_labels() -> dict[str, str] | None:
+    """The labels of $ENVCAPTURE_IMAGE_LABELS; BadInput when it is not key=value pairs."""
+    import os
+
+    text = os.environ.get(LABELS_VARIABLE, "").strip()
+    if not text:
+        return None
+    labels = {}
+    for pair in text.split(","):
+        key, sep, value = pair.strip().partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", key):
+            raise BadInput(f"{LABELS_VARIABLE}: {pair.strip()!r} is not key=value")
+        labels[key] = value
+    return labels
+
+
 def _stderr(line: str) -> None:
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
@@ -106,7 +125,7 @@ def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocach
     pending = ""
     try:
         chunks = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
-                                  pull=False, decode=True, nocache=nocache)
+                                  pull=False, decode=True, nocache=nocache, labels=image_labels())
         for chunk in chunks:
             if "error" in chunk or "errorDetail" in chunk:
                 message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "")

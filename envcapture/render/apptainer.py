@@ -24,7 +24,7 @@ def context(plan) -> dict:
     if not plan.is_conda:
         exports += [("VIRTUAL_ENV", "/opt/venv"), ("UV_PYTHON_INSTALL_DIR", "/opt/python")]
     if plan.options.ca_bundle is not None:
-        exports += [("PIP_CERT", "/etc/envcapture/ca-bundle.crt"), ("SSL_CERT_FILE", "/etc/envcapture/ca-bundle.crt")]
+        exports += [("PIP_CERT", bases.SYSTEM_CA_BUNDLE), ("SSL_CERT_FILE", bases.SYSTEM_CA_BUNDLE)]
     exports += plan.environment
     return {
         **steps,

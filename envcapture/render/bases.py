@@ -160,4 +160,7 @@ SNAPSHOT_ARCHIVES = {
     "ubuntu": ("http://snapshot.ubuntu.com/ubuntu/{stamp}", None),
 }
 # snapshot.ubuntu.com starts here; earlier dates cannot be served.
+# --ca-bundle: where the extra CA joins Debian/Ubuntu's system store, and the bundle update-ca-certificates writes.
+EXTRA_CA_FILE = "/usr/local/share/ca-certificates/envcapture-extra-ca.crt"
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 UBUNTU_SNAPSHOT_START = "2023-03-01"

@@ -20,6 +20,8 @@ def context(plan) -> dict:
         "base": plan.base,
         "labels": labels(plan),
         "ca_bundle": plan.options.ca_bundle is not None,
+        "ca_file": bases.EXTRA_CA_FILE,
+        "system_bundle": bases.SYSTEM_CA_BUNDLE,
         "snapshot": bool(plan.snapshot_lines) and plan.system_install,
         "snapshot_date": plan.options.apt_snapshot,
         "apt_packages": apt_packages(plan),

@@ -29,6 +29,8 @@ def context(plan) -> dict:
         "box_os": f"{plan.vm_os[0]} {plan.vm_os[1]}",
         "prefix": PREFIX,
         "ca_bundle": plan.options.ca_bundle is not None,
+        "ca_file": bases.EXTRA_CA_FILE,
+        "system_bundle": bases.SYSTEM_CA_BUNDLE,
         "snapshot": bool(plan.snapshot_lines) and plan.vm_system_install,
         "snapshot_date": plan.options.apt_snapshot,
         "apt_packages": packages,

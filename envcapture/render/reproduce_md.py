@@ -61,8 +61,10 @@ def decisions(plan) -> list[str]:
                      f"{' and cuDNN ' + plan.gpu.cudnn if plan.gpu.cudnn else ''}: NVIDIA's CUDA image from "
                      f"envcapture's table of {bases.TABLE_DATE}; run with `--gpus all`.")
     if plan.options.ca_bundle is not None:
-        found.append("`ca-bundle.crt` (--ca-bundle) replaces the trust store of pip, uv and Python HTTPS clients "
-                     "(PIP_CERT, SSL_CERT_FILE, REQUESTS_CA_BUNDLE): give the full bundle, not only the proxy's CA.")
+        found.append("`ca-bundle.crt` (--ca-bundle) is added to the system trust store (`update-ca-certificates`, "
+                     "installing `ca-certificates` when the base lacks it): apt, pip, uv and Python HTTPS clients "
+                     "trust it together with the public CAs (PIP_CERT, SSL_CERT_FILE and REQUESTS_CA_BUNDLE name "
+                     f"the system bundle {bases.SYSTEM_CA_BUNDLE}).")
     if plan.environment:
         found.append("Determinism settings set in the image: " +
                      ", ".join(f"`{k}={v}`" for k, v in plan.environment) + ".")

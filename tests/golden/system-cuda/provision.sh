@@ -11,8 +11,8 @@ PHASE="${1:?usage: provision.sh system|python KIT_DIR [OWNER]}"
 KIT="${2:?usage: provision.sh system|python KIT_DIR [OWNER]}"
 PREFIX=/opt/envcapture
 
-if [ -f /etc/envcapture/ca-bundle.crt ]; then
-  export PIP_CERT=/etc/envcapture/ca-bundle.crt SSL_CERT_FILE=/etc/envcapture/ca-bundle.crt
+if [ -f /usr/local/share/ca-certificates/envcapture-extra-ca.crt ]; then
+  export PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 fi
 
 system_phase() {
