@@ -137,12 +137,21 @@ def _os() -> dict:
 
 
 def _system_packages() -> dict:
+    # Where a hand-installed apt package came from (dpkg only); null: no configured apt source offered the
+    # installed version (a downloaded .deb, a removed or disabled repository). Absent when not known.
+    origin = obj({
+        "archive": s("text", nullable=True),  # the Release file's Origin: Debian, Ubuntu, a vendor's name
+        "url": s("url"),
+        "suite": s("apt-source"),
+        "component": s("apt-source", nullable=True),
+    }, nullable=True)
     package = obj({
         "name": s("package-token"),
         "version": s("deb-version"),
         "architecture": s("arch", nullable=True),
         "manual": NBOOL,
-    })
+        "origin": origin,
+    }, required=["architecture", "manual", "name", "version"])
     return obj({
         "manager": {"enum": ["dpkg", "rpm", "apk", None]},
         "packages": arr(package),

@@ -198,4 +198,7 @@ def collect(ctx: ProbeContext) -> ProbeResult:
     warnings: list[ProbeWarning] = []
     packages = read_packages(ctx, warnings)
     sources = read_sources(ctx, warnings)
+    from envcapture.probes.apt_origins import find_origins
+
+    find_origins(ctx, packages, sources, warnings)
     return ProbeResult({"manager": "dpkg", "packages": packages, "sources": sources}, warnings)

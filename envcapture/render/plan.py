@@ -77,6 +77,7 @@ class Plan:
     system_install: bool
     system_note: str
     dropped_system: list[str]
+    unavailable_system: list[tuple[str, str, str]]  # (name, version, why) of hand-installed packages left out
     apt_python: list[str]
     snapshot_lines: list[str]
     environment: list[tuple[str, str]]
@@ -145,7 +146,7 @@ def make_plan(manifest: dict, options: Options) -> Plan:
         options=options, version=__version__, python_version=python_version, python_minor=python_minor,
         origin=python["origin"], os_id=os_id, os_version=os_version, os_codename=os_codename,
         os_pretty=os_pretty, base=base, gpu=gpu, lock=build_lock(manifest), cpu_lock=build_lock(manifest, True),
-        system_packages=[], system_install=False, system_note="", dropped_system=[], apt_python=[],
+        system_packages=[], system_install=False, system_note="", dropped_system=[], unavailable_system=[], apt_python=[],
         snapshot_lines=[], environment=_environment(manifest), conda_explicit=[], conda_specs=[],
         conda_channels=[], conda_missing=[], code_remote=None, code_commit=None, code_dirty=False,
         created=require("iso-datetime", manifest["created"], "created"),
@@ -311,8 +312,14 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         name = require("deb-name" if system.get("manager") == "dpkg" else "package-token", package["name"],
                        f"system_packages.packages[{i}].name")
         version = require("deb-version", package["version"], f"system_packages.packages[{i}].version")
-        (dropped if _MACHINE_ONLY.match(name) else chosen).append((name, version))
+        if _MACHINE_ONLY.match(name):
+            dropped.append((name, version))
+        elif "origin" in package and (why := _unavailable(package["origin"], plan, i)):
+            plan.unavailable_system.append((name, version, why))
+        else:
+            chosen.append((name, version))
     plan.system_packages = sorted(set(chosen))
+    plan.unavailable_system.sort()
     plan.dropped_system = sorted({name for name, _ in dropped})
     _third_party_sources(plan, system)
     captured = (plan.os_id, plan.os_version)
@@ -333,6 +340,27 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         versions = dict((name, version) for name, version in _all_packages(system))
         plan.apt_python = [f"{name}={versions[name]}" if name in versions else name
                            for name in ("python3", "python3-venv")]
+
+
+_DISTRIBUTION_ARCHIVES = ("Debian", "Ubuntu")
+
+
+def _unavailable(origin, plan: Plan, i: int) -> str | None:
+    """Why the image's apt cannot install this recorded version, None when the distribution's archive has it."""
+    where = f"system_packages.packages[{i}].origin"
+    if origin is None:
+        return ("no apt source configured at capture time offered this version (a downloaded .deb, a removed or "
+                "disabled repository, or an update the archive has since replaced)")
+    url = require("url", origin["url"], f"{where}.url")
+    suite = require("apt-source", origin["suite"], f"{where}.suite")
+    archive = safe_text(origin["archive"], f"{where}.archive") if origin.get("archive") else None
+    codename = plan.os_codename or ""
+    if archive in _DISTRIBUTION_ARCHIVES and suite in (codename, f"{codename}-updates", f"{codename}-security"):
+        return None
+    if archive and archive.split()[0] in _DISTRIBUTION_ARCHIVES:  # "Debian Backports", Ubuntu's PPAs are not
+        return f"from the {archive} suite `{suite}`, which the image's apt sources lack"
+    return (f"from the third-party apt source `{url} {suite}` ({archive or 'no Origin in its Release file'}): "
+            "add that source and its signing key to the image to install it")
 
 
 def _all_packages(system):

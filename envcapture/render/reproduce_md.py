@@ -76,6 +76,11 @@ def inexact(plan) -> list[str]:
     if plan.dropped_system:
         found.append("Machine-only packages left out (kernels, boot loaders, drivers, firmware): " +
                      ", ".join(f"`{n}`" for n in plan.dropped_system) + ".")
+    by_reason: dict[str, list[str]] = {}
+    for name, version, why in plan.unavailable_system:
+        by_reason.setdefault(why, []).append(f"`{name}={version}`")
+    for why, packages in sorted(by_reason.items()):
+        found.append(f"Hand-installed system packages left out, {why}: " + ", ".join(packages) + ".")
     if plan.lock.has_vcs and plan.options.hashes:
         found.append("Git requirements have no archive hash: `pip install --require-hashes` refuses them "
                      "(uv installs them, checking the commit).")
