@@ -11,12 +11,16 @@ say why instead of failing to build.
 from __future__ import annotations
 
 import bz2
+import hashlib
+import json
 import glob
 import gzip
 import lzma
 import os
 import re
 import subprocess
+
+from pathlib import Path
 
 from envcapture import grammar
 from envcapture.probes import ProbeContext, ProbeWarning
@@ -116,6 +120,7 @@ def find_origins(ctx: ProbeContext, packages: list[dict], sources: list[str],
     names = {p["name"].encode() for p in manual}
     lists_dir = str(ctx.path(LISTS))
     offered: dict[tuple[bytes, bytes], dict] = {}
+    cache = ListCache(ctx, names)
     scanned = 0
     for line in sources:
         parsed = parse_source_line(line)
@@ -129,14 +134,15 @@ def find_origins(ctx: ProbeContext, packages: list[dict], sources: list[str],
             for path in sorted(glob.glob(glob.escape(prefix) + tail)):
                 if path.endswith((".diff_Index", ".IndexDiff")) or "/partial/" in path:
                     continue
-                data = read_list(path)
-                if data is None:
+                found = cache.versions(path, lambda p=path: _scan(p, names))
+                if found is None:
                     warnings.append(ProbeWarning(SOURCE, f"cannot read apt list {os.path.basename(path)}"))
                     continue
                 scanned += 1
                 origin = _origin(uri, release.get("Codename") or suite, component, release.get("Origin"))
-                for key in versions_in_list(data, names):
+                for key in found:
                     offered.setdefault(key, origin)
+    cache.save()
     if not scanned:
         warnings.append(ProbeWarning(SOURCE, "apt's package lists are empty (apt-get update was not run, or they "
                                              "were removed): where hand-installed packages came from is unknown"))
@@ -148,3 +154,59 @@ def find_origins(ctx: ProbeContext, packages: list[dict], sources: list[str],
 def _origin(uri: str, suite: str, component: str, archive: str | None) -> dict:
     return {"archive": archive if archive and grammar.is_text(archive) else None,
             "url": uri, "suite": suite, "component": component or None}
+
+
+def _scan(path: str, names: set[bytes]):
+    data = read_list(path)
+    return None if data is None else list(versions_in_list(data, names))
+
+
+class ListCache:
+    """What each list offered for the wanted names, kept until apt replaces the list (size and mtime change)
+    or the set of hand-installed names changes: scanning tens of MB of lists is the costly part of freeze,
+    and they change only at `apt-get update`. Stored in $XDG_CACHE_HOME/envcapture (~/.cache/envcapture)."""
+
+    VERSION = 1
+
+    def __init__(self, ctx: ProbeContext, names: set[bytes]):
+        base = ctx.env.get("XDG_CACHE_HOME") or os.path.join(ctx.home, ".cache")
+        self.file = Path(base) / "envcapture" / "apt-lists.json"
+        self.names = hashlib.sha256(b"\n".join(sorted(names))).hexdigest()
+        self.old = self._load()
+        self.new: dict[str, dict] = {}
+
+    def _load(self) -> dict:
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != self.VERSION or data.get("names") != self.names:
+            return {}
+        return data.get("lists") if isinstance(data.get("lists"), dict) else {}
+
+    def versions(self, path: str, scan) -> list[tuple[bytes, bytes]] | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        stamp = [info.st_size, info.st_mtime_ns]
+        entry = self.old.get(path)
+        if isinstance(entry, dict) and entry.get("stamp") == stamp and isinstance(entry.get("found"), list):
+            self.new[path] = entry
+            return [(name.encode(), version.encode()) for name, version in entry["found"]]
+        found = scan()
+        if found is not None:
+            self.new[path] = {"stamp": stamp, "found": [[n.decode(), v.decode()] for n, v in found]}
+        return found
+
+    def save(self) -> None:
+        if self.new == self.old:
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}")
+            tmp.write_text(json.dumps({"version": self.VERSION, "names": self.names, "lists": self.new}),
+                           encoding="utf-8")
+            os.replace(tmp, self.file)
+        except OSError:
+            pass  # a read-only home only costs the next freeze a rescan

@@ -112,3 +112,24 @@ def test_no_lists_means_origins_unknown_with_a_warning(tmp_path):
     result = dpkg.collect(ProbeContext(root=tmp_path))
     assert "origin" not in result.data["packages"][0]
     assert any("package lists are empty" in w.message for w in result.warnings)
+
+
+def test_the_scan_is_cached_until_apt_replaces_the_list(tmp_path):
+    import os
+
+    write(tmp_path, "/var/lib/dpkg/status", b"Package: jq\nStatus: install ok installed\nVersion: 1.6\n"
+                                            b"Architecture: amd64\n\n")
+    write(tmp_path, "/var/lib/apt/extended_states", b"")
+    write(tmp_path, "/etc/apt/sources.list", b"deb http://deb.debian.org/debian bookworm main\n")
+    listed = f"/var/lib/apt/lists/{list_prefix('http://deb.debian.org/debian', 'bookworm')}main_binary-amd64_Packages"
+    write(tmp_path, listed, stanza("jq", "1.6").encode())
+    ctx = ProbeContext(root=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert dpkg.collect(ctx).data["packages"][0]["origin"]["suite"] == "bookworm"
+    assert (tmp_path / "cache" / "envcapture" / "apt-lists.json").is_file()
+    path = tmp_path / listed.lstrip("/")
+    stat = path.stat()
+    path.write_bytes(stanza("jq", "1.7").ljust(len(stanza("jq", "1.6")), "\n").encode())  # same size...
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # ...and mtime: the cached answer stands
+    assert dpkg.collect(ctx).data["packages"][0]["origin"] is not None
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # apt replaced the list: scanned again
+    assert dpkg.collect(ctx).data["packages"][0]["origin"] is None
