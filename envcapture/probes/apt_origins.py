@@ -10,12 +10,10 @@ say why instead of failing to build.
 
 from __future__ import annotations
 
-import bz2
 import hashlib
+import importlib
 import json
 import glob
-import gzip
-import lzma
 import os
 import re
 import subprocess
@@ -28,7 +26,8 @@ from envcapture.probes import ProbeContext, ProbeWarning
 SOURCE = "dpkg"
 LISTS = "/var/lib/apt/lists"
 APT_HELPER = "/usr/lib/apt/apt-helper"  # decompresses what Python's stdlib cannot (lz4, zstd)
-_STDLIB_OPENERS = {".gz": gzip.decompress, ".xz": lzma.decompress, ".bz2": bz2.decompress}
+# Imported only when a list is compressed that way (freeze's import path stays lean).
+_STDLIB_MODULES = {".gz": "gzip", ".xz": "lzma", ".bz2": "bz2"}
 _PACKAGE = re.compile(rb"\nPackage: ([^\n]+)")
 # Characters apt's URItoFileName quotes as %xx before turning / into _.
 _APT_QUOTED = set('\\|{}[]<>"^~_=!@#$%^&*')
@@ -82,15 +81,15 @@ def read_list(path: str) -> bytes | None:
     """The uncompressed text of one Packages list, None when it cannot be read."""
     ext = os.path.splitext(path)[1]
     try:
-        if ext in _STDLIB_OPENERS:
+        if ext in _STDLIB_MODULES:
             with open(path, "rb") as handle:
-                return _STDLIB_OPENERS[ext](handle.read())
+                return importlib.import_module(_STDLIB_MODULES[ext]).decompress(handle.read())
         if ext in (".lz4", ".zst"):
             done = subprocess.run([APT_HELPER, "cat-file", path], capture_output=True, timeout=30)
             return done.stdout if done.returncode == 0 else None
         with open(path, "rb") as handle:
             return handle.read()
-    except (OSError, EOFError, lzma.LZMAError, subprocess.SubprocessError, ValueError):
+    except Exception:  # noqa: BLE001 - a corrupt list (gzip, lzma and bz2 each raise their own errors) is unreadable
         return None
 
 
