@@ -1,7 +1,7 @@
 """The command line: parse arguments, call one function, map errors to exit codes 0/1/2/3.
 
 Each command lives in its own module and is imported only when that command runs, so ``freeze`` does not
-pay for jinja2, jsonschema or the docker SDK.
+pay for jinja2 or the docker SDK.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from envcapture import __version__
 from envcapture.errors import EXIT_BAD_INPUT, EXIT_TOOL_FAILED, EnvcaptureError
 
 # Import names of the dependencies in pyproject.toml.
-DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "jsonschema", "docker", "uv", "blake3", "tomli")
+DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "docker", "uv", "blake3", "tomli")
 
 TARGETS = ("docker", "binder", "packer", "vagrant", "apptainer", "devcontainer")
 

@@ -52,55 +52,45 @@ def _dump(value, level: int) -> str:
 
 
 def json_path(parts) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    from envcapture.schema_check import json_path as path_text
+
+    return path_text(parts)
+
+
+_CHECK = None
+
+
+def _compiled_check():
+    """The schema compiled once per process (``cluster`` diffs hundreds of manifests in one run)."""
+    global _CHECK
+    if _CHECK is None:
+        from envcapture import grammar
+        from envcapture.schema_check import compile_schema
+
+        _CHECK = compile_schema(schema(), {name: rule for name, (rule, _) in grammar.RULES.items()})
+    return _CHECK
+
+
+def find_problems(manifest) -> list:
+    """Every way ``manifest`` breaks the schema, as ``schema_check.Problem`` records (path, rule, value)."""
+    from envcapture.schema_check import Problem
+
+    if not isinstance(manifest, dict):
+        return [Problem((), "type", manifest, ["object"])]
+    problems_found = _compiled_check()(manifest)
+    problems_found.sort(key=lambda p: list(map(str, p.path)))
+    return problems_found
 
 
 def problems(manifest) -> list[str]:
     """Every way ``manifest`` breaks the schema, one line each: JSON path, bad value, rule."""
-    import jsonschema
-
-    from envcapture import grammar
-
     if not isinstance(manifest, dict):
         return ["(top level): a manifest is a JSON object"]
     version = manifest.get("schema_version")
     if isinstance(version, int) and version > SCHEMA_VERSION:
         return [f"schema_version: this manifest is version {version}, this envcapture "
                 f"reads version {SCHEMA_VERSION}: upgrade envcapture"]
-    checker = jsonschema.FormatChecker(formats=())
-    for name, (rule, _) in grammar.RULES.items():
-        checker.checks(name)(lambda value, rule=rule: not isinstance(value, str) or rule(value))
-    validator = jsonschema.Draft202012Validator(schema(), format_checker=checker)
-    lines = []
-    for error in sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path))):
-        lines.append(_describe(error))
-    return lines
-
-
-def _describe(error) -> str:
-    from envcapture import grammar
-
-    where = json_path(error.absolute_path)
-    value = error.instance
-    if error.validator == "format":
-        return grammar.describe_violation(where, value, error.validator_value)
-    if error.validator == "anyOf":
-        # The deepest sub-error says more than "is not valid under any of the given schemas".
-        best = [e for e in error.context if e.validator == "format"]
-        if best:
-            return _describe(best[0])
-    if error.validator == "additionalProperties":
-        extra = sorted(set(value) - set(error.schema.get("properties", {})))
-        return f"{where}: unknown key {grammar.quote_for_message(extra[0])}" if extra else f"{where}: {error.message}"
-    if error.validator == "maxLength":
-        return f"{where}: {grammar.quote_for_message(value)} is longer than {error.validator_value} characters"
-    message = error.message
-    if len(message) > 200:
-        message = message[:200] + "..."
-    return f"{where}: {message}"
+    return [problem.message() for problem in find_problems(manifest)]
 
 
 def validate(manifest) -> dict:
@@ -125,7 +115,11 @@ def load(path: str | os.PathLike) -> dict:
     except PermissionError:
         raise BadInput(f"{path}: permission denied") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except RecursionError:
+        raise BadInput(f"{path}: JSON nested too deeply: not an envcapture manifest") from None
+    except _NotJSON as exc:
+        raise BadInput(f"{path}: not valid JSON: {exc} is not a JSON number") from None
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path}: not UTF-8 text at byte {exc.start}: not an envcapture manifest") from None
     except json.JSONDecodeError as exc:
@@ -135,6 +129,15 @@ def load(path: str | os.PathLike) -> dict:
     if found:
         raise BadInput(f"{path}: invalid manifest ({len(found)} problem(s))", found)
     return data
+
+
+class _NotJSON(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    """Python's json reads NaN and Infinity, which are not JSON and which no other tool would read back."""
+    raise _NotJSON(name)
 
 
 def is_manifest_file(path: Path) -> bool:

@@ -32,14 +32,28 @@ def arr(items: dict, max_items: int = 200_000) -> dict:
 INT = {"type": "integer", "minimum": 0}
 NINT = {"type": ["integer", "null"], "minimum": 0}
 BOOL = {"type": "boolean"}
-# Free-form facts (``--deep`` runtime views): any JSON, but every string in it is still one line of text.
-FACT = {"$ref": "#/$defs/fact"}
-FACT_DEF = {"anyOf": [
-    {"type": ["number", "boolean", "null"]},
-    {"type": "string", "format": "text", "maxLength": 4096},
-    {"type": "array", "items": {"$ref": "#/$defs/fact"}, "maxItems": 1000},
-    {"type": "object", "additionalProperties": {"$ref": "#/$defs/fact"}, "propertyNames": {"format": "text"}},
-]}
+# Free-form facts (``--deep`` runtime views): any JSON, but every string in it is still one line of text, and
+# the section is bounded: nested at most MAX_FACT_DEPTH levels (the definition is unrolled, one level per
+# $defs entry, because JSON Schema cannot count depth), 1,000 items or keys per level, and at most
+# MAX_FACT_BYTES of JSON in all (``x-max-json-bytes``, an envcapture keyword other validators ignore).
+MAX_FACT_DEPTH = 10
+MAX_FACT_BYTES = 1_000_000
+FACT = {"$ref": "#/$defs/fact-1", "x-max-json-bytes": MAX_FACT_BYTES}
+
+
+def _fact_defs() -> dict:
+    defs = {}
+    for level in range(1, MAX_FACT_DEPTH + 1):
+        branches: list = [{"type": ["number", "boolean", "null"]}, {"type": "string", "format": "text", "maxLength": 4096}]
+        if level < MAX_FACT_DEPTH:
+            child = {"$ref": f"#/$defs/fact-{level + 1}"}
+            branches += [{"type": "array", "items": child, "maxItems": 1000},
+                         {"type": "object", "additionalProperties": child, "maxProperties": 1000,
+                          "propertyNames": {"format": "text", "maxLength": 200}}]
+        defs[f"fact-{level}"] = {"anyOf": branches}
+    return defs
+
+
 NBOOL = {"type": ["boolean", "null"]}
 NUM = {"type": ["number", "null"]}
 
@@ -319,7 +333,7 @@ def build_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "envcapture manifest",
-        "$defs": {"fact": FACT_DEF},
+        "$defs": _fact_defs(),
         "description": "One environment captured by `envcapture freeze`. Every string has a format naming "
                        "an envcapture grammar rule; validators that do not know the rule treat it as a note.",
         **obj({

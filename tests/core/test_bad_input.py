@@ -101,9 +101,9 @@ def test_a_missing_dependency_is_one_line_with_exit_3(tmp_path):
 
     manifest_path = tmp_path / "m.json"
     freeze("-o", manifest_path, "--project", tmp_path)
-    code = ("import sys; sys.modules['jsonschema'] = None; from envcapture.cli import main; "
+    code = ("import sys; sys.modules['packaging'] = None; from envcapture.cli import main; "
             f"sys.exit(main(['validate', {str(manifest_path)!r}]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
     assert proc.returncode == 3
-    assert "'jsonschema' is missing" in proc.stderr and "Traceback" not in proc.stderr
+    assert "'packaging' is missing" in proc.stderr and "Traceback" not in proc.stderr
