@@ -102,17 +102,9 @@ def determinism_rows(m: dict) -> list[tuple[str, str]]:
 
 
 def data_sets(m: dict) -> list[DataSet]:
-    sets = []
-    for entry in m.get("data") or []:
-        if not isinstance(entry, dict):
-            continue
-        sets.append(DataSet(
-            name=str(entry.get("name", "?")), role=str(entry.get("role", "?")),
-            files=str(entry.get("file_count", entry.get("files", "?"))) if not isinstance(entry.get("files"), list)
-            else str(len(entry["files"])),
-            size=human_size(entry.get("total_bytes")),
-            algorithm=str(entry.get("algorithm", "?")), root_hash=str(entry.get("root_hash", "?"))))
-    return sets
+    return [DataSet(name=d["name"], role=d["role"], files=str(d["file_count"]), size=human_size(d["total_bytes"]),
+                    algorithm=d["algorithm"], root_hash=d["root_hash"])
+            for d in (m.get("data") or {}).get("sets") or []]
 
 
 def rebuild_commands(m: dict, manifest_name: str) -> list[str]:

@@ -331,6 +331,18 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
     return records, warnings
 
 
+# Trove classifiers that name exactly one SPDX license (cyclonedx-py and syft map the same way); the others
+# ("BSD License", "Apache Software License") do not say which version or variant, so they stay text.
+CLASSIFIER_SPDX = {
+    "MIT License": "MIT", "ISC License (ISCL)": "ISC", "Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
+    "GNU General Public License v2 (GPLv2)": "GPL-2.0-only", "GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
+    "GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only", "The Unlicense (Unlicense)": "Unlicense",
+    "Python Software Foundation License": "PSF-2.0", "Zope Public License": "ZPL-2.1",
+    "GNU Affero General Public License v3": "AGPL-3.0-only", "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
+    "zlib/libpng License": "Zlib", "Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
+}
+
+
 def package_license(headers) -> dict:
     """License-Expression first, then a one-line License header, then the trove classifiers (PEP 639's order)."""
     if not isinstance(headers, dict):
@@ -345,6 +357,9 @@ def package_license(headers) -> dict:
                 return {"license": canonicalize_license_expression(candidate), "license_kind": "spdx"}
             except InvalidLicenseExpression:
                 pass
+    mapped = sorted({CLASSIFIER_SPDX[c] for c in classifiers if c in CLASSIFIER_SPDX})
+    if mapped and len(mapped) == len(set(classifiers)) and not headers.get("license"):
+        return {"license": " OR ".join(mapped), "license_kind": "spdx"}
     declared = headers.get("license")
     text = declared if isinstance(declared, str) and 0 < len(declared) <= 200 and declared != "UNKNOWN" \
         else "; ".join(classifiers)

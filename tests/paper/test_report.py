@@ -107,3 +107,15 @@ def test_several_manifests_list_what_differs():
 def test_missing_manifest_is_one_line(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.json")]) == 2
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_data_sets_and_their_root_hashes_are_reported(tmp_path):
+    data = tmp_path / "raw-images"
+    data.mkdir()
+    (data / "a.csv").write_text("x,y\n1,2\n")
+    manifest = tmp_path / "m.json"
+    assert main(["freeze", "--data", str(data), "--no-cache", "-o", str(manifest)]) == 0
+    recorded = json.loads(manifest.read_text())["data"]["sets"][0]
+    for fmt in ("markdown", "html"):
+        text = report(tmp_path, manifest, fmt=fmt)
+        assert recorded["root_hash"] in text and "raw-images" in text
