@@ -201,8 +201,10 @@ def url_has_credentials(value: str) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return "@" in parts.netloc and parts.scheme not in ("ssh", "git+ssh") \
-        or (parts.scheme in ("ssh", "git+ssh") and ":" in parts.netloc.partition("@")[0])
+    # ssh URLs may name a user (git@); a password is credentials. A port with no user is neither.
+    if parts.scheme in ("ssh", "git+ssh"):
+        return "@" in parts.netloc and ":" in parts.netloc.rpartition("@")[0]
+    return "@" in parts.netloc
 
 
 def _url_characters_ok(value: str) -> bool:

@@ -1,13 +1,15 @@
 """Keeping secrets and personal data out of manifests.
 
-Three layers: credentials are stripped from every URL a probe records (``strip_url_credentials``), only
-allow-listed environment variables are recorded (``ENV_ALLOW_LIST``), and the serialized manifest is scanned
-for secret-shaped strings as a last line of defence (``scan_and_redact``).
+Three layers: every URL a probe records loses its credentials (``strip_url_credentials``: the userinfo, and
+the value of any query parameter whose name looks secret), only allow-listed environment variables are
+recorded (``ENV_ALLOW_LIST``), and the finished manifest is scanned for secret-shaped strings as a last line
+of defence (``scan_and_redact``), keys of mappings included.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_plus
 
 REDACTED = "REDACTED"
 
@@ -20,71 +22,205 @@ ENV_ALLOW_LIST = (
     "CUDA_DEVICE_ORDER", "PYTORCH_CUDA_ALLOC_CONF", "TORCH_DETERMINISTIC", "JAX_ENABLE_X64",
 )
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]*)@")
-_SENSITIVE_QUERY = re.compile(r"(?i)([?&](?:token|access_token|auth|key|apikey|api_key|password|secret|sig|"
-                              r"signature|x-amz-signature|x-amz-credential)=)[^&#\s]*")
+# ---- URLs ------------------------------------------------------------------------------------------------
+
+# A URL inside a line of text (an apt source, a requirement ``pkg @ URL``, a conda spec): it ends at white
+# space or a quote.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
+# Query parameter names that carry credentials: GitLab's private_token, S3 and GCS presigned URLs
+# (X-Amz-*, X-Goog-*), Azure SAS (sig), Hugging Face's hf_token, and the generic words.
+_SECRET_PARAM_WORDS = ("token", "secret", "passw", "pwd", "credential", "signature", "auth", "apikey",
+                       "session", "private", "accesskey")
+_SECRET_PARAM_PARTS = {"key", "sig", "pass", "sas", "jwt", "code"}
+# The userinfo that ssh URLs conventionally carry: an address, not a person or a secret.
+_SSH_USER = "git"
 
 
-def strip_url_credentials(url: str) -> str:
-    """Remove ``user:password@`` and token-bearing query values from a URL (and from URLs inside a line).
-
-    ``ssh://git@host`` and ``git@host:path`` keep the bare user ``git``, which is an address, not a secret.
-    """
-
-    def userinfo(match: re.Match) -> str:
-        info = match.group("userinfo")
-        scheme = match.group("scheme").lower()
-        if "ssh" in scheme and ":" not in info and info in ("git", "hg", "svn", "ssh"):
-            return match.group(0)
-        return match.group("scheme")
-
-    url = _USERINFO.sub(userinfo, url)
-    return _SENSITIVE_QUERY.sub(lambda m: m.group(1) + REDACTED, url)
+def is_secret_param(name: str) -> bool:
+    """Whether a query parameter's name says that its value is a credential."""
+    lowered = unquote_plus(name).strip().lower()
+    if lowered.startswith(("x-amz-", "x-goog-")) or lowered.endswith("key"):
+        return True
+    if any(word in lowered for word in _SECRET_PARAM_WORDS):
+        return True
+    return any(part in _SECRET_PARAM_PARTS for part in re.split(r"[-_.]", lowered))
 
 
-# Last line of defence: patterns of well-known secret formats (gitleaks/trufflehog style, narrowed).
-SECRET_PATTERNS = {
-    "private key block": re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----"),
-    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
-    "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    "GitLab token": re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
-    "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
-    "OpenAI-style API key": re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}\b"),
-    "Slack token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
-    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    "JSON web token": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b"),
-    "credentials in a URL": re.compile(r"(?<=://)[^/@\s\"]*:[^/@\s\"]+@"),
-}
-# A literal each match must contain: a substring test skips most regex scans of a large manifest.
-_HINTS = {
-    "private key block": ("PRIVATE KEY",), "AWS access key id": ("AKIA", "ASIA", "ABIA", "ACCA"),
-    "GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), "GitLab token": ("glpat-",),
-    "Hugging Face token": ("hf_",), "OpenAI-style API key": ("sk-",), "Slack token": ("xox",),
-    "Google API key": ("AIza",), "JSON web token": ("eyJ",), "credentials in a URL": ("://",),
-}
+def _redact_params(part: str) -> str:
+    """``a=1&token=xyz`` -> ``a=1&token=REDACTED`` (``&`` and ``;`` both separate parameters)."""
+    pieces = re.split(r"([&;])", part)
+    for i, piece in enumerate(pieces):
+        name, sep, value = piece.partition("=")
+        if sep and value and value != REDACTED and is_secret_param(name):
+            pieces[i] = f"{name}={REDACTED}"
+    return "".join(pieces)
 
 
-def _may_contain(name: str, text: str) -> bool:
-    return any(hint in text for hint in _HINTS[name])
+def _split_authority(rest: str) -> tuple[str, str]:
+    """(authority, the rest) of what follows ``scheme://``. The userinfo ends at the LAST ``@`` before the
+    path (a password may hold ``@``); a ``:`` followed by something that is no port number means a password
+    with a ``/`` in it, so then the authority runs to the first ``@`` after it."""
+    end = len(rest)
+    for stop in "/?#":
+        at = rest.find(stop)
+        if at != -1:
+            end = min(end, at)
+    authority = rest[:end]
+    if "@" not in authority and ":" in authority and not authority.startswith("[") \
+            and not authority.rpartition(":")[2].isdigit():
+        head = re.split(r"[?#]", rest, maxsplit=1)[0]
+        if "@" in head[end:]:
+            end = head.index("@", end)
+            end = end + len(re.split(r"[/?#]", rest[end + 1:], maxsplit=1)[0]) + 1
+            authority = rest[:end]
+    return authority, rest[end:]
+
+
+def _clean_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    authority, tail = _split_authority(rest)
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        keep = "ssh" in scheme.lower() and userinfo == _SSH_USER
+        authority = authority if keep else host
+    if "?" in tail or "#" in tail:
+        path, mark, after = re.split(r"([?#])", tail, maxsplit=1)
+        tail = path + mark + re.sub(r"[^#]+", lambda m: _redact_params(m.group(0)), after)
+    return f"{scheme}://{authority}{tail}"
+
+
+def strip_url_credentials(text: str) -> str:
+    """Every URL in ``text`` without its userinfo (``user:password@``, a token alone as ``TOKEN@``) and with the
+    value of each secret-named query parameter replaced by ``REDACTED``.
+
+    ssh URLs (``ssh://git@host``, and ``git@host:path`` once written as a URL) keep the bare user ``git``, the
+    same for everyone; any other user name is personal data and goes."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: _clean_url(m.group(0)), text)
+
+
+# anaconda.org and conda servers put a token in the path: https://conda.anaconda.org/t/<token>/<channel>
+_CONDA_TOKEN = re.compile(r"(://[^/\s]+(?:/[^/\s]*)*?)/t/[^/\s]+")
+
+
+def strip_conda_token(text: str) -> str:
+    """Every URL in ``text`` without credentials and without a conda ``/t/<token>`` path segment."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: _CONDA_TOKEN.sub(r"\1", _clean_url(m.group(0))), text)
+
+
+def may_quote(value: str) -> bool:
+    """Whether a warning may quote ``value``: never one holding a URL or an ``@``, whose credentials might not
+    have been recognised (a value that failed a rule after stripping may be exactly such a one)."""
+    return "://" not in value and "@" not in value
+
+
+# ---- the final scan --------------------------------------------------------------------------------------
+# Shapes of well-known credentials, after the rules of established scanners:
+#   gitleaks   cmd/generate/config/rules/{aws,github,gitlab,slack,stripe,pypi,npm,databricks,gcp,huggingface,
+#              openai,anthropic,azure,jwt,privatekey,twilio,sendgrid}.go  (github.com/gitleaks/gitleaks)
+#   detect-secrets  detect_secrets/plugins/{aws,azure_storage_key,basic_auth,keyword,private_key,jwt,
+#              stripe,slack,npm,pypi_token,twilio,sendgrid}.py  (github.com/Yelp/detect-secrets)
+#   trufflehog pkg/detectors/{azure,gcpapplicationdefaultcredentials,...}  (github.com/trufflesecurity/trufflehog)
+# narrowed where a manifest's own text could match (versions, package names), and widened to cover a
+# one-line private key's body (the whole block goes, not only its first line).
+
+
+class Rule:
+    __slots__ = ("name", "pattern", "hints", "folded", "replace")
+
+    def __init__(self, name: str, pattern: str, hints: tuple, folded: bool = False, replace=REDACTED):
+        self.name = name
+        self.pattern = re.compile(pattern)
+        self.hints = hints  # at least one is in every match: a substring test skips most regex scans
+        self.folded = folded  # the hints are lower case and tested against the lower-cased text
+        self.replace = replace
+
+    def may_match(self, text: str, lowered: str) -> bool:
+        haystack = lowered if self.folded else text
+        return any(hint in haystack for hint in self.hints)
+
+
+def _userinfo(match: re.Match) -> str:
+    return match.group("scheme")
+
+
+def _keep_name(match: re.Match) -> str:
+    return match.group(1) + REDACTED
+
+
+_PEM = r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+_PEM_END = r"-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+# Values after a secret-named key (detect-secrets' KeywordDetector), but not a version (``secrets=1.0.2``).
+_KEYWORD_VALUE = (r"(?i)(\b[a-z0-9_.-]*?(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|"
+                  r"secret[_-]?key|private[_-]?key|client[_-]?secret|credentials?|signature|sig|"
+                  r"(?:account|sharedaccess)key|sharedaccesssignature)s?=)"
+                  r"(?!=)(?!REDACTED\b)(?![0-9][0-9.*]*(?:[\s\"'&;,]|$))([^\s\"'&;,]{6,})")
+
+SECRET_RULES = (
+    Rule("private key block", _PEM + r"(?:[\s\S]*?" + _PEM_END + r"|[\s\S]*)", ("PRIVATE KEY",)),
+    Rule("AWS access key id", r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
+         ("A3T", "AKIA", "ASIA", "ABIA", "ACCA")),
+    Rule("GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    Rule("GitLab token", r"\bgl(?:pat|dt|ptt|rt|cbt|soat|ffct|imt|agent)-[A-Za-z0-9_-]{20,}",
+         ("glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glsoat-", "glffct-", "glimt-", "glagent-")),
+    Rule("Slack webhook URL", r"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{8,}",
+         ("hooks.slack.com",)),
+    Rule("Slack token", r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,}|\bxoxe\.xox[bp]-[A-Za-z0-9-]{10,}",
+         ("xox", "xapp-")),
+    Rule("Stripe key", r"\b[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,99}\b",
+         ("sk_live_", "rk_live_", "sk_test_", "rk_test_", "sk_prod_", "rk_prod_")),
+    Rule("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}", ("pypi-AgE",)),
+    Rule("npm token", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",)),
+    Rule("Databricks token", r"\bdapi[a-f0-9]{32}(?:-[0-9]+)?\b", ("dapi",)),
+    Rule("Google API key", r"\bAIza[0-9A-Za-z_-]{35}", ("AIza",)),
+    Rule("Google OAuth secret or token", r"\bGOCSPX-[A-Za-z0-9_-]{20,}|\bya29\.[0-9A-Za-z_-]{20,}",
+         ("GOCSPX-", "ya29.")),
+    Rule("Hugging Face token", r"\b(?:hf_|api_org_)[A-Za-z0-9]{30,}\b", ("hf_", "api_org_")),
+    Rule("Anthropic API key", r"\bsk-ant-[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{20,}", ("sk-ant-",)),
+    Rule("OpenAI API key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", ("sk-",)),
+    Rule("Twilio API key", r"\bSK[0-9a-f]{32}\b", ("SK",)),
+    Rule("SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}", ("SG.",)),
+    Rule("JSON web token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}", ("eyJ",)),
+    # user:password@ and a token alone as TOKEN@ (not the conventional git@ of ssh URLs); to the LAST @.
+    Rule("credentials in a URL",
+         r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?!git@[^@/?#\s\"']*(?:[/?#\s\"']|$))[^/?#\s\"']*@",
+         ("://",), replace=_userinfo),
+    Rule("secret in a key=value setting", _KEYWORD_VALUE,
+         ("passw", "secret", "token", "key=", "credential", "signature", "sig="), folded=True, replace=_keep_name),
+)
+SECRET_PATTERNS = {rule.name: rule.pattern for rule in SECRET_RULES}
+
+
+def _scrub(value: str, found: list) -> str:
+    lowered = value.lower()
+    for rule in SECRET_RULES:
+        if rule.may_match(value, lowered) and rule.pattern.search(value):
+            cleaned = rule.pattern.sub(rule.replace, value)
+            if cleaned != value:
+                found.append(rule.name)
+                value, lowered = cleaned, cleaned.lower()
+    return value
 
 
 def scan_and_redact(data):
-    """Walk manifest data, replace secret-shaped substrings; return (clean data, names of what was found)."""
+    """Walk manifest data, replace secret-shaped substrings in values and keys; return (clean data, names of
+    what was found)."""
     import json
 
     found: list[str] = []
     # One pass over the serialized text first: a clean manifest (the usual case) is not walked at all.
     text = json.dumps(data, ensure_ascii=False)
-    if not any(_may_contain(name, text) and pattern.search(text) for name, pattern in SECRET_PATTERNS.items()):
+    lowered = text.lower()
+    if not any(rule.may_match(text, lowered) and rule.pattern.search(text) for rule in SECRET_RULES):
         return data, found
 
     def clean(value):
         if isinstance(value, str):
-            for name, pattern in SECRET_PATTERNS.items():
-                if _may_contain(name, value) and pattern.search(value):
-                    found.append(name)
-                    value = pattern.sub(REDACTED, value)
-            return value
+            return _scrub(value, found)
         if isinstance(value, list):
             return [clean(item) for item in value]
         if isinstance(value, dict):

@@ -17,14 +17,12 @@ from urllib.parse import urlsplit
 
 from envcapture import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_relative, to_data
-from envcapture.redact import strip_url_credentials
+from envcapture.redact import strip_conda_token
 
 SOURCE = "conda"
 # Large records carry every file of the package (``files``, ``paths_data``): cut those out before parsing.
 BULKY_KEYS = (b"files", b"paths_data")
 SUBDIR = re.compile(r"^(noarch|(linux|osx|win|emscripten|wasi|freebsd|zos)-[a-z0-9_]+)$")
-# anaconda.org channel tokens live in the path: https://conda.anaconda.org/t/<token>/<channel>
-TOKEN_PATH = re.compile(r"/t/[^/]+")
 ANACONDA_HOSTS = ("conda.anaconda.org", "anaconda.org", "repo.anaconda.com", "repo.continuum.io")
 SPEC_NAME = re.compile(r"^(?:[^:]*::)?([A-Za-z0-9_][A-Za-z0-9_.+-]*)")
 
@@ -105,9 +103,8 @@ def channel_base(channel: str | None, subdir: str | None) -> str | None:
     last = channel.rsplit("/", 1)
     if len(last) == 2 and (last[1] == subdir or SUBDIR.match(last[1])):
         channel = last[0]
-    if "://" in channel:
-        channel = TOKEN_PATH.sub("", strip_url_credentials(channel))
-    return channel
+    # anaconda.org channel tokens live in the path: https://conda.anaconda.org/t/<token>/<channel>
+    return strip_conda_token(channel)
 
 
 def channel_name(base: str | None) -> str | None:
@@ -127,7 +124,7 @@ def channel_name(base: str | None) -> str | None:
 def clean_url(url: str | None) -> str | None:
     if not url:
         return None
-    return TOKEN_PATH.sub("", strip_url_credentials(url)) if "://" in url else None
+    return strip_conda_token(url) if "://" in url else None
 
 
 def package_record(raw: dict, where: str, warnings: list[ProbeWarning]) -> CondaPackage | None:
@@ -163,7 +160,7 @@ def requested_spec(raw: dict) -> str | None:
     """What the user asked for when this package was installed; conda writes the string "None" for
     packages that came in as dependencies."""
     spec = raw.get("requested_spec")
-    return spec if isinstance(spec, str) and spec and spec != "None" else None
+    return strip_conda_token(spec) if isinstance(spec, str) and spec and spec != "None" else None
 
 
 def is_pip_record(raw: dict) -> bool:
@@ -209,11 +206,26 @@ def spec_list(line: str) -> list[str]:
         value = ast.literal_eval(line.split(":", 1)[1].strip())
     except (ValueError, SyntaxError):
         return []
-    return [str(spec) for spec in value if isinstance(spec, str) and spec] if isinstance(value, (list, tuple)) else []
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [strip_conda_token(spec) for spec in value if isinstance(spec, str) and spec]
 
 
 def spec_name(spec: str) -> str:
-    match = SPEC_NAME.match(spec.strip())
+    """The package a spec is about, the key under which a later spec replaces it: ``numpy>=1.26`` ->
+    ``numpy``, ``conda-forge::numpy`` and ``https://host/t/x/chan::numpy`` -> ``numpy``, and a package file's
+    URL (``https://host/chan/linux-64/numpy-1.26.4-py312_0.conda``) -> ``numpy``. A URL that names no package
+    file is its own key (keying every URL as ``https`` made each one overwrite the one before)."""
+    spec = spec.strip()
+    if "::" in spec:
+        spec = spec.rsplit("::", 1)[1]
+    elif "://" in spec:
+        filename = spec.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        for suffix in (".conda", ".tar.bz2"):
+            if filename.endswith(suffix) and filename.count("-") >= 2:
+                return filename[:-len(suffix)].rsplit("-", 2)[0].lower()
+        return spec
+    match = SPEC_NAME.match(spec)
     return match.group(1).lower() if match else spec
 
 
@@ -239,6 +251,7 @@ def apply_command(argv: list[str] | None, specs: dict[str, str]) -> None:
         if word.startswith("-"):
             skip = word in _VALUE_OPTIONS
             continue
+        word = strip_conda_token(word)
         if verb in ("remove", "uninstall"):
             specs.pop(spec_name(word), None)
         else:

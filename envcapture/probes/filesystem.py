@@ -238,6 +238,39 @@ def project_tree(ctx: ProbeContext, warnings: list[ProbeWarning]) -> ProjectTree
 
 # ---- search paths ------------------------------------------------------------------------------------------
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
+
+
+def starts_url(pieces: list[str], i: int) -> bool:
+    return bool(_SCHEME.match(pieces[i])) and i + 1 < len(pieces) and pieces[i + 1].startswith("//")
+
+
+def path_entries(value: str) -> tuple[list[str], int]:
+    """(entries, number of URL entries) of a ``:``-separated search path. An entry that is a URL
+    (``https://user:password@host/lib``) is not split on its own ``:``, which would record its password as an
+    entry of its own; it runs up to the next entry that starts with ``/``, ``~`` or ``.``, and is left out:
+    no URL is a folder to search."""
+    if "://" not in value or os.pathsep != ":":
+        return [entry for entry in value.split(os.pathsep) if entry], 0
+    entries, urls, pieces, i = [], 0, value.split(":"), 0
+    while i < len(pieces):
+        piece = pieces[i]
+        if starts_url(pieces, i):
+            urls += 1
+            seen_at = "@" in pieces[i + 1]
+            i += 2
+            # a password may start with "/": the piece that holds the URL's (first) "@" is still the URL
+            while i < len(pieces) and pieces[i] and not starts_url(pieces, i) \
+                    and (not pieces[i].startswith(("/", "~", ".")) or ("@" in pieces[i] and not seen_at)):
+                seen_at = seen_at or "@" in pieces[i]
+                i += 1
+            continue
+        if piece:
+            entries.append(piece)
+        i += 1
+    return entries, urls
+
+
 def search_paths(ctx: ProbeContext, warnings: list[ProbeWarning]) -> dict[str, list[str]]:
     paths: dict[str, list[str]] = {}
     for variable in SEARCH_PATH_VARIABLES:
@@ -245,9 +278,11 @@ def search_paths(ctx: ProbeContext, warnings: list[ProbeWarning]) -> dict[str, l
         if value is None:
             continue
         entries, refused = [], 0
-        for entry in value.split(os.pathsep):
-            if not entry:
-                continue
+        split, urls = path_entries(value)
+        if urls:
+            warnings.append(ProbeWarning(SOURCE, f"{urls} {variable} entr{'y' if urls == 1 else 'ies'} that "
+                                                 f"{'is a URL' if urls == 1 else 'are URLs'} left out"))
+        for entry in split:
             entry = home_relative(entry, ctx.home)
             if grammar.is_path(entry):
                 entries.append(entry)

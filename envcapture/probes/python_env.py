@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from envcapture import grammar
 from envcapture.indexes import implied_index
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool, to_data
-from envcapture.redact import strip_url_credentials
+from envcapture.redact import may_quote, strip_url_credentials
 
 
 
@@ -120,9 +120,11 @@ def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndex
         urls = [private_url(u if "://" in u or not u.startswith("/") else "file://" + u, home)
                 for u in value.split()]
         good = [u for u in urls if grammar.is_url(u)]
-        for bad in set(urls) - set(good):
-            warnings.append(ProbeWarning("python", f"{origin}: {key} {grammar.quote_for_message(bad)} is not a "
-                                                   "plain URL; left out"))
+        for bad in sorted(set(urls) - set(good)):
+            # a value that fails the rule after stripping may hold credentials the stripper did not recognise
+            shown = grammar.quote_for_message(bad) + " " if may_quote(bad) else "value "
+            warnings.append(ProbeWarning("python", f"{home_relative(origin, home)}: {key} {shown}is not a plain "
+                                                   "URL; left out"))
         if not good:
             return
         if key == "index-url":
@@ -274,8 +276,9 @@ def _check_source_fields(source: PackageSource, where: str, warnings: list) -> P
     for attr, rule in rules.items():
         value = getattr(source, attr)
         if value is not None and not grammar.check(rule, value):
-            warnings.append(ProbeWarning("python", grammar.describe_violation(f"{where}.source.{attr}", value, rule)
-                                         + "; left out"))
+            message = grammar.describe_violation(f"{where}.source.{attr}", value, rule) if may_quote(value) \
+                else f"{where}.source.{attr} is not a {grammar.RULES[rule][1]} (value not quoted)"
+            warnings.append(ProbeWarning("python", message + "; left out"))
             setattr(source, attr, None)
     return source
 
@@ -308,11 +311,12 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
             continue
         requires = []
         for text in dist.get("requires") or []:
+            text = strip_url_credentials(text)  # `pkg @ https://TOKEN@host/...`, `...whl?token=...`
             if grammar.is_pep508_requirement(text):
                 requires.append(text)
             else:
-                warnings.append(ProbeWarning("python", f"{name}: requirement {grammar.quote_for_message(text)} "
-                                                       "is not PEP 508; left out"))
+                shown = grammar.quote_for_message(text) + " " if may_quote(text) else "with a URL "
+                warnings.append(ProbeWarning("python", f"{name}: requirement {shown}is not PEP 508; left out"))
         installer = dist.get("installer")
         if installer is not None and not grammar.is_identifier(installer):
             installer = None

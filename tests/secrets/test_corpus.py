@@ -1,0 +1,308 @@
+"""The secret corpus: one realistic fake value per shape, planted in every place where freeze records a value,
+asserted absent from the manifest, its warnings and ``envcapture show``.
+
+Everything is real: a venv made here with a wheel that the real pip installs (its direct_url.json then says
+where the wheel came from), dist-info folders, pip.conf, PIP_*/UV_* variables, a conda-meta folder in the
+venv's prefix, git repositories with remotes, PYTHONPATH, allow-listed variables and file names in the
+project, all read by the real ``envcapture freeze`` in a subprocess. apt sources are read by the dpkg probe
+from a root folder (freeze always reads the machine's own /etc/apt) and go through the same final scan.
+
+Run with ``-s`` to see the tally (placements tried and leaked).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from envcapture.redact import REDACTED
+
+from .corpus import FREE_TEXT_CONTEXT, SHAPES, Planted, crammed_url, free_text, in_url, plant, url_shapes
+
+REPO = Path(__file__).resolve().parents[2]
+RUNS = 4
+# Only one index URL is recorded, so each run sets a different source of it (pip applies them in this order).
+INDEX_SOURCES = ("pip.conf index-url", "PIP_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+MULTI_URL_VARIABLES = ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_FIND_LINKS")
+
+
+def run(*argv, cwd=None, env=None, check=True):
+    return subprocess.run([str(a) for a in argv], cwd=cwd, env=env, check=check, capture_output=True, text=True)
+
+
+def clean_env(home: Path) -> dict:
+    """This machine's environment without anything that says where packages come from or holds a value
+    freeze records, and with a home folder of its own (no user pip.conf)."""
+    from envcapture.redact import ENV_ALLOW_LIST
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PIP_", "UV_", "CONDA")) and k not in ENV_ALLOW_LIST and k != "PYTHONPATH"}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CONFIG_DIRS=str(home / "xdg"),
+               GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    return env
+
+
+def make_wheel(folder: Path) -> Path:
+    """A minimal, valid wheel written with zipfile (no build backend, no network)."""
+    name, version = "secreal", "1.0"
+    files = {f"{name}/__init__.py": b"VALUE = 1\n",
+             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                                                     .encode(),
+             f"{name}-{version}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                                  b"Tag: py3-none-any\n"}
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel
+
+
+def copy_dist(site: Path, real: Path, name: str, direct_url: dict | None, requires=()) -> None:
+    """Another installed distribution made from the pip-installed one: same files, its own name."""
+    folder = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    shutil.copytree(real, folder)
+    lines = [f"Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0", *(f"Requires-Dist: {r}" for r in requires)]
+    (folder / "METADATA").write_text("\n".join(lines) + "\n")
+    if direct_url is None:
+        (folder / "direct_url.json").unlink(missing_ok=True)
+    else:
+        (folder / "direct_url.json").write_text(json.dumps(direct_url))
+
+
+class Corpus:
+    def __init__(self):
+        self.planted: list[Planted] = []
+
+    def add(self, planted: Planted) -> Planted:
+        self.planted.append(planted)
+        return planted
+
+    def url(self, shape: str, placement: str, base: str, form: int) -> str:
+        return in_url(self.add(plant(shape, placement)), base, form)
+
+    def crammed(self, placement: str, base: str, userinfo_form: int) -> str:
+        url, planted = crammed_url(url_shapes(), placement, base, userinfo_form)
+        self.planted += planted
+        return url
+
+
+def plant_venv(root: Path, corpus: Corpus) -> Path:
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    wheel = make_wheel(root)
+    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index", "--no-deps",
+        "--disable-pip-version-check", wheel)
+    site = next((venv / "lib").glob("python*/site-packages"))
+    real = next(site.glob("secreal-1.0.dist-info"))
+    assert json.loads((real / "direct_url.json").read_text())["archive_info"]  # pip wrote it
+    sha = "sha256=" + "ab" * 32
+    for k, shape in enumerate(url_shapes()):
+        url = corpus.url(shape, "direct_url archive URL", f"https://files.example.com/wheels/pkg{k}-1.0-py3-none-any"
+                                                          f".whl", k)
+        copy_dist(site, real, f"sec-archive-{k}", {"url": url, "archive_info": {"hash": sha}})
+        url = corpus.url(shape, "direct_url VCS URL", f"https://dev.azure.com/org/proj/_git/repo{k}", k + 1)
+        copy_dist(site, real, f"sec-vcs-{k}", {"url": url, "vcs_info": {"vcs": "git", "commit_id": "c" * 40}})
+    requires = [f"dep{k} @ " + corpus.url(shape, "Requires-Dist URL", f"https://files.example.com/dep{k}-1.0.tar.gz", k)
+                for k, shape in enumerate(url_shapes())]
+    copy_dist(site, real, "sec-requires", None, requires)
+    # the real one came "from" a URL with a token, as pip records `pip install https://...whl?token=...`
+    direct = json.loads((real / "direct_url.json").read_text())
+    direct["url"] = corpus.url("gitlab-pat", "direct_url of the pip-installed wheel",
+                               "https://gitlab.example.com/api/v4/projects/7/packages/pypi/files/x.whl", 2)
+    (real / "direct_url.json").write_text(json.dumps(direct))
+
+    extra = [corpus.url(s, "pip.conf extra-index-url", f"https://pypi{k}.example.com/simple", k)
+             for k, s in enumerate(url_shapes())]
+    links = [corpus.url(s, "pip.conf find-links", f"https://wheels{k}.example.com/links/", k + 2)
+             for k, s in enumerate(url_shapes())]
+    index = corpus.crammed("pip.conf index-url", "https://pypi.internal.example.com/simple/", 0)
+    (venv / "pip.conf").write_text("[global]\nindex-url = " + index + "\nextra-index-url =\n    "
+                                   + "\n    ".join(extra) + "\nfind-links =\n    " + "\n    ".join(links) + "\n")
+    plant_conda(venv, corpus)
+    return python
+
+
+def plant_conda(prefix: Path, corpus: Corpus) -> None:
+    from urllib.parse import quote
+
+    meta = prefix / "conda-meta"
+    meta.mkdir()
+    specs, cmd_specs = [], []
+    for k, shape in enumerate(url_shapes()):
+        channel_token = quote(corpus.add(plant(shape, "conda record channel")).value, safe="")
+        spec_token = quote(corpus.add(plant(shape, "conda record requested_spec")).value, safe="")
+        url = corpus.url(shape, "conda record url", f"https://conda.example.com/mychan/linux-64/secpkg{k}-1.0-0.conda",
+                         k)
+        record = {"name": f"secpkg{k}", "version": "1.0", "build": "0", "build_number": 0,
+                  "channel": f"https://conda.anaconda.org/t/{channel_token}/mychan/linux-64", "subdir": "linux-64",
+                  "url": url, "md5": "0" * 32,
+                  "requested_spec": f"https://conda.anaconda.org/t/{spec_token}/mychan::secpkg{k}"}
+        (meta / f"secpkg{k}-1.0-0.json").write_text(json.dumps(record, indent=2))
+        if k % 2:
+            specs.append(corpus.url(shape, "conda history specs", f"https://conda.example.com/mychan/linux-64/"
+                                                                   f"hist{k}-1.0-0.conda", k))
+        else:
+            token = quote(corpus.add(plant(shape, "conda history specs")).value, safe="")
+            specs.append(f"https://conda.anaconda.org/t/{token}/mychan::hist{k}")
+        cmd_specs.append(corpus.url(shape, "conda history cmd", f"https://conda.example.com/mychan/linux-64/"
+                                                                 f"cmd{k}-2.0-0.tar.bz2", k + 1))
+    (meta / "history").write_text(
+        "==> 2024-01-01 00:00:00 <==\n# cmd: /opt/conda/bin/conda install " + " ".join(cmd_specs) + "\n"
+        "# conda version: 23.1.0\n"
+        "==> 2024-01-02 00:00:00 <==\n# cmd: /opt/conda/bin/conda install -y something\n"
+        "# conda version: 23.1.0\n# update specs: " + repr(specs) + "\n")
+
+
+def plant_project(folder: Path, remote: str, env: dict, names=()) -> Path:
+    folder.mkdir(parents=True)
+    run("git", "init", "-q", "-b", "main", cwd=folder, env=env)
+    run("git", "remote", "add", "origin", remote, cwd=folder, env=env)
+    for name in names:
+        (folder / name).write_text("x\n")
+    return folder
+
+
+def apt_outputs(root: Path, corpus: Corpus) -> str:
+    """apt sources in both formats, read by the real dpkg probe from a root folder, then the final scan."""
+    from envcapture.probes import ProbeContext, dpkg
+    from envcapture.redact import scan_and_redact
+
+    lines, stanzas = [], []
+    for k, shape in enumerate(url_shapes()):
+        lines.append(f"deb [signed-by=/usr/share/keyrings/x.gpg] "
+                     f"{corpus.url(shape, 'apt sources.list', f'https://apt{k}.example.com/debian', k)} bookworm main")
+        stanzas.append(f"Types: deb\nURIs: {corpus.url(shape, 'apt deb822 .sources', f'https://deb{k}.example.com/', k)}"
+                       "\nSuites: bookworm\nComponents: main\n")
+    (root / "etc/apt/sources.list.d").mkdir(parents=True)
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_text("")
+    (root / "etc/apt/sources.list").write_text("\n".join(lines) + "\n")
+    (root / "etc/apt/sources.list.d/extra.sources").write_text("\n".join(stanzas))
+    result = dpkg.collect(ProbeContext(root=root, env={}))
+    clean, _ = scan_and_redact({"system_packages": result.data,
+                                "warnings": [w.message for w in result.warnings]})
+    return json.dumps(clean)
+
+
+def freeze_and_show(python: Path, project: Path, out: Path, env: dict) -> tuple[str, dict | None]:
+    env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)}
+    frozen = run(sys.executable, "-m", "envcapture", "freeze", "--python", python, "--project", project, "-o", out,
+                 env=env, check=False)
+    texts = [frozen.stdout, frozen.stderr]
+    data = None
+    if out.exists():
+        texts.append(out.read_text())
+        data = json.loads(texts[-1])
+        shown = run(sys.executable, "-m", "envcapture", "show", out, env=env, check=False)
+        texts += [shown.stdout, shown.stderr]
+    return "\n".join(texts), data
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    home = root / "home"
+    home.mkdir()
+    corpus = Corpus()
+    python = plant_venv(root, corpus)
+    base_env = clean_env(home)
+    from envcapture.redact import ENV_ALLOW_LIST
+
+    variables = [name for name in ENV_ALLOW_LIST if name != "PYTHONHASHSEED"]
+    texts, manifests = [], []
+    for r in range(RUNS):
+        env = dict(base_env)
+        if r == 0:  # the multi-valued settings: one URL per shape
+            for name in MULTI_URL_VARIABLES:
+                env[name] = " ".join(corpus.url(s, name, f"https://{name.lower()}{k}.example.com/simple", k)
+                                     for k, s in enumerate(url_shapes()))
+            env["PYTHONPATH"] = os.pathsep.join(
+                ["/opt/ml/lib"] + [corpus.url(s, "PYTHONPATH", f"https://libs{k}.example.com/py", k)
+                                   for k, s in enumerate(url_shapes())] + ["/srv/shared/lib"])
+        else:
+            env[INDEX_SOURCES[r]] = corpus.crammed(INDEX_SOURCES[r], "https://pypi.internal.example.com/simple/", r % 2)
+        for k, shape in enumerate(SHAPES):
+            if k % RUNS == r:
+                env[variables[k // RUNS]] = "--xla_gpu_autotune_level=4 " + free_text(
+                    corpus.add(plant(shape, "allow-listed environment variable")))
+        if r == 0:
+            remote = corpus.crammed("git remote", "https://dev.azure.com/org/proj/_git/repo", 1)
+            # a value with no provider shape is not recognisable in a file name: only shaped ones are tried
+            names = [corpus.add(plant(shape, "project file name")).value + ".txt" for shape in SHAPES
+                     if shape not in ("slack-webhook", "private-key-pem") and shape not in FREE_TEXT_CONTEXT]
+            names = [name for name in names if "/" not in name]
+        else:
+            remote, names = {1: "https://alice:Hunter@2-LEAKEDPART@git.example.com/org/r.git",
+                             2: "alice@git.example.com:org/repo.git",
+                             3: "ssh://git.example.com:2222/org/repo.git"}[r], []
+        project = plant_project(root / f"project{r}", remote, base_env, names)
+        text, data = freeze_and_show(python, project, root / f"run{r}.json", env)
+        texts.append(text)
+        manifests.append(data)
+    corpus.planted = [p for p in corpus.planted if p.placement != "project file name" or "/" not in p.value]
+    texts.append(apt_outputs(root / "aptroot", corpus))
+    everything = "\n".join(texts)
+    leaked = [p for p in corpus.planted if any(trace in everything for trace in p.traces())]
+    return {"planted": corpus.planted, "leaked": leaked, "manifests": manifests, "text": everything}
+
+
+def tally(planted: list[Planted], leaked: list[Planted]) -> str:
+    by_place: dict[str, list[int]] = {}
+    for p in planted:
+        by_place.setdefault(p.placement, [0, 0])[0] += 1
+    for p in leaked:
+        by_place[p.placement][1] += 1
+    lines = [f"secret corpus: {len(planted)} placements tried, {len(leaked)} leaked "
+             f"({len(SHAPES)} shapes, {len(by_place)} places)"]
+    lines += [f"  {place}: {tried} tried, {bad} leaked" for place, (tried, bad) in sorted(by_place.items())]
+    lines += [f"  LEAK {p.placement}: {p.shape}" for p in leaked]
+    return "\n".join(lines)
+
+
+def test_no_planted_secret_reaches_manifest_warnings_or_show(outcome):
+    report = tally(outcome["planted"], outcome["leaked"])
+    print("\n" + report)
+    assert all(m is not None for m in outcome["manifests"]), "freeze wrote no manifest"
+    assert not outcome["leaked"], report
+
+
+def test_every_run_recorded_what_it_should(outcome):
+    """The corpus is only meaningful if the planted places were read: the values are there, redacted."""
+    first, *others = outcome["manifests"]
+    packages = {p["name"]: p for p in first["python_packages"]}
+    assert "secreal" in packages and "sec-archive-0" in packages and "sec-vcs-0" in packages
+    assert packages["sec-archive-3"]["source"]["url"].startswith("https://files.example.com/wheels/pkg3")
+    indexes = first["python"]["package_indexes"]
+    assert indexes["index_url"].startswith("https://pypi.internal.example.com/simple/?private_token=REDACTED")
+    assert len(indexes["extra_index_urls"]) >= len(url_shapes())
+    assert len(first["conda"]["packages"]) == len(url_shapes())
+    # every URL spec of the history survives (they were all keyed "https" and overwrote each other)
+    assert len(first["conda"]["explicit_specs"]) >= 2 * len(url_shapes())
+    assert first["code"]["remote"].startswith("https://dev.azure.com/org/proj/_git/repo?")
+    paths = first["filesystem"]["search_paths"]["PYTHONPATH"]  # the URL entries are not paths, nor split on ':'
+    assert "/opt/ml/lib" in paths and "/srv/shared/lib" in paths
+    assert [entry for entry in paths if "example.com" in entry or REDACTED in entry or "__token__" in entry] == []
+
+
+def test_git_remote_forms(outcome):
+    _, with_at_password, scp_user, ssh_port = outcome["manifests"]
+    assert with_at_password["code"]["remote"] in (None, "https://git.example.com/org/r.git")
+    assert "LEAKEDPART" not in outcome["text"]
+    assert scp_user["code"]["remote"] == "ssh://git.example.com/org/repo.git"  # the user name is personal data
+    assert ssh_port["code"]["remote"] == "ssh://git.example.com:2222/org/repo.git"
