@@ -8,7 +8,7 @@ import json
 import pytest
 
 from envcapture import grammar
-from envcapture.redact import (REDACTED, SECRET_RULES, is_secret_param, scan_and_redact, strip_conda_token,
+from envcapture.redact import (REDACTED, SECRET_NAMES, is_secret_param, scan_and_redact, strip_conda_token,
                                strip_url_credentials)
 
 from .corpus import FREE_TEXT_CONTEXT, SHAPES, free_text, plant
@@ -34,7 +34,7 @@ OTHER_RULE_SAMPLES = {"credentials in a URL": "https://deploy:" + "Zq8-hunter-2@
 
 def test_every_rule_has_a_shape_and_every_shape_a_rule():
     assert set(RULE_OF_SHAPE) == set(SHAPES)
-    assert set(RULE_OF_SHAPE.values()) | set(OTHER_RULE_SAMPLES) == {rule.name for rule in SECRET_RULES}
+    assert set(RULE_OF_SHAPE.values()) | set(OTHER_RULE_SAMPLES) == set(SECRET_NAMES)
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
