@@ -4,8 +4,9 @@ asserted absent from the manifest, its warnings and ``envcapture show``.
 Everything is real: a venv made here with a wheel that the real pip installs (its direct_url.json then says
 where the wheel came from), dist-info folders, pip.conf, PIP_*/UV_* variables, a conda-meta folder in the
 venv's prefix, git repositories with remotes, PYTHONPATH, allow-listed variables and file names in the
-project, all read by the real ``envcapture freeze`` in a subprocess. apt sources are read by the dpkg probe
-from a root folder (freeze always reads the machine's own /etc/apt) and go through the same final scan.
+project, all read by the real ``envcapture freeze`` in a subprocess. apt sources and apk repositories are
+read by the dpkg and apk probes from a root folder (freeze always reads the machine's own /etc) and go through
+the same final scan.
 
 Run with ``-s`` to see the tally (placements tried and leaked).
 """
@@ -179,8 +180,9 @@ def plant_project(folder: Path, remote: str, env: dict, names=()) -> Path:
 
 
 def apt_outputs(root: Path, corpus: Corpus) -> str:
-    """apt sources in both formats, read by the real dpkg probe from a root folder, then the final scan."""
-    from envcapture.probes import ProbeContext, dpkg
+    """apt sources in both formats and apk repositories, read by the real dpkg and apk probes from a root
+    folder, then the final scan."""
+    from envcapture.probes import ProbeContext, apk, dpkg
     from envcapture.redact import scan_and_redact
 
     lines, stanzas = [], []
@@ -195,8 +197,16 @@ def apt_outputs(root: Path, corpus: Corpus) -> str:
     (root / "etc/apt/sources.list").write_text("\n".join(lines) + "\n")
     (root / "etc/apt/sources.list.d/extra.sources").write_text("\n".join(stanzas))
     result = dpkg.collect(ProbeContext(root=root, env={}))
-    clean, _ = scan_and_redact({"system_packages": result.data,
-                                "warnings": [w.message for w in result.warnings]})
+    # Alpine's apk: /etc/apk/repositories, one URL a line, optionally tagged
+    (root / "etc/apk").mkdir(parents=True)
+    (root / "lib/apk/db").mkdir(parents=True)
+    (root / "lib/apk/db/installed").write_text("")
+    (root / "etc/apk/repositories").write_text("".join(
+        f"@edge {corpus.url(shape, 'apk repositories', f'https://apk{k}.example.com/alpine/edge/main', k)}\n"
+        for k, shape in enumerate(url_shapes())))
+    alpine = apk.collect(ProbeContext(root=root, env={}))
+    clean, _ = scan_and_redact({"system_packages": [result.data, alpine.data],
+                                "warnings": [w.message for w in result.warnings + alpine.warnings]})
     return json.dumps(clean)
 
 
