@@ -1,0 +1,118 @@
+"""The target probe (envcapture/probes/target.py) on purpose-built site-packages folders: what it reads from
+each dist-info folder, and which of two same-named distributions wins, in-process and run as a plain script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from sitepackages import dist_info
+
+from envcapture.probes import target
+
+
+def by_name(records):
+    return {record["name"]: record for record in records}
+
+
+def test_requested_comes_from_REQUESTED_and_installer_from_INSTALLER(tmp_path):
+    site = tmp_path / "site"
+    dist_info(site, "asked", "1.0", requested=True, installer="pip")
+    dist_info(site, "pulled-in", "2.0", requested=False, installer="uv")
+    dist_info(site, "bare", "3.0")
+    records = by_name(target.distributions([str(site)]))
+    assert (records["asked"]["requested"], records["asked"]["installer"]) == (True, "pip")
+    # An INSTALLER file alone (every pip install writes one) does not make a package requested.
+    assert (records["pulled-in"]["requested"], records["pulled-in"]["installer"]) == (False, "uv")
+    assert (records["bare"]["requested"], records["bare"]["installer"]) == (False, None)
+    assert all(record["error"] is None for record in records.values())
+
+
+def test_headers_are_case_insensitive_and_the_body_is_not_read(tmp_path):
+    site = tmp_path / "site"
+    dist_info(site, "Mixed_Case.Name", "1.0", requires=["Other_Dep>=1", 'extra-thing; extra == "x"'],
+              header_case=str.lower)
+    dist_info(site, "UPPER", "2.0", header_case=str.upper)
+    records = by_name(target.distributions([str(site)]))
+    mixed = records["Mixed_Case.Name"]
+    assert mixed["version"] == "1.0" and mixed["requires"] == ["Other_Dep>=1", 'extra-thing; extra == "x"']
+    assert records["UPPER"]["version"] == "2.0"
+    assert "not-a-header" not in records
+    twice = site / "twice-1.0.dist-info"
+    twice.mkdir()
+    (twice / "METADATA").write_text("Name: twice\nVersion: 1.0\nName: second-name\nVersion: 9\n")
+    assert (by_name(target.distributions([str(site)]))["twice"]["version"]) == "1.0"  # the first header counts
+
+
+def test_the_first_of_two_same_named_distributions_wins_like_importlib_metadata(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    dist_info(first, "Foo_Bar", "1.0", requested=True)
+    dist_info(second, "foo-bar", "2.0")           # same project under its canonical spelling
+    dist_info(second, "FOO.BAR", "3.0", folder="FOO.BAR-3.0.dist-info")
+    dist_info(second, "only-second", "1.0")
+    records = target.distributions([str(first), str(second)])
+    assert [(r["name"], r["version"]) for r in records] == [("Foo_Bar", "1.0"), ("only-second", "1.0")]
+    # The order of the path decides, not the order of names: reversed, the second folder's copy wins.
+    reversed_records = target.distributions([str(second), str(first)])
+    assert [(r["name"], r["version"]) for r in reversed_records] == [("FOO.BAR", "3.0"), ("only-second", "1.0")]
+
+
+def test_a_missing_path_entry_is_skipped_and_an_egg_info_file_is_not_a_distribution(tmp_path):
+    site = tmp_path / "site"
+    dist_info(site, "real", "1.0")
+    (site / "stray-1.0.egg-info").write_text("Metadata-Version: 1.0\nName: stray\nVersion: 1.0\n")
+    records = target.distributions([str(tmp_path / "absent"), str(site)])
+    assert [r["name"] for r in records] == ["real"]
+
+
+def test_egg_info_requires_txt_sections_become_markers(tmp_path):
+    egg = tmp_path / "site" / "legacy-0.5.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy\nVersion: 0.5\n")
+    (egg / "requires.txt").write_text("six\n# a comment\n\n[socks]\nPySocks>=1.5\n[:python_version < \"3.8\"]\n"
+                                      "importlib-metadata\n[tls:sys_platform == \"win32\"]\nwincertstore\n")
+    [record] = target.distributions([str(tmp_path / "site")])
+    assert record["requires"] == ["six", 'PySocks>=1.5; extra == "socks"',
+                                  'importlib-metadata; (python_version < "3.8")',
+                                  'wincertstore; extra == "tls" and (sys_platform == "win32")']
+
+
+def test_direct_url_is_read_and_a_broken_one_is_an_error_not_a_crash(tmp_path):
+    site = tmp_path / "site"
+    url = {"url": "https://example.org/pkg-1.0.tar.gz", "archive_info": {"hash": "sha256=" + "a" * 64}}
+    dist_info(site, "fromurl", "1.0", direct_url=url)
+    broken = dist_info(site, "broken", "1.0")
+    (broken / "direct_url.json").write_text("{not json")
+    records = by_name(target.distributions([str(site)]))
+    assert records["fromurl"]["direct_url"] == url and records["fromurl"]["error"] is None
+    assert records["broken"]["direct_url"] is None
+    assert records["broken"]["error"] == "direct_url.json is not valid JSON"
+
+
+def test_folder_name_stands_in_for_unreadable_metadata(tmp_path):
+    site = tmp_path / "site"
+    (site / "nometa-1.0.dist-info").mkdir(parents=True)
+    latin = site / "latin-3.0.dist-info"
+    latin.mkdir()
+    (latin / "METADATA").write_bytes("Name: latin\nVersion: 3.0\nSummary: caf\xe9\n".encode("latin-1"))
+    records = by_name(target.distributions([str(site)]))
+    assert records["nometa"]["version"] == "1.0" and records["nometa"]["error"].startswith("METADATA")
+    assert records["latin"]["version"] == "3.0" and records["latin"]["error"] == "METADATA: not UTF-8"
+
+
+def test_run_as_a_plain_script_the_path_order_decides(tmp_path):
+    """target.py as freeze runs it (`python target.py`, no envcapture import): PYTHONPATH order decides."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    dist_info(first, "Dup_Pkg", "1.0", requested=True, installer="pip")
+    dist_info(second, "dup-pkg", "2.0")
+    env = {**os.environ, "PYTHONPATH": f"{first}{os.pathsep}{second}"}
+    proc = subprocess.run([sys.executable, "-S", target.__file__], capture_output=True, text=True, env=env,
+                          timeout=60, check=True)
+    facts = json.loads(proc.stdout)
+    mine = [d for d in facts["distributions"] if d["path"].startswith(str(tmp_path))]
+    assert [(d["name"], d["version"], d["requested"], d["installer"]) for d in mine] == [
+        ("Dup_Pkg", "1.0", True, "pip")]
+    assert facts["sys_path"][:2] == [str(first), str(second)]
+    assert facts["probe_version"] == target.PROBE_VERSION and facts["deep"] is None
