@@ -153,3 +153,21 @@ def test_csv_row_with_wrong_cell_count_is_refused():
                                               ("12.0", "Blackwell"), ("10.0", "Blackwell"), (None, None)])
 def test_architecture_from_compute_capability(cc, architecture):
     assert smi.architecture_for(cc) == architecture
+
+
+def test_csv_row_with_too_few_cells_is_refused():
+    # nvidia-smi cut short (a driver error mid-output): a row with fewer cells must not shift the fields.
+    with pytest.raises(smi.ParseError, match="has 3 cells, expected 7"):
+        smi.parse_query_gpu_csv("0, NVIDIA H100 80GB HBM3, 81559 MiB\n", smi.QUERY_FIELDS)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("00000000:00:06.0", "00000000:00:06.0"), ("0000:2D:00.0", "0000:2D:00.0"),
+    ("[N/A]", None), ("00000000:00:06", None), ("0000:2D:00.0; rm -rf /", None), ("GPU-0000:00:06.0", None),
+    ("0000:zz:00.0", None), ("00000000:00:06.10", None),
+])
+def test_pci_bus_id_must_look_like_one(value, expected):
+    assert smi.bus_id(value) == expected
+    row = dict.fromkeys(smi.QUERY_FIELDS, "1")
+    row.update({"pci.bus_id": value, "compute_cap": "9.0"})
+    assert smi.devices_from_query_rows([row])[0]["pci_bus_id"] == expected

@@ -105,12 +105,16 @@ def test_pypi_records_tokens_and_broken_records(env_copy, section_problems):
     (meta / "bzip2-1.0.8-h2466b09_7.json").write_text(json.dumps(bzip2))
     (meta / "requests-2.31.0-pypi_0.json").write_text(json.dumps(
         {"name": "requests", "version": "2.31.0", "build": "pypi_0", "build_number": 0, "channel": "pypi"}))
+    # A pip install is a pip install whatever channel name the conda version wrote next to its pypi_0 build.
+    (meta / "tqdm-4.66.1-pypi_0.json").write_text(json.dumps(
+        {"name": "tqdm", "version": "4.66.1", "build": "pypi_0", "build_number": 0,
+         "channel": "https://conda.anaconda.org/conda-forge/win-64"}))
     (meta / "broken-1.0-0.json").write_text('{"name": "broken", "vers')
     (meta / "evil-1.0-0.json").write_text(json.dumps({"name": "evil", "version": "1.0; rm -rf /", "build": "0"}))
     result = collect(env_copy)
     data = result.data
     names = {p["name"] for p in data["packages"]}
-    assert "requests" not in names and "broken" not in names and "evil" not in names
+    assert not names & {"requests", "tqdm", "broken", "evil"}
     assert len(data["packages"]) == 13
     assert token not in json.dumps(data)
     assert "https://conda.anaconda.org/private-chan" in data["channels"]

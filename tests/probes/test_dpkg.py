@@ -162,3 +162,18 @@ def test_no_manager_at_all(tmp_path, section_problems):
     result = system_packages.collect(ProbeContext(root=tmp_path, env={}))
     assert result.data == {"manager": None, "packages": [], "sources": []}
     assert section_problems("system_packages", result.data) == []
+
+
+def test_extended_states_stanza_without_architecture_marks_every_architecture_auto(tmp_path):
+    """apt writes `Architecture:` in extended_states, but a stanza without it (older apt, a hand edit) still
+    marks the package automatic, whatever its architecture; `all` packages are filed under the native one."""
+    status = "".join(f"Package: {name}\nStatus: install ok installed\nVersion: 1.0\nArchitecture: {arch}\n\n"
+                     for name, arch in (("noarch-mark", "amd64"), ("marked", "amd64"), ("docs", "all"),
+                                        ("chosen", "amd64")))
+    states = ("Package: noarch-mark\nAuto-Installed: 1\n\nPackage: marked\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+              "Package: docs\nArchitecture: amd64\nAuto-Installed: 1\n\n"
+              "Package: chosen\nArchitecture: amd64\nAuto-Installed: 0\n")
+    root = root_with(tmp_path, {"/var/lib/dpkg/status": status, "/var/lib/apt/extended_states": states})
+    result = dpkg.collect(ProbeContext(root=root, env={}))
+    manual = {p["name"]: p["manual"] for p in result.data["packages"]}
+    assert manual == {"noarch-mark": False, "marked": False, "docs": False, "chosen": True}
