@@ -77,7 +77,7 @@ def copy_dist(site: Path, real: Path, name: str, direct_url: dict | None, requir
     """Another installed distribution made from the pip-installed one: same files, its own name."""
     folder = site / f"{name.replace('-', '_')}-1.0.dist-info"
     shutil.copytree(real, folder)
-    lines = [f"Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0", *(f"Requires-Dist: {r}" for r in requires)]
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0", *(f"Requires-Dist: {r}" for r in requires)]
     (folder / "METADATA").write_text("\n".join(lines) + "\n")
     if direct_url is None:
         (folder / "direct_url.json").unlink(missing_ok=True)
@@ -189,7 +189,8 @@ def apt_outputs(root: Path, corpus: Corpus) -> str:
     for k, shape in enumerate(url_shapes()):
         lines.append(f"deb [signed-by=/usr/share/keyrings/x.gpg] "
                      f"{corpus.url(shape, 'apt sources.list', f'https://apt{k}.example.com/debian', k)} bookworm main")
-        stanzas.append(f"Types: deb\nURIs: {corpus.url(shape, 'apt deb822 .sources', f'https://deb{k}.example.com/', k)}"
+        uri = corpus.url(shape, "apt deb822 .sources", f"https://deb{k}.example.com/", k)
+        stanzas.append(f"Types: deb\nURIs: {uri}"
                        "\nSuites: bookworm\nComponents: main\n")
     (root / "etc/apt/sources.list.d").mkdir(parents=True)
     (root / "var/lib/dpkg").mkdir(parents=True)
