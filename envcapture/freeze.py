@@ -65,6 +65,17 @@ def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
                                          not_collected_message(section, f"{type(exc).__name__}: {exc}"))])
 
 
+def python_section(python_env, ctx: ProbeContext) -> ProbeResult:
+    """The Python probe, guarded like the others: without the packages the interpreter's facts still count."""
+    try:
+        return python_env.collect(ctx)
+    except Exception as exc:  # a probe bug must not cost the user the whole manifest
+        result = python_env.collect(ctx, packages_too=False)
+        result.warnings.append(ProbeWarning("python", not_collected_message(
+            "python_packages", f"{type(exc).__name__}: {exc}")))
+        return result
+
+
 def one_line(text: str, limit: int = 4000) -> str:
     """Warnings quote exceptions and tool output: keep them to one line of text, as the schema requires."""
     return " ".join(str(text).split())[:limit]
@@ -106,7 +117,7 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
                    for section, module in INDEPENDENT_PROBES.items()}
         ctx.target = run_target_probe(interpreter, deep=deep)
         results = {section: future.result() for section, future in futures.items()}
-    results["python"] = python_env.collect(ctx)
+    results["python"] = python_section(python_env, ctx)
     for section, module in TARGET_PROBES.items():
         results[section] = run_probe(section, module, ctx)
 
@@ -131,7 +142,14 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
         "host": host_facts() if include_host else None,
         "warnings": [{"source": w.source, "message": one_line(w.message)} for w in warnings],
     }
-    return redact_secrets(manifest)
+    return conform(redact_secrets(manifest))
+
+
+def conform(manifest: dict) -> dict:
+    """freeze writes only what `validate` accepts: values that break a rule are repaired or left out, and said."""
+    from envcapture.conform import conform as conform_to_schema
+
+    return conform_to_schema(manifest)
 
 
 def redact_secrets(manifest: dict) -> dict:

@@ -218,31 +218,54 @@ def git_checkout(path: str, timeout: float) -> Optional[Checkout]:
     return Checkout(commit=commit, dirty=bool(status.strip()))
 
 
-def package_source(direct_url: Optional[dict], home: str, timeout: Optional[float]) -> PackageSource:
-    """``timeout`` None: the install paths are not on this machine (an image), so no checkout is looked up."""
-    """PEP 610 direct_url.json to a source record; no direct_url means an index install."""
+def _text(value) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
+def _table(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def package_source(direct_url: Optional[dict], home: str, timeout: Optional[float],
+                   warnings: Optional[list] = None, where: str = "") -> PackageSource:
+    """PEP 610 direct_url.json to a source record; no direct_url means an index install.
+
+    ``timeout`` None: the install paths are not on this machine (an image), so no checkout is looked up.
+    direct_url.json is written by installers and edited by hand: a field of the wrong type is left out and said.
+    """
     if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
         return PackageSource("index")
+    warnings = warnings if warnings is not None else []
+
+    def table(key: str) -> dict:
+        value = direct_url.get(key)
+        if value is not None and not isinstance(value, dict):
+            warnings.append(ProbeWarning("python", f"{where}: direct_url.json {key} is not a JSON object; ignored"))
+        return _table(value)
+
     raw_url = direct_url["url"]
     url = private_url(raw_url, home)
-    subdirectory = direct_url.get("subdirectory")
+    subdirectory = _text(direct_url.get("subdirectory"))
     if "vcs_info" in direct_url:
-        info = direct_url["vcs_info"] or {}
-        vcs = info.get("vcs") or "git"
+        info = table("vcs_info")
+        vcs = _text(info.get("vcs")) or "git"
+        if vcs not in ("git", "hg", "svn", "bzr"):
+            warnings.append(ProbeWarning("python", f"{where}: direct_url.json names an unknown vcs; taken as git"))
+            vcs = "git"
         # pip records the bare URL; the vcs prefix makes it installable again (git+https://...)
         if not url.startswith(vcs + "+"):
             url = f"{vcs}+{url}"
-        return PackageSource("vcs", url=url, vcs=vcs, commit=info.get("commit_id"),
-                             requested_revision=info.get("requested_revision"), subdirectory=subdirectory)
+        return PackageSource("vcs", url=url, vcs=vcs, commit=_text(info.get("commit_id")),
+                             requested_revision=_text(info.get("requested_revision")), subdirectory=subdirectory)
     if "archive_info" in direct_url:
-        info = direct_url["archive_info"] or {}
-        digest = info.get("hash")
-        hashes = info.get("hashes") or {}
-        if not digest and "sha256" in hashes:
+        info = table("archive_info")
+        digest = _text(info.get("hash"))
+        hashes = _table(info.get("hashes"))
+        if not digest and isinstance(hashes.get("sha256"), str):
             digest = "sha256=" + hashes["sha256"]
         return PackageSource("archive", url=url, hash=digest, subdirectory=subdirectory)
-    info = direct_url.get("dir_info") or {}
-    kind = "editable" if info.get("editable") else "directory"
+    info = table("dir_info")
+    kind = "editable" if info.get("editable") is True else "directory"
     local = file_url_path(strip_url_credentials(raw_url))
     checkout = git_checkout(local, timeout) if local and timeout is not None else None
     return PackageSource(kind, url=url, subdirectory=subdirectory, checkout=checkout)
@@ -301,38 +324,52 @@ def packages(target: dict, home: str, timeout: Optional[float]) -> tuple[list[Py
     site_dirs = {os.path.normpath(p) for p in target.get("site_packages") or []}
     records = []
     for dist in dists:
-        name, version = dist.get("name") or "", dist.get("version") or ""
-        where = f"{dist.get('folder', name)}"
-        if dist.get("error"):
-            warnings.append(ProbeWarning("python", f"{where}: {dist['error']}"))
-        if not grammar.is_dist_name(name) or not grammar.is_pep440_version(version):
-            warnings.append(ProbeWarning("python", f"{where}: name {grammar.quote_for_message(name)} or version "
-                                                   f"{grammar.quote_for_message(version)} is not valid; left out"))
+        try:
+            record = package_record(dist, required, site_dirs, home, timeout, warnings)
+        except Exception as exc:  # one broken distribution must not cost the others
+            where = dist.get("folder") if isinstance(dist, dict) else None
+            warnings.append(ProbeWarning("python", f"{where if isinstance(where, str) else 'a distribution'}: "
+                                                   f"could not be read ({type(exc).__name__}: {exc}); left out"))
             continue
-        requires = []
-        for text in dist.get("requires") or []:
-            text = strip_url_credentials(text)  # `pkg @ https://TOKEN@host/...`, `...whl?token=...`
-            if grammar.is_pep508_requirement(text):
-                requires.append(text)
-            else:
-                shown = grammar.quote_for_message(text) + " " if may_quote(text) else "with a URL "
-                warnings.append(ProbeWarning("python", f"{name}: requirement {shown}is not PEP 508; left out"))
-        installer = dist.get("installer")
-        if installer is not None and not grammar.is_identifier(installer):
-            installer = None
-        direct_url = dist.get("direct_url") or outside_site_packages(dist.get("path"), site_dirs)
-        source = _check_source_fields(package_source(direct_url, home, timeout), name, warnings)
-        label = local_label(version)
-        records.append(PythonPackage(
-            name=name, version=version, requested=bool(dist.get("requested")), installer=installer,
-            top_level=grammar.canonical_name(name) not in required, requires=requires, source=source,
-            local_label=label if label and grammar.is_identifier(label) else None,
-            index_url=implied_index(label),
-            **package_license(dist.get("license")),
-            purl=pypi_purl(name, version),
-        ))
+        if record is not None:
+            records.append(record)
     records.sort(key=lambda p: grammar.canonical_name(p.name))
     return records, warnings
+
+
+def package_record(dist: dict, required: set, site_dirs: set, home: str, timeout: Optional[float],
+                   warnings: list) -> Optional[PythonPackage]:
+    """One distribution reported by target.py, or None (with a warning) when it cannot be recorded."""
+    name, version = dist.get("name") or "", dist.get("version") or ""
+    where = f"{dist.get('folder', name)}"
+    if dist.get("error"):
+        warnings.append(ProbeWarning("python", f"{where}: {dist['error']}"))
+    if not grammar.is_dist_name(name) or not grammar.is_pep440_version(version):
+        warnings.append(ProbeWarning("python", f"{where}: name {grammar.quote_for_message(name)} or version "
+                                               f"{grammar.quote_for_message(version)} is not valid; left out"))
+        return None
+    requires = []
+    for text in dist.get("requires") or []:
+        text = strip_url_credentials(text)  # `pkg @ https://TOKEN@host/...`, `...whl?token=...`
+        if grammar.is_pep508_requirement(text):
+            requires.append(text)
+        else:
+            shown = grammar.quote_for_message(text) + " " if may_quote(text) else "with a URL "
+            warnings.append(ProbeWarning("python", f"{name}: requirement {shown}is not PEP 508; left out"))
+    installer = dist.get("installer")
+    if installer is not None and not grammar.is_identifier(installer):
+        installer = None
+    direct_url = dist.get("direct_url") or outside_site_packages(dist.get("path"), site_dirs)
+    source = _check_source_fields(package_source(direct_url, home, timeout, warnings, where), name, warnings)
+    label = local_label(version)
+    return PythonPackage(
+        name=name, version=version, requested=bool(dist.get("requested")), installer=installer,
+        top_level=grammar.canonical_name(name) not in required, requires=requires, source=source,
+        local_label=label if label and grammar.is_identifier(label) else None,
+        index_url=implied_index(label),
+        **package_license(dist.get("license")),
+        purl=pypi_purl(name, version),
+    )
 
 
 # Trove classifiers that name exactly one SPDX license (cyclonedx-py and syft map the same way); the others
@@ -379,11 +416,12 @@ def pypi_purl(name: str, version: str) -> str:
     return f"pkg:pypi/{grammar.canonical_name(name)}@{quote(version, safe='.!')}"
 
 
-def collect(ctx: ProbeContext) -> ProbeResult:
+def collect(ctx: ProbeContext, packages_too: bool = True) -> ProbeResult:
     """Both sections at once: {'python': ..., 'python_packages': [...]}."""
     target = ctx.target
     # A target from another root (inside an image) has its local checkouts there, not on this machine.
     on_this_machine = ctx.root == Path("/")
-    records, warnings = packages(target, ctx.home, ctx.timeout if on_this_machine else None)
+    records, warnings = packages(target, ctx.home, ctx.timeout if on_this_machine else None) if packages_too \
+        else ([], [])
     info = python_info(target, ctx.home, ctx.env, warnings)
     return ProbeResult({"python": to_data(info), "python_packages": to_data(records)}, warnings)
