@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-os", metavar="ID:VERSION", help="the distribution of --base-image (default: read "
                    "from the image's /etc/os-release)")
     p.add_argument("--ca-bundle")
+    p.add_argument("--force", action="store_true", help="overwrite kit files that are not as envcapture wrote them")
     return parser
 
 

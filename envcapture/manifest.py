@@ -172,10 +172,24 @@ def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> Non
 
 def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
     path = Path(path)
+    if os.path.islink(path) and not path.exists():
+        raise BadInput(f"{path}: is a dangling symbolic link; name a file to write the manifest to")
     if path.exists() and not force and not is_manifest_file(path):
         raise BadInput(f"{path}: exists and is not an envcapture manifest; use --force to overwrite it")
     if path.is_dir():
         raise BadInput(f"{path}: is a directory")
-    if not path.parent.is_dir():
-        raise BadInput(f"{path}: the folder {path.parent} does not exist (create it first)")
-    write_atomically(path, dumps(manifest))
+    try:
+        write_atomically(path, dumps(manifest))
+    except OSError as exc:
+        raise BadInput(write_error(exc, path)) from None
+
+
+def write_error(exc: OSError, where: Path) -> str:
+    """One line for a failed write; the old file is intact (writes go to a temporary file, then a rename)."""
+    import errno
+
+    reasons = {errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",
+               errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EDQUOT: "disk quota exceeded", errno.ENOENT: "no such folder"}
+    reason = reasons.get(exc.errno, exc.strerror or str(exc))
+    return f"{where}: cannot write ({reason}); nothing was replaced"

@@ -59,7 +59,7 @@ def generate_kit(args, tool: str) -> None:
     options = argparse.Namespace(targets=[tool], manifest=args.manifest, output=args.output,
                                  base_image=args.base_image, base_os=base_os,
                                  ca_bundle=getattr(args, "ca_bundle", None), hashes=False, apt_snapshot=None,
-                                 force=False)
+                                 force=getattr(args, "force", False))
     generate_command(options)
 
 

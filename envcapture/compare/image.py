@@ -107,11 +107,14 @@ def run_in_image(image: str, python: str) -> dict:
         parse_probe_output(code, stdout, stderr, f"{python} in {image}")  # raises with the probe's last line
     try:
         report = json.loads(stdout.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ToolFailed(f"{python} in {image}: the inspection probe printed something that is not JSON") from None
     if not isinstance(report, dict) or not isinstance(report.get("target"), dict) \
             or report["target"].get("probe_version") != 1:
         raise ToolFailed(f"{python} in {image}: unexpected answer from the inspection probe")
+    from envcapture.probes.interpreter import check_target_answer
+
+    check_target_answer(report["target"], f"{python} in {image}")
     return report
 
 
