@@ -178,6 +178,8 @@ def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
         raise BadInput(f"{path}: exists and is not an envcapture manifest; use --force to overwrite it")
     if path.is_dir():
         raise BadInput(f"{path}: is a directory")
+    if not path.parent.is_dir():
+        raise BadInput(f"{path}: the folder {path.parent} does not exist (create it first)")
     try:
         write_atomically(path, dumps(manifest))
     except OSError as exc:
