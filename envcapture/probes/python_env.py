@@ -20,7 +20,6 @@ from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError
 from envcapture.redact import may_quote, strip_url_credentials
 
 
-
 @dataclass
 class Checkout:
     commit: str
