@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import re
 from pathlib import Path
 
 from envcapture.compare.grading import Comparison, compare
@@ -17,14 +19,51 @@ def manifest_labels(paths: list[str]) -> list[str]:
     return [stem if stems.count(stem) == 1 else str(p) for stem, p in zip(stems, paths)]
 
 
-def diff_command(args) -> int:
-    from envcapture import manifest as manifest_io
+def _natural(text: str) -> list:
+    """n2 before n10: node names sort the way a person counts."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
-    paths = list(args.manifests)
+
+def manifest_paths(arguments: list[str]) -> list[str]:
+    """Files, folders (their *.json) and patterns the shell did not expand (quoted, or on Windows)."""
+    paths: list[str] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found = [str(p) for p in path.iterdir() if p.suffix == ".json" and not p.name.startswith(".")
+                     and p.is_file()]
+            if not found:
+                raise BadInput(f"{argument}: a folder with no .json manifest in it")
+            paths += sorted(found, key=_natural)
+        elif not path.exists() and glob.has_magic(argument):
+            found = [p for p in glob.glob(argument) if Path(p).is_file()]
+            if not found:
+                raise BadInput(f"{argument}: no file matches this pattern")
+            paths += sorted(found, key=_natural)
+        else:
+            paths.append(argument)
+    return paths  # a file named twice is read twice, but parsed sections are shared (ManifestSet)
+
+
+def one_manifest_message(arguments: list[str], path: str) -> str:
+    if len(arguments) == 1 and arguments[0] == path:
+        return (f"diff needs at least two manifests, and got one: {path}. If you typed a pattern such as "
+                "node-*.json, the shell found only this file: usually every task wrote the same file (srun fills "
+                "%n only in its own --output; use envcapture freeze -o 'node-{node}.json') or srun ran one task "
+                "(give --nodes=N, or run it inside the allocation)")
+    return f"diff needs at least two manifests, and {' '.join(arguments)} holds only one: {path}"
+
+
+def diff_command(args) -> int:
+    from envcapture.compare.many import ManifestSet
+
+    paths = manifest_paths(list(args.manifests))
     if len(paths) < 2:
-        raise BadInput("diff needs at least two manifests (envcapture diff A B [C ...])")
-    manifests = [manifest_io.load(p) for p in paths]
-    result = compare(manifests, manifest_labels(paths), sources=paths)
+        raise BadInput(one_manifest_message(list(args.manifests), paths[0]))
+    manifests = ManifestSet()
+    for path in paths:
+        manifests.add(path)
+    result = manifests.compare(manifest_labels(paths), sources=paths)
     emit(result, "diff", args.format)
     return 0 if result.same else 1
 

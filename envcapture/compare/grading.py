@@ -119,16 +119,29 @@ def compare(manifests: list[dict], labels: list[str], sources: list[str] | None 
     """
     if len(manifests) < 2:
         raise BadInput("compare needs at least two manifests")
-    not_compared = dict(skip or {})
-    for label, m in zip(labels, manifests):
-        for section in sorted(sections_not_collected(m)):
-            if section in SECTIONS and section not in not_compared:
-                not_compared[section] = f"not collected in {label}"
+    not_compared = not_compared_sections(labels, [sections_not_collected(m) for m in manifests], skip)
     sections = [s for s in SECTIONS if s not in not_compared]
     tables = [extract(m, sections) for m in manifests]
+    return Comparison(labels=labels, sources=sources or list(labels),
+                      differences=grade_tables(tables, not_compared, strict), not_compared=not_compared,
+                      groups=_groups(labels, tables, sections), strict=strict)
+
+
+def not_compared_sections(labels: list[str], not_collected: list[set], skip: dict | None = None) -> dict:
+    """``skip`` plus every section some freeze could not collect, with the reason."""
+    not_compared = dict(skip or {})
+    for label, missing in zip(labels, not_collected):
+        for section in sorted(missing):
+            if section in SECTIONS and section not in not_compared:
+                not_compared[section] = f"not collected in {label}"
+    return not_compared
+
+
+def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False) -> list[Difference]:
+    """Every fact that differs between the flattened manifests, graded (the first table is the reference)."""
     keys = sorted(set().union(*(t.values for t in tables)),
                   key=lambda k: (SECTIONS.index(SECTION_OF.get(k[0], k[0])), k[0], k[1], k[2]))
-    directional = len(manifests) == 2
+    directional = len(tables) == 2
     differences = []
     for key in keys:
         group, item, name = key
@@ -137,6 +150,11 @@ def compare(manifests: list[dict], labels: list[str], sources: list[str] | None 
             continue
         rule = RULES[(group, name)]
         raw = [t.values.get(key) for t in tables]
+        by_id = {id(v): v for v in raw}
+        if len(by_id) == 1:
+            # One value object everywhere (tables of many manifests share the facts of identical sections),
+            # or None everywhere: nothing can differ, whatever the presence rules below say.
+            continue
         if item and group != "determinism":
             present = [(group, item) in t.items for t in tables]
             if not rule.primary:
@@ -150,18 +168,21 @@ def compare(manifests: list[dict], labels: list[str], sources: list[str] | None 
             present = [v is not None for v in raw]
             if not all(present):
                 continue  # not known on one side: nothing to say
-        value_keys = [rule.key(v) if p else None for v, p in zip(raw, present)]
+        # rule.key once per distinct value object: with hundreds of manifests most values are shared
+        key_of = {i: rule.key(v) for i, v in by_id.items() if v is not None}
+        value_keys = [(key_of[id(v)] if v is not None else rule.key(None)) if p else None
+                      for v, p in zip(raw, present)]
         if len(set(value_keys)) <= 1:
             continue
         values = [v if p else None for v, p in zip(raw, present)]
         grade = _grade(rule, values, directional)
         if strict:
             grade = ERROR
+        shown = {i: rule.show(v) for i, v in by_id.items()}
         differences.append(Difference(
             section=section, item=item, field=name, what=_what(group, item, name, rule), grade=grade,
-            change=_change(present, value_keys), values=[rule.show(v) for v in values]))
-    return Comparison(labels=labels, sources=sources or list(labels), differences=differences,
-                      not_compared=not_compared, groups=_groups(labels, tables, sections), strict=strict)
+            change=_change(present, value_keys), values=[shown[id(v)] if v is not None else None for v in values]))
+    return differences
 
 
 def _groups(labels: list[str], tables: list[Facts], sections: list[str]) -> list[list[str]]:
