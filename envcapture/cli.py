@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true")
 
     p = sub.add_parser("diff", help="compare manifests (exit 1 when they differ)")
-    p.add_argument("manifests", nargs="+", metavar="MANIFEST")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("manifests", nargs="+", metavar="MANIFEST", help="manifest files, folders of them, or patterns")
+    p.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text")
 
     p = sub.add_parser("gather", help="run freeze on every node of a Slurm job (srun), keep one manifest per "
                        "node, print the diff")
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", default=".")
     p.add_argument("--include-host", action="store_true")
     p.add_argument("--deep", action="store_true")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown", "html"), default="text")
     p.add_argument("srun_args", nargs="*", metavar="-- SRUN_ARGS", help="passed to srun (e.g. -- --nodes=3)")
 
     p = sub.add_parser("restore", help="recreate the Python packages of a manifest in a new virtualenv")

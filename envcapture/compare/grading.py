@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envcapture.compare.facts import Facts, extract
-from envcapture.compare.rules import (ERROR, JSON_FORMAT_VERSION, RULES, SECTION_OF, SECTIONS, WARNING, Rule,
-                                      _key)
+from envcapture.compare.rules import ERROR, JSON_FORMAT_VERSION, RULES, SECTION_OF, SECTIONS, WARNING, Rule
 from envcapture.errors import BadInput
 
 
@@ -20,7 +19,22 @@ class Difference:
     change: str  # missing | extra | changed, seen from the first manifest
     values: list  # one display value per manifest; None where absent or not known
 
+    def spread(self, labels: list[str]) -> tuple[tuple, list]:
+        """(majority value, its labels), then [(value, labels)] of every other value, in order of appearance.
+
+        None (the item is absent there) is a value like any other: it can be the majority."""
+        by_value: dict = {}
+        for label, value in zip(labels, self.values):
+            by_value.setdefault(value, []).append(label)
+        majority = max(by_value, key=lambda v: len(by_value[v]))  # first seen wins a tie
+        return (majority, by_value.pop(majority)), list(by_value.items())
+
     def message(self, labels: list[str]) -> str:
+        if len(self.values) > 2:
+            (value, where), others = self.spread(labels)
+            parts = [f"{_shown(value)} on {label_list(where, 5, 'nodes')}"]
+            parts += [f"{_shown(v)} on {label_list(ls, 20)}" for v, ls in others]
+            return f"{self.what}: " + "; ".join(parts)
         if len(self.values) == 2:
             a, b = self.values
             if self.change == "missing":
@@ -28,15 +42,30 @@ class Difference:
             if self.change == "extra":
                 return f"{self.what}: not in {labels[0]}, {b} in {labels[1]}"
             return f"{self.what}: {a} in {labels[0]}, {b} in {labels[1]}"
-        groups: dict = {}
-        for label, value in zip(labels, self.values):
-            groups.setdefault(value if value is not None else "(missing)", []).append(label)
-        return f"{self.what}: " + "; ".join(f"{v} on {', '.join(ls)}" for v, ls in groups.items())
+        return f"{self.what}: (compared with itself)"
 
     def to_json(self, labels: list[str]) -> dict:
-        return {"section": self.section, "item": self.item or None, "field": self.field, "what": self.what,
-                "grade": self.grade, "change": self.change, "values": self.values,
-                "message": self.message(labels)}
+        out = {"section": self.section, "item": self.item or None, "field": self.field, "what": self.what,
+               "grade": self.grade, "change": self.change, "values": self.values,
+               "message": self.message(labels)}
+        if len(self.values) > 2:
+            (value, where), others = self.spread(labels)
+            out["majority"] = {"value": value, "count": len(where)}
+            out["minority"] = [{"value": v, "labels": ls} for v, ls in others]
+        return out
+
+
+def _shown(value) -> str:
+    return "(missing)" if value is None else str(value)
+
+
+def label_list(labels: list[str], limit: int, many: str = "") -> str:
+    """Names up to ``limit``; past it, a count ("497 nodes") or the first names and how many more."""
+    if len(labels) <= limit:
+        return ", ".join(labels)
+    if many:
+        return f"{len(labels)} {many}"
+    return ", ".join(labels[:limit]) + f" and {len(labels) - limit} more"
 
 
 @dataclass
@@ -122,9 +151,9 @@ def compare(manifests: list[dict], labels: list[str], sources: list[str] | None 
     not_compared = not_compared_sections(labels, [sections_not_collected(m) for m in manifests], skip)
     sections = [s for s in SECTIONS if s not in not_compared]
     tables = [extract(m, sections) for m in manifests]
-    return Comparison(labels=labels, sources=sources or list(labels),
-                      differences=grade_tables(tables, not_compared, strict), not_compared=not_compared,
-                      groups=_groups(labels, tables, sections), strict=strict)
+    differences = grade_tables(tables, not_compared, strict)
+    return Comparison(labels=labels, sources=sources or list(labels), differences=differences,
+                      not_compared=not_compared, groups=groups_of(labels, differences), strict=strict)
 
 
 def not_compared_sections(labels: list[str], not_collected: list[set], skip: dict | None = None) -> dict:
@@ -185,10 +214,11 @@ def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False) 
     return differences
 
 
-def _groups(labels: list[str], tables: list[Facts], sections: list[str]) -> list[list[str]]:
-    """Manifests that agree on every compared fact, so a heterogeneous cluster is seen at a glance."""
+def groups_of(labels: list[str], differences: list[Difference]) -> list[list[str]]:
+    """Manifests that agree on every compared fact (every difference shows them the same value), so a
+    heterogeneous cluster is seen at a glance. Nodes whose memory is a few MiB apart are one group: the
+    comparison itself counts whole GiB."""
     groups: dict = {}
-    for label, table in zip(labels, tables):
-        signature = _key(sorted((list(k), v) for k, v in table.values.items()))
-        groups.setdefault(signature, []).append(label)
+    for index, label in enumerate(labels):
+        groups.setdefault(tuple(d.values[index] for d in differences), []).append(label)
     return list(groups.values())

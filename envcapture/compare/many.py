@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envcapture.compare.facts import EXTRACTORS, Facts
-from envcapture.compare.grading import Comparison, grade_tables, not_compared_sections
-from envcapture.compare.rules import SECTIONS, _key
+from envcapture.compare.grading import Comparison, grade_tables, groups_of, not_compared_sections
+from envcapture.compare.rules import SECTIONS
 from envcapture.errors import BadInput
 
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -79,13 +79,36 @@ class _Validators:
         for name, (rule, _) in grammar.RULES.items():
             checker.checks(name)(lambda value, rule=rule: not isinstance(value, str) or rule(value))
         cls = jsonschema.Draft202012Validator
-        self.top = cls({"type": "object", "required": full["required"], "additionalProperties": False,
-                        "properties": {name: True for name in full["properties"]}})
-        self.sections = {name: cls({"$defs": full.get("$defs", {}), **sub}, format_checker=checker)
+        defs = full.get("$defs", {})
+        self.top = cls(_shallow(full))
+        self.sections = {name: cls({"$defs": defs, **sub}, format_checker=checker)
                          for name, sub in full["properties"].items()}
+        # Object sections are checked a level deeper too: their own keys, then each member on its own, so
+        # a hardware section that differs only in memory_total does not revalidate 100 CPU flags.
+        self.shallow = {name: cls(_shallow(sub)) for name, sub in full["properties"].items() if "properties" in sub}
+        self.members = {(name, key): cls({"$defs": defs, **member}, format_checker=checker)
+                        for name, sub in full["properties"].items() for key, member in sub.get("properties", {}).items()}
+        self.valid_members: set = set()
 
-    def section_is_valid(self, name: str, value) -> bool:
-        return name in self.sections and self.sections[name].is_valid(value)
+    def section_is_valid(self, name: str, text: str, value) -> bool:
+        if name not in self.sections:
+            return False
+        if not isinstance(value, dict) or name not in self.shallow:
+            return self.sections[name].is_valid(value)
+        if not self.shallow[name].is_valid(value):
+            return False
+        for key, member_text, member_value in split_sections(text):
+            if (name, key, member_text) in self.valid_members:
+                continue
+            if not self.members[(name, key)].is_valid(member_value):
+                return False
+            self.valid_members.add((name, key, member_text))
+        return True
+
+
+def _shallow(schema: dict) -> dict:
+    """``schema`` with each property's own schema dropped: only the type and the keys are checked."""
+    return {**schema, "properties": {key: True for key in schema["properties"]}}
 
 
 @dataclass
@@ -94,7 +117,6 @@ class Variant:
 
     facts: Facts | None = None
     not_collected: frozenset = frozenset()
-    signature: int = 0
 
 
 @dataclass
@@ -103,7 +125,6 @@ class ManifestSet:
 
     variants: dict = field(default_factory=dict)  # (section, text) -> Variant
     manifests: list = field(default_factory=list)  # per manifest: {section: Variant}
-    signatures: dict = field(default_factory=dict)  # facts signature -> small int
     _validators: _Validators | None = None
 
     def add(self, path: str | Path) -> None:
@@ -132,7 +153,7 @@ class ManifestSet:
         for key, text, value in members:
             variant = self.variants.get((key, text))
             if variant is None:
-                if not validated and not validators.section_is_valid(key, value):
+                if not validated and not validators.section_is_valid(key, text, value):
                     raise NotPlain(f"section {key}")
                 variant = self._new_variant(key, value)
                 self.variants[(key, text)] = variant
@@ -143,9 +164,7 @@ class ManifestSet:
         if key in EXTRACTORS:
             facts = Facts()
             EXTRACTORS[key]({key: value}, facts)
-            signature = self.signatures.setdefault(_key(sorted((list(k), v) for k, v in facts.values.items())),
-                                                   len(self.signatures))
-            return Variant(facts=facts, signature=signature)
+            return Variant(facts=facts)
         if key == "warnings":
             from envcapture.compare.grading import sections_not_collected
 
@@ -160,12 +179,9 @@ class ManifestSet:
         not_compared = not_compared_sections(labels, not_collected)
         sections = [s for s in SECTIONS if s not in not_compared]
         tables = [self._table(m, sections) for m in self.manifests]
-        groups: dict = {}
-        for label, m in zip(labels, self.manifests):
-            signature = tuple(self._variant(m, s).signature for s in sections)
-            groups.setdefault(signature, []).append(label)
-        return Comparison(labels=labels, sources=sources, differences=grade_tables(tables, not_compared),
-                          not_compared=not_compared, groups=list(groups.values()))
+        differences = grade_tables(tables, not_compared)
+        return Comparison(labels=labels, sources=sources, differences=differences, not_compared=not_compared,
+                          groups=groups_of(labels, differences))
 
     def _variant(self, m: dict, section: str) -> Variant:
         """A section missing from a manifest flattens like an empty one (the extractors' own default)."""

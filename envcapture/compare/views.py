@@ -7,7 +7,7 @@ import re
 import sys
 from collections import Counter
 
-from envcapture.compare.grading import Comparison, Difference
+from envcapture.compare.grading import Comparison, Difference, _shown, label_list
 from envcapture.compare.rules import ERROR, WARNING
 from envcapture.grammar import printable
 
@@ -49,13 +49,15 @@ def render_text(result: Comparison, command: str, console=None) -> None:
 
     console = console or _console()
     n = len(result.labels)
-    heading = " vs ".join(printable(label) for label in result.labels)
-    console.print(Text(f"Comparing {heading}", style="bold"))
+    console.print(Text(f"Comparing {printable(heading(result.labels))}", style="bold"))
     by_section: dict = {}
     for difference in result.differences:
         by_section.setdefault(difference.section, []).append(difference)
-    if n > 2 and result.differences:
-        # One matrix for a cluster: a row per differing fact, a column per manifest, odd values highlighted.
+    if n > MATRIX_COLUMNS and result.differences:
+        _print_spread_table(console, result)
+        by_section = {}
+    elif n > 2 and result.differences:
+        # One matrix for a few machines: a row per differing fact, a column per manifest, odd values highlighted.
         by_section = {"matrix": result.differences}
     for section, differences in by_section.items():
         title = "What differs, and where" if section == "matrix" else SECTION_TITLES.get(section, section)
@@ -79,7 +81,7 @@ def render_text(result: Comparison, command: str, console=None) -> None:
     if n > 2 and len(result.groups) > 1:
         console.print(Text("Groups of identical manifests:", style="bold"))
         for group in result.groups:
-            console.print(Text(f"  {printable(', '.join(group))}"))
+            console.print(Text(f"  {printable(group_line(group))}"))
     for reason, sections in _by_reason(result.not_compared).items():
         console.print(Text(printable(f"not compared: {', '.join(sections)} ({reason})"), style="dim"))
     ok = result.same if command == "diff" else result.ok
@@ -87,6 +89,45 @@ def render_text(result: Comparison, command: str, console=None) -> None:
 
 
 MAX_ROWS = 40
+# Up to this many manifests a matrix (a column each) is readable; past it, each fact is shown as the value most
+# manifests have and the manifests that differ from it.
+MATRIX_COLUMNS = 6
+MAX_NAMED = 20
+
+
+def heading(labels: list[str]) -> str:
+    if len(labels) <= MATRIX_COLUMNS:
+        return " vs ".join(labels)
+    return f"{len(labels)} manifests: {label_list(labels, MATRIX_COLUMNS)}"
+
+
+def group_line(group: list[str]) -> str:
+    return f"{len(group)}: {label_list(group, MAX_NAMED)}" if len(group) > MAX_NAMED else ", ".join(group)
+
+
+def spread_cells(difference: Difference, labels: list[str]) -> tuple[str, str]:
+    """("1.26.4 on 497 nodes", "2.1.3 on n017, n233, n301; (missing) on n400")."""
+    (value, where), others = difference.spread(labels)
+    most = f"{_shown(value)} on {label_list(where, 5, 'nodes')}"
+    return most, "; ".join(f"{_shown(v)} on {label_list(ls, MAX_NAMED)}" for v, ls in others)
+
+
+def _print_spread_table(console, result: Comparison) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"What differs across {len(result.labels)} manifests", title_justify="left")
+    for column in ("section", "grade", "what", "most have", "differs on"):
+        table.add_column(column, overflow="fold")
+    shown, hidden = shown_rows(result.differences)
+    for difference in shown:
+        most, others = spread_cells(difference, result.labels)
+        table.add_row(SECTION_TITLES.get(difference.section, difference.section),
+                      Text(difference.grade, style=GRADE_STYLE[difference.grade]), Text(printable(difference.what)),
+                      Text(printable(most)), Text(printable(others), style=GRADE_STYLE[difference.grade]))
+    console.print(table)
+    if hidden:
+        console.print(Text(hidden_note(hidden), style="dim"))
 
 
 def shown_rows(differences: list[Difference], limit: int = MAX_ROWS) -> tuple[list, list]:
@@ -130,10 +171,21 @@ def _md_cell(value) -> str:
 
 
 def render_markdown(result: Comparison, command: str) -> str:
-    lines = [f"## envcapture {command}: {' vs '.join(_md_cell(l) for l in result.labels)}", ""]
+    lines = [f"## envcapture {command}: {_md_cell(heading(result.labels))}", ""]
     lines.append(f"**{_md_cell(verdict_line(result, command))}**")
     lines.append("")
-    if result.differences:
+    if result.differences and len(result.labels) > MATRIX_COLUMNS:
+        lines.append("| section | grade | what | most have | differs on |")
+        lines.append("|---|---|---|---|---|")
+        shown, hidden = shown_rows(result.differences, limit=100)
+        for d in shown:
+            most, others = spread_cells(d, result.labels)
+            lines.append(f"| {SECTION_TITLES.get(d.section, d.section)} | {d.grade} | {_md_cell(d.what)} | "
+                         f"{_md_cell(most)} | **{_md_cell(others)}** |")
+        lines.append("")
+        if hidden:
+            lines += [hidden_note(hidden), ""]
+    elif result.differences:
         lines.append("| section | grade | what | " + " | ".join(_md_cell(l) for l in result.labels) + " |")
         lines.append("|---|---|---|" + "---|" * len(result.labels))
         shown, hidden = shown_rows(result.differences, limit=100)
@@ -150,7 +202,7 @@ def render_markdown(result: Comparison, command: str) -> str:
             lines += [hidden_note(hidden), ""]
     if len(result.labels) > 2 and len(result.groups) > 1:
         lines.append("Groups of identical manifests: " + "; ".join(
-            "{" + ", ".join(_md_cell(l) for l in g) + "}" for g in result.groups))
+            "{" + _md_cell(group_line(g)) + "}" for g in result.groups))
         lines.append("")
     for reason, sections in _by_reason(result.not_compared).items():
         lines.append(f"- not compared: {_md_cell(', '.join(sections))} ({_md_cell(reason)})")
@@ -171,5 +223,9 @@ def emit(result: Comparison, command: str, fmt: str) -> None:
         sys.stdout.write(terminal_safe_json(json.dumps(result.to_json(command), indent=2, ensure_ascii=False)) + "\n")
     elif fmt == "markdown":
         sys.stdout.write(render_markdown(result, command))
+    elif fmt == "html":
+        from envcapture.compare.html import render_html
+
+        sys.stdout.write(render_html(result, command))
     else:
         render_text(result, command)

@@ -62,6 +62,8 @@ def test_gather_writes_one_manifest_per_node_and_names_the_odd_node(node_envs, t
     result = json.loads(proc.stdout)
     numpy = numpy_difference(result)
     assert numpy["values"] == ["1.26.4"] * (len(nodes) - 1) + ["2.1.3"]
+    assert numpy["majority"] == {"value": "1.26.4", "count": len(nodes) - 1}
+    assert numpy["minority"] == [{"value": "2.1.3", "labels": [nodes[-1]]}]
     assert [d["item"] for d in result["differences"] if d["section"] == "python_packages"] == ["numpy"]
 
 
@@ -104,6 +106,10 @@ def test_readme_recipe_runs_verbatim_on_slurm(node_envs, tmp_path):
         assert proc.returncode == (0 if line.startswith("srun ") else 1), (line, proc.stderr)
         outputs[line] = proc.stdout
     assert sorted(p.name for p in tmp_path.glob("node-*.json")) == [f"node-{node}.json" for node in nodes]
-    text_diff = next(out for line, out in outputs.items() if line.startswith("envcapture diff node-*.json"))
+    text_diff = next(out for line, out in outputs.items() if line.startswith("envcapture diff node-*.json "))
     assert re.search(r"numpy\s.*1\.26\.4.*1\.26\.4.*2\.1\.3", text_diff), text_diff
+    markdown = next(out for line, out in outputs.items() if "--format markdown" in line)
+    assert "| Python packages | error | numpy | 1.26.4 | 1.26.4 | **2.1.3** |" in markdown, markdown
+    page = (tmp_path / "cluster.html").read_text()
+    assert page.count('<td class="cell-error"') == 1 and f'title="node-{nodes[-1]}: 2.1.3"' in page
     assert sorted(p.name for p in (tmp_path / "manifests").iterdir()) == [f"{node}.json" for node in nodes]

@@ -207,7 +207,9 @@ def test_diff_cli_exit_codes_and_json_shape(capsys):
     numpy = next(d for d in data["differences"] if d["item"] == "numpy")
     assert numpy == {"section": "python_packages", "item": "numpy", "field": "version", "what": "numpy",
                      "grade": "error", "change": "changed", "values": ["2.1.3", "2.1.2", "2.1.3"],
-                     "message": "numpy: 2.1.3 on node-1, node-3; 2.1.2 on node-2"}
+                     "message": "numpy: 2.1.3 on node-1, node-3; 2.1.2 on node-2",
+                     "majority": {"value": "2.1.3", "count": 2},
+                     "minority": [{"value": "2.1.2", "labels": ["node-2"]}]}
 
 
 def test_diff_text_matrix_and_markdown(capsys):
