@@ -8,8 +8,8 @@ other views); the page loads nothing from anywhere (inline CSS, no script).
 from __future__ import annotations
 
 from envcapture.compare.grading import Comparison, _shown
-from envcapture.grammar import printable
 from envcapture.compare.views import SECTION_TITLES, _by_reason, group_line, heading, spread_cells, verdict_line
+from envcapture.grammar import printable
 
 MAX_HEAT_ROWS = 500  # a page with 500 columns by 500 rows is still quick to open
 
