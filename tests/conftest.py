@@ -23,6 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "helpers"))
 # Built by .ci/make-base-image.sh (debootstrap bookworm + the host CA bundle). Test-only: not an official image.
 TEST_BASE_IMAGE = os.environ.get("ENVCAPTURE_TEST_BASE_IMAGE", "envcapture-test/debian-bookworm:local")
 
+# Every image the tests build carries this label, so that .ci/remove-test-images.sh removes exactly those
+# (envcapture's docker builder reads ENVCAPTURE_IMAGE_LABELS; tests that call the SDK pass TEST_IMAGE_LABELS).
+TEST_IMAGE_LABELS = {"envcapture.test": "1"}
+os.environ.setdefault("ENVCAPTURE_IMAGE_LABELS", "envcapture.test=1")
+
 # .ci/run sets this: there every real tool must be present, and a skip would hide a broken setup.
 REQUIRE_TOOLS = os.environ.get("ENVCAPTURE_REQUIRE_TOOLS", "") == "1"
 

@@ -27,7 +27,8 @@ RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install -q --no-cache-dir six
 def image(docker_client, docker_base_image) -> str:
     """A small image: Debian's python3 (apt, by hand) and a venv with two pins from the index."""
     dockerfile = DOCKERFILE.format(base=docker_base_image).encode()
-    docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=IMAGE, rm=True, forcerm=True, timeout=900)
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=IMAGE, rm=True, forcerm=True, timeout=900,
+                               labels={"envcapture.test": "1"})
     return IMAGE
 
 

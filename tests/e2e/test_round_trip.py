@@ -107,7 +107,8 @@ def build_source_base(client, base_image: str, repo: Path, tag: str) -> None:
         tar.addfile(info, io.BytesIO(dockerfile))
         tar.add(repo, arcname=LOCAL_PACKAGE)
     context.seek(0)
-    client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, pull=False)
+    client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, pull=False,
+                        labels={"envcapture.test": "1"})
 
 
 def run_freeze_container(client, image: str, commit: str, wheels: Path, out: Path) -> str:

@@ -155,7 +155,7 @@ def test_docker_build_of_plain_venv_kit_runs_python_with_the_pins(tmp_path, dock
     assert run_cli(["generate", "docker", "-m", str(MANIFESTS / "plain-venv.json"), "-o", str(kit),
                     "--base-image", docker_base_image, "--ca-bundle", "/etc/ssl/certs/ca-certificates.crt"]) == 0
     tag = f"envcapture-test/generated-plain-venv:{os.getpid()}-{tmp_path.name}".lower()
-    done = subprocess.run([docker, "build", "-t", tag, str(kit)], capture_output=True, text=True, timeout=900,
+    done = subprocess.run([docker, "build", "--label", "envcapture.test=1", "-t", tag, str(kit)], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "DOCKER_BUILDKIT": "1"})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     try:
