@@ -71,7 +71,7 @@ def docker_base_image(docker_client) -> str:
     try:
         docker_client.images.get(TEST_BASE_IMAGE)
     except docker.errors.ImageNotFound:
-        _skip_or_fail(f"local base image {TEST_BASE_IMAGE} is missing; build it with .ci/make-base-image.sh")
+        _skip_or_fail(f"local base image {TEST_BASE_IMAGE} is missing; build it with `bash .ci/make-base-image.sh` (debootstrap, as root)")
     return TEST_BASE_IMAGE
 
 
