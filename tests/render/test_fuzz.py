@@ -252,6 +252,21 @@ def _python_code_positions(source: str) -> list[str]:
     return ["python code"] if source.count(CANARY) > in_strings else []
 
 
+def _shell_piece_problems(what: str, text: str) -> list[str]:
+    """Canaries in code positions of one piece of shell and of its here-documents."""
+    outer, heredocs = _heredocs(text)
+    problems = [f"{what}: shell code: {s!r}" for s in shell_code_positions(outer)]
+    for delimiter, body in heredocs:
+        if delimiter == "CHECK":  # envcapture.def's %test: a Python program
+            problems += [f"{what}: {p}" for p in _python_code_positions(body)]
+        else:  # a profile script, sourced by a login shell later: its syntax and its code positions
+            done = _run(["sh", "-n"], body)
+            if done.returncode != 0:
+                problems.append(f"{what} <<{delimiter}: sh -n: {done.stderr.strip()}")
+            problems += [f"{what} <<{delimiter}: shell code: {s!r}" for s in shell_code_positions(body)]
+    return problems
+
+
 def check_kit(files: dict[str, str], baseline: dict[str, str] | None = None) -> None:
     """Every file of a kit parses with its real parser and holds the canary in data positions only."""
     changed = {rel for rel in files if baseline is None or _normal(files[rel]) != _normal(baseline.get(rel, ""))}
@@ -260,16 +275,10 @@ def check_kit(files: dict[str, str], baseline: dict[str, str] | None = None) -> 
     for shell, what, text in _shell_pieces(files):
         if before.get(what) == _normal(text):
             continue  # the same shell as the untouched manifest's kit: parsed once is enough
-        outer, heredocs = _heredocs(text)
         done = _run([shell, "-n"], text)
         if done.returncode != 0:
             problems.append(f"{what}: {shell} -n: {done.stderr.strip()}")
-        problems += [f"{what}: shell code: {s!r}" for s in shell_code_positions(outer)]
-        for delimiter, body in heredocs:
-            if delimiter == "CHECK":  # envcapture.def's %test: a Python program
-                problems += [f"{what}: {p}" for p in _python_code_positions(body)]
-            else:  # a profile script, sourced by a login shell later
-                problems += [f"{what} <<{delimiter}: shell code: {s!r}" for s in shell_code_positions(body)]
+        problems += _shell_piece_problems(what, text)
     for rel, text in files.items():
         if rel not in changed:
             continue
@@ -550,3 +559,32 @@ def test_check_kit_fails_on_an_unquoted_value(tmp_path, capsys):
     broken["Vagrantfile"] = broken["Vagrantfile"].replace("config.vm.box = '", f"config.vm.box = {CANARY} + '", 1)
     with pytest.raises(AssertionError, match="ruby code"):
         check_kit(broken, _BASELINES[name])
+
+
+def test_renderers_quote_values_that_skipped_the_grammar():
+    """The first fence without the second: a plan whose values never met a grammar rule (set after planning)
+    still gives kits where the canary sits only in data positions, because every template quotes."""
+    from envcapture.render import apptainer, binder, docker, provision, reproduce_md
+    from envcapture.render.kit import ALL_TARGETS
+    from envcapture.render.plan import Options, make_plan
+
+    data = copy.deepcopy(CORPUS["tests/fixtures/manifests/mixed-sources.json"])
+    plan = make_plan(data, Options(targets=ALL_TARGETS, command="cmd", manifest_sha256="0" * 64))
+    hostile = f"x'\"; {CANARY}; $({CANARY}) `{CANARY}` ${{{CANARY}}}"
+    plan.environment = [("A", f";{CANARY}"), ("B", f"$({CANARY})"), ("C", hostile)]
+    plan.python_version = "3.11.7" + hostile
+    plan.code_remote = "https://h/x" + hostile
+    plan.code_commit = "a" * 40 + hostile
+    plan.system_packages = [("pkg" + hostile, "1.0" + hostile)]
+    plan.system_install = plan.vm_system_install = True
+    files = {}
+    for render in (docker.render, binder.render, apptainer.render, provision.render):
+        files.update(render(plan))
+    files["REPRODUCE.md"] = reproduce_md.render(plan, sorted(files))
+    files["project/README.md"] = ""
+    problems = []
+    for shell, what, text in _shell_pieces(files):
+        problems += _shell_piece_problems(what, text)
+        assert _run([shell, "-n"], text).returncode == 0, (what, text)
+    assert not problems, "\n".join(problems)
+    assert sum(text.count(CANARY) for text in files.values()) > 20  # the values did reach the files
