@@ -76,7 +76,9 @@ def test_glob_folder_and_files_give_the_same_answer(cluster, capsys):
 
 
 def test_the_fast_reader_agrees_with_loading_each_file(cluster):
-    paths = [cluster / f"n{i:03d}.json" for i in (1, 2, 17, 3, 233)] + sorted(FIXTURES.glob("node-*.json"))
+    varied = FIXTURES.parent / "manifests"  # conda, CUDA, git sources, a dev machine: every section filled
+    paths = [cluster / f"n{i:03d}.json" for i in (1, 2, 17, 3, 233)] + sorted(FIXTURES.glob("node-*.json")) \
+        + [varied / f"{name}.json" for name in ("conda-env", "cuda-11.8", "dev-environment", "mixed-sources")]
     fast = ManifestSet()
     for path in paths:
         fast.add(path)
