@@ -54,3 +54,12 @@ def test_digests_have_their_exact_lengths(rule, lengths):
 @pytest.mark.parametrize("rule", ["path", "data-path"])
 def test_an_empty_path_fails(rule):
     assert not grammar.check(rule, "")
+
+
+@pytest.mark.parametrize("value, valid", [
+    ("foo (>=1", False), ("foo @ ", False), ("foo[bar", False), ("foo ==", False), ("foo @ https://x/y z", False),
+    ("foo @ https://example.org/foo-1.0-py3-none-any.whl", True), ("Foo [bar] (>=1.0)", True),
+])
+def test_requirements_the_fast_path_leaves_to_packaging(value, valid):
+    """Shapes the regex does not take go through packaging: an invalid one is refused, never an exception."""
+    assert grammar.is_pep508_requirement(value) is valid

@@ -40,3 +40,18 @@ def test_what_envcapture_wrote_is_a_manifest(tmp_path):
     compact.write_text(json.dumps(json.loads(EXAMPLE.read_text()), separators=(",", ":")))
     assert manifest.is_manifest_file(compact) is True
     assert manifest.is_manifest_file(tmp_path / "absent.json") is False
+
+
+def test_save_writes_the_layout_envcapture_writes(tmp_path):
+    """Indented JSON with one compact line per record of a long list: a manifest written by envcapture comes
+    back byte for byte through load and save (a layout change shows up in every diff of every manifest)."""
+    written = EXAMPLE.parent.parent / "compare" / "node-1.json"
+    data = manifest.load(written)
+    assert manifest.dumps(data) == written.read_text(encoding="utf-8")
+    out = tmp_path / "again.json"
+    manifest.save(data, out)
+    assert out.read_bytes() == written.read_bytes()
+    nested = manifest.dumps({"a": {"b": [{"c": 1}, {"d": []}]}, "e": {}, "f": [{"g": i, "h": "é"} for i in range(9)]})
+    assert nested == ('{\n  "a": {\n    "b": [\n      {\n        "c": 1\n      },\n      {\n        "d": []\n      }\n'
+                      '    ]\n  },\n  "e": {},\n  "f": [\n'
+                      + ",\n".join(f'    {{"g": {i}, "h": "é"}}' for i in range(9)) + "\n  ]\n}\n")

@@ -116,3 +116,41 @@ def test_run_as_a_plain_script_the_path_order_decides(tmp_path):
         ("Dup_Pkg", "1.0", True, "pip")]
     assert facts["sys_path"][:2] == [str(first), str(second)]
     assert facts["probe_version"] == target.PROBE_VERSION and facts["deep"] is None
+
+
+def test_marker_environment_is_packagings():
+    """The probe writes PEP 508 marker values without packaging; they must be exactly packaging's."""
+    from packaging.markers import default_environment
+
+    assert target.marker_environment() == default_environment()
+
+
+def test_a_framework_that_fails_to_import_is_recorded_not_raised(tmp_path, monkeypatch):
+    broken = tmp_path / "numpy"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise RuntimeError('built for another CPU\\n(illegal instruction)')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    facts = target.deep_facts({"numpy", "unrelated"})
+    assert facts == {"errors": {"numpy": "RuntimeError: built for another CPU (illegal instruction)"}}
+    assert target.deep_facts(set()) == {}  # nothing installed, nothing imported
+
+
+def test_site_packages_without_site_getsitepackages(monkeypatch):
+    """Old virtualenv's site.py has no getsitepackages: the sysconfig paths are still reported."""
+    import site
+    import sysconfig
+
+    with_site = target.site_packages()
+    monkeypatch.delattr(site, "getsitepackages")
+    paths = target.site_packages()
+    assert paths[0] == sysconfig.get_paths()["purelib"] and set(paths) <= set(with_site)
+
+
+def test_implementation_version_of_a_pre_release_interpreter(monkeypatch):
+    """3.14.0rc1 is written 3.14.0c1, as PEP 508 and packaging write it (a final release has no suffix)."""
+    import types
+
+    version = types.SimpleNamespace(major=3, minor=14, micro=0, releaselevel="candidate", serial=1)
+    monkeypatch.setattr(sys, "implementation", types.SimpleNamespace(name="cpython", version=version))
+    assert target.marker_environment()["implementation_version"] == "3.14.0c1"
