@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS hashes (
 ) WITHOUT ROWID
 """
 BUSY_TIMEOUT_S = 30.0
+LOOKUP_BATCH = 500  # host parameters per query (old SQLite allows 999)
 # sqlite integers are signed 64-bit; a device or inode number above that (rare, but seen on network
 # filesystems) is folded into range rather than refused.
 _INT64 = 1 << 63
@@ -64,13 +65,32 @@ class FingerprintCache:
             return None
         return cls(connection, path)
 
-    def lookup(self, info: os.stat_result, algorithm: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT size, mtime_ns, ctime_ns, digest FROM hashes WHERE dev=? AND ino=? AND algorithm=?",
-            (_int64(info.st_dev), _int64(info.st_ino), algorithm)).fetchone()
-        if row is None or row[:3] != (info.st_size, info.st_mtime_ns, info.st_ctime_ns):
-            return None
-        return row[3]
+    def lookup_many(self, infos: list[os.stat_result], algorithm: str) -> dict[tuple[int, int], str]:
+        """Digests of every file in ``infos`` the cache knows unchanged, by (st_dev, st_ino).
+
+        One query per few hundred files: a tree of 10,000 unchanged files costs a few dozen queries.
+        """
+        try:
+            return self._lookup_many(infos, algorithm)
+        except sqlite3.Error:  # a damaged or locked cache only costs time
+            return {}
+
+    def _lookup_many(self, infos: list[os.stat_result], algorithm: str) -> dict[tuple[int, int], str]:
+        found: dict[tuple[int, int], str] = {}
+        by_key = {(_int64(i.st_dev), _int64(i.st_ino)): i for i in infos}
+        keys = list(by_key)
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start:start + LOOKUP_BATCH]
+            devices = {dev for dev, _ in batch}
+            for dev in devices:
+                inodes = [ino for d, ino in batch if d == dev]
+                query = ("SELECT ino, size, mtime_ns, ctime_ns, digest FROM hashes WHERE dev=? AND algorithm=? "
+                         f"AND ino IN ({','.join('?' * len(inodes))})")
+                for ino, size, mtime_ns, ctime_ns, digest in self.connection.execute(query, (dev, algorithm, *inodes)):
+                    info = by_key[(dev, ino)]
+                    if (size, mtime_ns, ctime_ns) == (info.st_size, info.st_mtime_ns, info.st_ctime_ns):
+                        found[(info.st_dev, info.st_ino)] = digest
+        return found
 
     def remember(self, info: os.stat_result, algorithm: str, digest: str) -> None:
         self._pending.append((_int64(info.st_dev), _int64(info.st_ino), algorithm, info.st_size,

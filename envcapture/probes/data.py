@@ -17,6 +17,7 @@ import errno
 import fnmatch
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,15 +169,23 @@ class _Entry:
     info: os.stat_result
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
 def _relative_name(name: str, parent: str, warnings: list[str]) -> str | None:
+    """``parent/name``, or None (with a warning) for a name a manifest cannot hold.
+
+    scandir never yields ``.``, ``..`` or a name with ``/``, so only line breaks and non-UTF-8 bytes are
+    left to refuse: one regex search per name, not the full data-path rule (this runs once per file).
+    """
     relative = f"{parent}/{name}" if parent else name
+    if _CONTROL.search(name):
+        warnings.append(f"skipped {grammar.quote_for_message(relative)}: its name has control characters")
+        return None
     try:
-        relative.encode("utf-8")
+        name.encode("utf-8")
     except UnicodeEncodeError:
         warnings.append(f"skipped {relative.encode('utf-8', 'surrogateescape')!r}: its name is not UTF-8")
-        return None
-    if not grammar.is_data_path(relative):
-        warnings.append(f"skipped {grammar.quote_for_message(relative)}: its name has control characters")
         return None
     return relative
 
@@ -307,8 +316,13 @@ def fingerprint(path: str | os.PathLike, algorithm: str = "blake3", excludes: tu
             writable.append(root.name)
     progress = Progress(files_total=len(files), bytes_total=sum(e.info.st_size for e in files))
     records = [record for record in (link_record(e, str(root), home, warnings) for e in links) if record]
+    known = cache.lookup_many([e.info for e in files], algorithm) if cache is not None else {}
     for entry in files:
-        records.append(file_record(entry, algorithm, cache, warnings))
+        digest = known.get((entry.info.st_dev, entry.info.st_ino))
+        if digest is not None:
+            records.append(FileRecord(entry.relative, entry.info.st_size, digest))
+        else:
+            records.append(file_record(entry, algorithm, cache, warnings))
         if on_progress is not None:
             progress.files_done += 1
             progress.bytes_done += entry.info.st_size
@@ -322,10 +336,6 @@ def fingerprint(path: str | os.PathLike, algorithm: str = "blake3", excludes: tu
 
 def file_record(entry: _Entry, algorithm: str, cache, warnings: list[str]) -> FileRecord:
     info = entry.info
-    if cache is not None:
-        digest = cache.lookup(info, algorithm)
-        if digest is not None:
-            return FileRecord(entry.relative, info.st_size, digest)
     for attempt in range(2):
         try:
             digest = hash_file(entry.absolute, info, algorithm)
