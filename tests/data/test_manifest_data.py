@@ -113,6 +113,25 @@ def test_the_schema_refuses_file_paths_outside_the_data_set(tmp_path, cache_home
     assert any("root_hash" in p for p in manifest.problems(hostile))
 
 
+@pytest.mark.parametrize("change,message", [
+    ({"size": -1}, "files[0].size: -1 is not a whole number >= 0"),
+    ({"size": "12"}, "files[0].size"),
+    ({"hash": "XYZ"}, "files[0].hash: \"XYZ\" is not a hex digest"),
+    ({"extra": 1}, "files[0]: unknown key \"extra\""),
+    ({"link": "a\u001b[31m"}, "files[0].link"),
+])
+def test_inline_file_records_are_checked_as_strictly_as_the_schema_says(tmp_path, cache_home, change, message):
+    from envcapture import manifest
+
+    root = make_tree(tmp_path / "d", {"a.csv": "1\n"})
+    data = record_manifest(tmp_path / "m.json", [spec(root)], tmp_path)
+    data["data"]["sets"][0]["files"][0].update(change)
+    found = manifest.problems(data)
+    assert any(message in p for p in found), found
+    del data["data"]["sets"][0]["files"][0]["path"]
+    assert "data.sets[0].files[0]: 'path' is a required property" in manifest.problems(data)
+
+
 @pytest.mark.parametrize("path", V010, ids=lambda p: p.name)
 def test_manifests_written_by_0_1_0_still_validate_and_generate(tmp_path, path):
     assert len(V010) >= 4
