@@ -13,7 +13,7 @@ from envcapture import __version__
 from envcapture.errors import EXIT_BAD_INPUT, EXIT_TOOL_FAILED, EnvcaptureError
 
 # Import names of the dependencies in pyproject.toml.
-DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "docker", "uv", "blake3", "tomli")
+DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "docker", "uv", "blake3", "tomli", "yaml")
 
 TARGETS = ("docker", "binder", "packer", "vagrant", "apptainer", "devcontainer")
 

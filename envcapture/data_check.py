@@ -39,6 +39,7 @@ class SetReport:
     notes: list[str] = field(default_factory=list)
     file_count: int | None = None
     total_bytes: int | None = None
+    title: str | None = None  # how the text report names it (default: data set NAME)
 
     @property
     def ok(self) -> bool:
@@ -63,13 +64,49 @@ def parse_mapping(items: list[str], recorded: list[dict]) -> dict[str, str]:
 def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool = False) -> list[SetReport]:
     """What `check` runs: every recorded data set, with ``--data NAME=PATH`` mappings applied."""
     sets = (manifest.get("data") or {}).get("sets", [])
-    if not sets:
+    dvc = (manifest.get("data") or {}).get("dvc")
+    if not sets and not dvc:
         raise BadInput(f"{manifest_path}: records no data sets (record them with envcapture freeze --data PATH)")
     mapping = parse_mapping(items, sets)
     from envcapture.progress import data_progress
 
     with data_progress() as progress:
-        return verify(manifest, Path(manifest_path).parent, mapping, not no_cache, progress)
+        reports = verify(manifest, Path(manifest_path).parent, mapping, not no_cache, progress)
+    if dvc:
+        reports.append(verify_dvc(dvc, Path(manifest_path).parent))
+    return reports
+
+
+def verify_dvc(recorded: dict, project: Path) -> SetReport:
+    """DVC's own files against the recorded ones: a changed dvc.lock or .dvc file, and the outputs whose
+    md5 or size DVC now records differently (DVC's hashes are compared, nothing is hashed again)."""
+    from envcapture.probes import dvc as dvc_probe
+    from envcapture.probes import to_data
+
+    facts = dvc_probe.collect(project)
+    report = SetReport("dvc", "dvc.lock", str(project), "dvc", title="DVC-tracked outputs (dvc.lock, *.dvc)")
+    report.notes.extend(facts.warnings)
+    old_files = {f["path"]: f["sha256"] for f in ([recorded["lock"]] if recorded.get("lock") else [])
+                 + recorded.get("files", [])}
+    new_files = {f.path: f.sha256 for f in ([facts.lock] if facts.lock else []) + facts.files}
+    for path in sorted(old_files.keys() | new_files.keys()):
+        before, after = old_files.get(path), new_files.get(path)
+        if before != after:
+            what = "is gone" if after is None else ("is new" if before is None else "changed since the manifest "
+                                                                                 "was written")
+            report.differences.append(Difference("dvc-lock" if path == "dvc.lock" else "dvc-file", path,
+                                                 detail=f"{path} {what}"))
+    old_outs = {(o["source"], o["path"]): o for o in recorded.get("outputs", [])}
+    new_outs = {(o["source"], o["path"]): o for o in to_data(facts.outputs)}
+    for key in sorted(old_outs.keys() | new_outs.keys()):
+        before, after = old_outs.get(key), new_outs.get(key)
+        if before is None or after is None or (before["md5"], before["size"]) != (after["md5"], after["size"]):
+            show = lambda o: "absent" if o is None else f"md5 {o['md5']}"  # noqa: E731
+            report.differences.append(Difference(
+                "dvc-output", key[1], before and before["size"], after and after["size"],
+                f"{show(before)} -> {show(after)} (in {key[0]})"))
+    report.file_count, report.total_bytes = len(facts.outputs), sum(o.size or 0 for o in facts.outputs)
+    return report
 
 
 def verify(manifest: dict, manifest_dir: Path, mapping: dict[str, str] | None = None, use_cache: bool = True,
@@ -191,6 +228,9 @@ def describe(difference: Difference) -> str:
         "renamed": f"{_size(d.old_size)}, {d.detail}",
         "unreadable": f"{_size(d.old_size)} -> {_size(d.new_size)}, cannot be read now ({d.detail})",
         "link": d.detail,
+        "dvc-output": f"{_size(d.old_size)} -> {_size(d.new_size)}, {d.detail}",
+        "dvc-lock": d.detail,
+        "dvc-file": d.detail,
     }.get(d.kind, d.detail or "")
     return f"  {d.kind:<10} {d.path}: {sizes}"
 
@@ -200,12 +240,13 @@ def text_report(reports: list[SetReport]) -> str:
     for report in reports:
         where = f"{report.recorded_path}, checked at {report.checked_path}" if report.mapped \
             else report.recorded_path
+        title = report.title or f"data set {report.name} ({where})"
         if report.ok:
-            lines.append(f"data set {report.name} ({where}): unchanged ({report.file_count} files, "
+            lines.append(f"{title}: unchanged ({report.file_count} {'outputs' if report.title else 'files'}, "
                          f"{report.total_bytes} bytes)")
         else:
             count = len(report.differences)
-            lines.append(f"data set {report.name} ({where}): {count} difference{'s' if count != 1 else ''}")
+            lines.append(f"{title}: {count} difference{'s' if count != 1 else ''}")
             lines.extend(describe(d) for d in report.differences[:MAX_LISTED])
             if count > MAX_LISTED:
                 lines.append(f"  ... and {count - MAX_LISTED} more (--format json lists them all)")

@@ -143,12 +143,14 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
     """Fingerprint every data set of ``specs``; ``manifest_name`` None keeps every record inline (stdout)."""
     from envcapture.fingerprint_cache import FingerprintCache
     from envcapture.probes import data as data_probe
+    from envcapture.probes import dvc as dvc_probe
+    from envcapture.probes import to_data
 
     home = os.path.expanduser("~") if home is None else home
     project = Path(os.path.abspath(project))
     roles = roles or {}
     warnings: list[str] = []
-    cache = FingerprintCache.open(warn=warnings.append) if use_cache else None
+    cache = FingerprintCache.open(warn=warnings.append) if use_cache and specs else None
     sets, sidecars, taken = [], [], set()
     try:
         for spec in specs:
@@ -172,7 +174,13 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
     finally:
         if cache is not None:
             cache.close(warnings.append)
-    return DataSection({"sets": sets}, sidecars, warnings)
+    section = {"sets": sets}
+    if dvc_probe.uses_dvc(project):
+        facts = dvc_probe.collect(project)
+        warnings.extend(f"dvc: {message}" for message in facts.warnings)
+        section["dvc"] = {"lock": to_data(facts.lock), "files": to_data(facts.files),
+                          "outputs": to_data(facts.outputs)}
+    return DataSection(section, sidecars, warnings)
 
 
 def set_record(name: str, path_text: str, role: str, excludes, facts, manifest_name: str | None):

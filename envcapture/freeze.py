@@ -177,7 +177,7 @@ def freeze_command(args) -> int:
     data_specs = _data_specs(args, project)
     data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
                           argv=sys.argv[1:])
-    sidecars = _add_data(data, data_specs, args, project, output) if data_specs else []
+    sidecars = _add_data(data, data_specs, args, project, output) if data_specs is not None else []
     if output == "-":
         sys.stdout.write(manifest_io.dumps(data))
         return 0
@@ -192,16 +192,20 @@ def freeze_command(args) -> int:
     return 0
 
 
-def _data_specs(args, project: Path) -> list:
-    """--data paths and the project's [tool.envcapture] data; without either the data code is not imported."""
+def _data_specs(args, project: Path) -> list | None:
+    """--data paths and the project's [tool.envcapture] data; None (and the data code is not even imported)
+    when there are none and the project does not use DVC."""
     paths = getattr(args, "data", None) or []
     has_pyproject = (project / "pyproject.toml").is_file()
-    if not paths and not has_pyproject:
-        return []
+    uses_dvc = (project / "dvc.lock").is_file() or (project / ".dvc").is_dir()
+    if not paths and not has_pyproject and not uses_dvc:
+        return None
     from envcapture.datasets import DataSpec, specs_from_pyproject
 
     specs = [DataSpec(path, Path.cwd(), excludes=tuple(args.exclude)) for path in paths]
-    return specs + (specs_from_pyproject(project) if has_pyproject else [])
+    specs += specs_from_pyproject(project) if has_pyproject else []
+    # empty in a DVC project without data sets: the data section then records only what DVC tracks
+    return specs if specs or uses_dvc else None
 
 
 def _add_data(manifest: dict, specs: list, args, project: Path, output: str) -> list:

@@ -320,7 +320,14 @@ def _data() -> dict:
         "files": {**arr(file_record, 10_000), "type": ["array", "null"]},
         "sidecar": obj({"file": s("path"), "sha256": s("sha256")}, nullable=True),
     })
-    return obj({"sets": arr(data_set, 1000)}, nullable=True, required=["sets"])
+    dvc_file = obj({"path": s("path"), "sha256": s("sha256")})
+    dvc = obj({
+        "lock": {**dvc_file, "type": ["object", "null"]},
+        "files": arr(dvc_file, 10_000),
+        "outputs": arr(obj({"path": s("path"), "md5": s("dvc-hash", nullable=True), "size": NINT, "nfiles": NINT,
+                            "source": s("path"), "stage": s(nullable=True)}), 100_000),
+    }, nullable=True)
+    return obj({"sets": arr(data_set, 1000), "dvc": dvc}, nullable=True, required=["sets"])
 
 
 def _host() -> dict:

@@ -82,7 +82,8 @@ def check_command(args) -> int:
         label, source = "live", "live:" + ((live.get("python") or {}).get("executable") or "python")
     result = compare([expected, live], [Path(args.manifest).name, label], sources=[args.manifest, source],
                      skip=skip, strict=args.strict)
-    if not ((expected.get("data") or {}).get("sets") or getattr(args, "data", None)):
+    recorded = expected.get("data") or {}
+    if not (recorded.get("sets") or recorded.get("dvc") or getattr(args, "data", None)):
         emit(result, "check", args.format)
         return 0 if result.ok else 1
     return _check_data(expected, args, result)
