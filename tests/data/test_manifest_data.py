@@ -114,11 +114,11 @@ def test_the_schema_refuses_file_paths_outside_the_data_set(tmp_path, cache_home
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"size": -1}, "files[0].size: -1 is not a whole number >= 0"),
-    ({"size": "12"}, "files[0].size"),
+    ({"size": -1}, "files[0].size: -1 is less than the minimum of 0"),
+    ({"size": "12"}, "files[0].size: \"12\" is not of type 'integer'"),
     ({"hash": "XYZ"}, "files[0].hash: \"XYZ\" is not a hex digest"),
     ({"extra": 1}, "files[0]: unknown key \"extra\""),
-    ({"link": "a\u001b[31m"}, "files[0].link"),
+    ({"link": "a\u001b[31m"}, "files[0].link: \"a\\u001b[31m\" is not a single line of text"),
 ])
 def test_inline_file_records_are_checked_as_strictly_as_the_schema_says(tmp_path, cache_home, change, message):
     from envcapture import manifest
