@@ -58,6 +58,10 @@ def overview_rows(m: dict) -> list[tuple[str, str]]:
     if hw.get("flags"):
         rows.append(("CPU flags", " ".join(hw["flags"])))
     rows.append(("Code", code_text(m.get("code"))))
+    for data_set in (m.get("data") or {}).get("sets", []):
+        rows.append((f"Data {data_set['name']}",
+                     f"{data_set['path']} ({data_set['role']}): {data_set['file_count']} files, "
+                     f"{human_size(data_set['total_bytes'])}, {data_set['algorithm']} {data_set['root_hash'][:16]}"))
     conda = m.get("conda")
     if conda:
         rows.append(("Conda", f"{len(conda['packages'])} packages from {', '.join(conda['channels']) or '?'}"))

@@ -173,3 +173,26 @@ def test_protect_with_a_missing_manifest_changes_nothing(tmp_path):
     proc = envcapture("protect", root, "-m", tmp_path / "none.json")
     assert proc.returncode == 2 and "no such file" in proc.stderr
     assert all(mode & 0o200 for mode in modes(root))
+
+
+@pytest.mark.slow
+def test_100000_small_files_go_to_the_sidecar_and_check_names_the_one_that_changed(tmp_path, cache_home):
+    """About 30 s on the 2-core machine (making the files is most of it): marked slow."""
+    from envcapture import data_check
+
+    root = tmp_path / "many"
+    for shard in range(100):
+        folder = root / f"shard-{shard:02d}"
+        folder.mkdir(parents=True)
+        for index in range(1000):
+            (folder / f"{index:04d}.txt").write_bytes(b"%d,%d\n" % (shard, index))
+    manifest = tmp_path / "m.json"
+    data = record_manifest(manifest, [spec(root)], tmp_path)
+    record = data["data"]["sets"][0]
+    assert record["file_count"] == 100_000 and record["files"] is None
+    assert (tmp_path / record["sidecar"]["file"]).is_file()
+    assert manifest.stat().st_size < 1_000_000
+    (root / "shard-42" / "0420.txt").write_bytes(b"42,421\n")
+    reports = data_check.verify(data, tmp_path)
+    assert [(d.kind, d.path, d.old_size, d.new_size) for d in reports[0].differences] == \
+        [("changed", "shard-42/0420.txt", 7, 7)]

@@ -35,6 +35,8 @@ def test_freeze_data_records_each_set_relative_to_the_project(tmp_path, cache_ho
     assert [f["path"] for f in first["files"]] == ["a.csv", "sub/b.csv"] and first["sidecar"] is None
     assert list(data)[-3:] == ["data", "host", "warnings"]
     assert envcapture("validate", project / "m.json").returncode == 0
+    shown = envcapture("show", project / "m.json", env={"COLUMNS": "200"}).stdout
+    assert "Data raw" in shown and "data/raw (derived): 2 files" in shown
 
 
 def test_pyproject_data_sets_are_picked_up_by_a_plain_freeze(tmp_path, cache_home):
