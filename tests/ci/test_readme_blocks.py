@@ -74,6 +74,7 @@ RUNNERS = [
     ("Where things are", r"^envcapture/cli\.py", "tree"),
     ("Benchmarks", r"^python bench/", "bench"),
     ("For the paper", r"^envcapture report envcapture\.json ", "manifest"),
+    ("Data sets", r"^mkdir -p data/raw ", "manifest"),
 ]
 
 
