@@ -82,6 +82,7 @@ def check_command(args) -> int:
         label, source = "live", "live:" + ((live.get("python") or {}).get("executable") or "python")
     result = compare([expected, live], [Path(args.manifest).name, label], sources=[args.manifest, source],
                      skip=skip, strict=args.strict)
+    result.differences += unsatisfied_differences(live, args.strict)
     recorded = expected.get("data") or {}
     if not (recorded.get("sets") or recorded.get("dvc") or getattr(args, "data", None)):
         emit(result, "check", args.format)
@@ -108,6 +109,21 @@ def _check_data(expected: dict, args, result: Comparison | None) -> int:
         print(data_check.text_report(reports), end="")
     ok = (result is None or result.ok) and all(report.ok for report in reports)
     return 0 if ok else 1
+
+
+def unsatisfied_differences(live: dict, strict: bool) -> list:
+    """Requirements the checked environment does not satisfy, as `pip check` reports them: a warning (the
+    environment may have been recorded broken, and then the kit reproduces it faithfully), an error with --strict."""
+    from envcapture.compare.grading import Difference
+    from envcapture.compare.rules import ERROR, WARNING
+    from envcapture.probes.python_env import unsatisfied_requirements
+
+    packages = [(p.get("name"), p.get("version"), p.get("requires") or []) for p in live.get("python_packages") or []
+                if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)]
+    markers = (live.get("python") or {}).get("markers") or {}
+    return [Difference(section="python_packages", item=line.split(" ", 1)[0], field="requires", what=line,
+                       grade=ERROR if strict else WARNING, change="unsatisfied", values=[None, None])
+            for line in unsatisfied_requirements(packages, markers)]
 
 
 def live_manifest(python: str | None) -> tuple[dict, dict]:

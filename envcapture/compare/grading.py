@@ -16,7 +16,7 @@ class Difference:
     field: str
     what: str
     grade: str
-    change: str  # missing | extra | changed, seen from the first manifest
+    change: str  # missing | extra | changed, seen from the first manifest; unsatisfied (pip check)
     values: list  # one display value per manifest; None where absent or not known
 
     def spread(self, labels: list[str]) -> tuple[tuple, list]:
@@ -30,6 +30,8 @@ class Difference:
         return (majority, by_value.pop(majority)), list(by_value.items())
 
     def message(self, labels: list[str]) -> str:
+        if self.change == "unsatisfied":  # a broken requirement in the checked environment (pip check's finding)
+            return f"{self.what} (in {labels[-1]})"
         if len(self.values) > 2:
             (value, where), others = self.spread(labels)
             parts = [f"{_shown(value)} on {label_list(where, 5, 'nodes')}"]

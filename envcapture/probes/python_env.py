@@ -7,6 +7,7 @@ and the local version label (+cu126 -> the PyTorch index it implies).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -423,4 +424,66 @@ def collect(ctx: ProbeContext, packages_too: bool = True) -> ProbeResult:
     records, warnings = packages(target, ctx.home, ctx.timeout if on_this_machine else None) if packages_too \
         else ([], [])
     info = python_info(target, ctx.home, ctx.env, warnings)
+    for line in unsatisfied_requirements([(r.name, r.version, r.requires) for r in records], info.markers):
+        warnings.append(ProbeWarning("python", line))
     return ProbeResult({"python": to_data(info), "python_packages": to_data(records)}, warnings)
+
+
+def unsatisfied_requirements(packages, markers: dict) -> list[str]:
+    """What `pip check` reports: requirements (markers evaluated, extras not taken) that no installed
+    distribution satisfies. ``packages``: (name, version, requires) triples; one line per broken requirement."""
+    installed = {grammar.canonical_name(name): version for name, version, _ in packages}
+    lines = []
+    for name, version, requires in packages:
+        for text in requires or ():
+            parsed = grammar.split_requirement(text)
+            if not parsed or not _marker_applies(parsed[1], markers):
+                continue
+            wanted = grammar.canonical_name(parsed[0])
+            have = installed.get(wanted)
+            if have is None:
+                lines.append(f"{name} {version} requires {parsed[0]}, which is not installed")
+            elif not _satisfies(text, have):
+                shown = text.split(";", 1)[0].strip()
+                lines.append(f"{name} {version} has requirement {shown}, but {wanted} {have} is installed")
+    return lines
+
+
+def _satisfies(requirement: str, version: str) -> bool:
+    spec = _specifier_text(requirement)
+    return True if spec is None else _spec_contains(spec, version)
+
+
+@functools.lru_cache(maxsize=65536)
+def _spec_contains(spec: str, version: str) -> bool:
+    """Cached by (specifier, version): `>=1.0` against the same few versions recurs across thousands."""
+    from packaging.version import InvalidVersion, Version
+
+    specifier = _specifier_set(spec)
+    try:
+        return specifier is None or specifier.contains(Version(version), prereleases=True)  # as pip check does
+    except InvalidVersion:
+        return True
+
+
+_NAME_AND_EXTRAS = re.compile(r"^\s*[A-Za-z0-9._-]+\s*(?:\[[^\]]*\])?")
+
+
+@functools.lru_cache(maxsize=65536)
+def _specifier_text(requirement: str):
+    """The version specifier of a requirement as text (None when it has none)."""
+    head = requirement.split(";", 1)[0]
+    if "@" in head:
+        return None  # a direct URL reference: any version of it counts, as for pip
+    spec = _NAME_AND_EXTRAS.sub("", head, count=1).strip().strip("() ")
+    return spec or None
+
+
+@functools.lru_cache(maxsize=4096)
+def _specifier_set(text: str):
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None

@@ -101,8 +101,11 @@ def read_distribution(directory, folder):
     path = os.path.join(directory, folder)
     record = {"path": path, "folder": folder, "requested": False, "installer": None, "direct_url": None,
               "requires": [], "error": None}
+    single_file = folder.endswith(".egg-info") and os.path.isfile(path)
     try:
-        files = set(os.listdir(path))
+        # A single-file .egg-info (distutils' install_egg_info, e.g. Debian's crit-3.17.1-py3.11.egg-info) is
+        # the PKG-INFO itself, with nothing beside it.
+        files = set() if single_file else set(os.listdir(path))
     except OSError as exc:
         fallback_name, fallback_version = name_version_from_folder(folder)
         record.update(name=fallback_name, version=fallback_version,
@@ -110,7 +113,7 @@ def read_distribution(directory, folder):
         return record
     meta_name = "METADATA" if folder.endswith(".dist-info") else "PKG-INFO"
     try:
-        headers = read_metadata_headers(os.path.join(path, meta_name))
+        headers = read_metadata_headers(path if single_file else os.path.join(path, meta_name))
         record["name"] = headers.get("name")
         record["version"] = headers.get("version")
         record["requires"] = headers["requires-dist"]
@@ -176,8 +179,6 @@ def distributions(paths):
             continue
         for folder in entries:
             if not (folder.endswith(".dist-info") or folder.endswith(".egg-info")):
-                continue
-            if folder.endswith(".egg-info") and not os.path.isdir(os.path.join(directory, folder)):
                 continue
             record = read_distribution(directory, folder)
             key = normalize(record["name"] or folder)

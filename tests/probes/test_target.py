@@ -59,12 +59,14 @@ def test_the_first_of_two_same_named_distributions_wins_like_importlib_metadata(
     assert [(r["name"], r["version"]) for r in reversed_records] == [("FOO.BAR", "3.0"), ("only-second", "1.0")]
 
 
-def test_a_missing_path_entry_is_skipped_and_an_egg_info_file_is_not_a_distribution(tmp_path):
+def test_a_missing_path_entry_is_skipped_and_a_single_file_egg_info_is_a_distribution(tmp_path):
+    """distutils' install_egg_info writes PKG-INFO as one file (Debian's crit-3.17.1-py3.11.egg-info);
+    pip inspect, syft and pipdeptree list it, and so does envcapture (issue 8)."""
     site = tmp_path / "site"
     dist_info(site, "real", "1.0")
     (site / "stray-1.0.egg-info").write_text("Metadata-Version: 1.0\nName: stray\nVersion: 1.0\n")
     records = target.distributions([str(tmp_path / "absent"), str(site)])
-    assert [r["name"] for r in records] == ["real"]
+    assert [(r["name"], r["version"], r["error"]) for r in records] == [("real", "1.0", None), ("stray", "1.0", None)]
 
 
 def test_egg_info_requires_txt_sections_become_markers(tmp_path):
