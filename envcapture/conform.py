@@ -125,7 +125,15 @@ def printable(value: str, rule: str) -> str:
 
 def escape_undecodable(data, notes: list[str]) -> None:
     """Bytes that were not UTF-8 (surrogate escapes in str) become \\xNN text, in keys and values alike."""
+    import json
+
     from envcapture.schema_check import json_path
+
+    try:  # the C encoder finds out in milliseconds whether there is anything to walk for
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
 
     stack = [((), data)]
     while stack:
