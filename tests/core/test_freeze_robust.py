@@ -113,3 +113,24 @@ def test_values_that_break_a_rule_are_repaired_or_left_out(hostile):
     many = next(p for p in data["python_packages"] if p["name"] == "many-requires")
     assert len(many["requires"]) == 2000
     assert any("2500 items, more than the 2000" in m for m in messages)
+
+
+def test_conform_repairs_free_form_sections_that_break_the_bounds():
+    from envcapture import manifest
+    from envcapture.conform import conform
+
+    data = json.loads((Path(__file__).parents[1] / "fixtures" / "manifests" / "plain-venv.json").read_text())
+    deep: object = "leaf"
+    for _ in range(200):
+        deep = [deep]
+    data["determinism"]["deep"] = {"nested": deep}
+    data["gpu"] = None
+    data["os"]["pretty_name"] = "Debian\x1b]0;owned\x07 12"
+    conform(data)
+    assert manifest.problems(data) == []
+    messages = [w["message"] for w in data["warnings"] if w["source"] == "freeze"]
+    assert any(m.startswith("determinism.deep.nested") for m in messages)
+    assert data["os"]["pretty_name"] == "Debian\\x1b]0;owned\\x07 12"
+    data["determinism"]["deep"] = {"blob": ["x" * 4000] * 300}  # 1.2 MB: over the section's size bound
+    conform(data)
+    assert data["determinism"]["deep"] is None and manifest.problems(data) == []
