@@ -14,7 +14,9 @@ module misses its goal.
     python bench/mutation.py --jobs 2                 # two modules at a time, each in its own copy
 
 A mutant that times out counts as killed (cosmic-ray's rule); one that cosmic-ray could not apply
-("incompetent") is left out of the score and counted apart.
+("incompetent") is left out of the score and counted apart. Mutants inside type annotations of a module
+that never evaluates them (``from __future__ import annotations``: ``str | None`` -> ``str - None``) are
+equivalent by construction and are not run.
 """
 
 from __future__ import annotations
@@ -141,18 +143,51 @@ def count_mutants(session: Path) -> int:
         return db.num_work_items
 
 
-def skip_all_but_a_sample(session: Path, keep: int, seed: int) -> None:
-    """Mark all mutants but a fixed random sample as skipped."""
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations of a module are, when the module never evaluates them
+    (``from __future__ import annotations``): a mutant there (``str | None`` -> ``str - None``) is equivalent."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if not any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(alias.name == "annotations" for alias in node.names) for node in tree.body):
+        return []
+    spans = []
+    for node in ast.walk(tree):
+        annotation = node.annotation if isinstance(node, (ast.arg, ast.AnnAssign)) else \
+            node.returns if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        if annotation is not None:
+            spans.append(((annotation.lineno, annotation.col_offset),
+                          (annotation.end_lineno, annotation.end_col_offset)))
+    return spans
+
+
+def skip_equivalent_and_all_but_a_sample(session: Path, tree: Path, keep: int, seed: int) -> int:
+    """Mark the mutants inside unevaluated annotations, then all but a fixed random sample of the rest, as
+    skipped; returns how many were in annotations."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
-        jobs = sorted(item.job_id for item in db.work_items)
+        spans: dict[str, list] = {}
+        in_annotations = []
+        for item in db.work_items:
+            spec = item.mutations[0]
+            key = str(spec.module_path)
+            if key not in spans:
+                spans[key] = annotation_spans(tree / key)
+            if any(start <= tuple(spec.start_pos) < end for start, end in spans[key]):
+                in_annotations.append(item.job_id)
+        if in_annotations:
+            db.set_multiple_results(in_annotations, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
+                                                               output="in a type annotation that is never evaluated"))
+        jobs = sorted(set(item.job_id for item in db.work_items) - set(in_annotations))
         if keep and keep < len(jobs):
             kept = set(random.Random(seed).sample(jobs, keep))
             skipped = [job for job in jobs if job not in kept]
             db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
                                                         output="not in the sample (--max-mutants)"))
+        return len(in_annotations)
 
 
 def read_results(session: Path, score: Score) -> None:
@@ -219,7 +254,7 @@ def run_module(module: Module, workdir: Path, args) -> Score:
         # The baseline's duration bounds each mutant's run: a mutant that makes the tests hang counts as killed.
         write_config(tree, path, command, max(60.0, 4 * (time.perf_counter() - started)))
         subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True, capture_output=True)
-        skip_all_but_a_sample(session, args.max_mutants, args.seed)
+        skip_equivalent_and_all_but_a_sample(session, tree, args.max_mutants, args.seed)
     score.total = count_mutants(session)
     done = subprocess.run([*cosmic_ray, "exec", str(config), str(session)], cwd=tree, capture_output=True,
                           text=True, env=env)
