@@ -52,14 +52,18 @@ def generate_kit(args, tool: str) -> None:
     from envcapture.render.kit import generate_command
 
     base_os = getattr(args, "base_os", None)
-    if args.base_image and not base_os and tool in ("docker", "packer"):
-        from envcapture.build.docker import image_os
+    base_has = None
+    if args.base_image and tool in ("docker", "packer"):
+        from envcapture.build.docker import image_os, image_packages
 
-        base_os = image_os(args.base_image)
+        base_os = base_os or image_os(args.base_image)
+        # What the base already has stays the base's: pinning it again breaks at the next point release.
+        base_has = image_packages(args.base_image)
     options = argparse.Namespace(targets=[tool], manifest=args.manifest, output=args.output,
-                                 base_image=args.base_image, base_os=base_os,
-                                 ca_bundle=getattr(args, "ca_bundle", None), hashes=False, apt_snapshot=None,
-                                 force=getattr(args, "force", False))
+                                 base_image=args.base_image, base_os=base_os, base_has=base_has,
+                                 ca_bundle=getattr(args, "ca_bundle", None), hashes=False,
+                                 apt_snapshot=getattr(args, "apt_snapshot", None),
+                                 with_code=getattr(args, "with_code", False), force=getattr(args, "force", False))
     generate_command(options)
 
 
@@ -84,9 +88,23 @@ def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float) -> int:
     from envcapture.build import docker
 
     client = docker.connect()
-    built = docker.build_image(kit, tag, client=client, timeout=int(timeout))
+    built = docker.build_image(kit, tag, client=client, timeout=int(timeout), snapshot_date=capture_date(manifest))
     say(f"built {built.tag} ({built.image_id[:19]}) in {built.seconds:.1f} s; checking it against {manifest}")
+    for line in docker.size_report(client, built.tag):
+        say(line)
     return check_image(manifest, built.tag)
+
+
+def capture_date(manifest: Path) -> str | None:
+    """YYYY-MM-DD of the manifest's capture: the snapshot date that has every recorded apt version."""
+    import json
+
+    try:
+        created = json.loads(manifest.read_text(encoding="utf-8")).get("created")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return created[:10] if isinstance(created, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", created[:10]) \
+        else None
 
 
 def _build_packer(kit: Path, manifest: Path, tag: str | None, timeout: float) -> int:

@@ -75,7 +75,8 @@ def classic_dockerfile(text: str) -> tuple[str, int]:
 
 
 def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dockerfile",
-                echo: Callable[[str], None] | None = None, timeout: int = 3600, nocache: bool = False) -> BuiltImage:
+                echo: Callable[[str], None] | None = None, timeout: int = 3600, nocache: bool = False,
+                snapshot_date: str | None = None) -> BuiltImage:
     """``docker build`` of ``context`` (a generated kit) as ``tag``; the log streams to ``echo`` (stderr)."""
     context = Path(context)
     source = context / dockerfile
@@ -92,7 +93,7 @@ def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dock
         private = Path(tmp) / "Dockerfile"
         private.write_text(text, encoding="utf-8")
         started = time.monotonic()
-        image_id = _stream_build(client, context, str(private), tag, echo, nocache)
+        image_id = _stream_build(client, context, str(private), tag, echo, nocache, snapshot_date)
     return BuiltImage(tag=tag, image_id=image_id, seconds=time.monotonic() - started)
 
 
@@ -117,10 +118,38 @@ def _stderr(line: str) -> None:
     sys.stderr.flush()
 
 
-def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocache: bool) -> str:
+# The lines in which the tools themselves say what went wrong: apt's E:, pip's and uv's error lines.
+TOOL_ERROR = re.compile(r"^(E: |ERROR: |error: |  × |× |  ╰─▶ |Error: |fatal: )")
+APT_VERSION_GONE = re.compile(r"^E: Version '(?P<version>[^']+)' for '(?P<package>[^']+)' was not found")
+NON_ZERO = re.compile(r"returned a non-zero code: (?P<code>[0-9]+)")
+MAX_TOOL_ERRORS = 40
+
+
+def failure(context: Path, message: str, tail: list[str], tool_errors: list[str],
+            snapshot_date: str | None) -> ToolFailed:
+    """One line that names the cause, and the tools' own error lines (never the echoed command)."""
+    for line in tool_errors:
+        gone = APT_VERSION_GONE.match(line)
+        if gone:
+            where = f"--apt-snapshot {snapshot_date}" if snapshot_date else "--apt-snapshot DATE (the capture date)"
+            return ToolFailed(f"docker build of {context} failed: apt has no {gone['package']} "
+                              f"{gone['version']} any more; build again with {where}",
+                              tail="\n".join(tool_errors))
+    code = NON_ZERO.search(message)
+    step = next((line for line in reversed(tail) if line.startswith("Step ")), "")
+    summary = f"a build step exited with {code['code']}" if code else _first_line(Exception(message))
+    if step:
+        summary += f" ({step.split(':')[0].strip()})"
+    return ToolFailed(f"docker build of {context} failed: {summary}",
+                      tail="\n".join(tool_errors or tail[-TAIL_LINES:]))
+
+
+def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocache: bool,
+                  snapshot_date: str | None = None) -> str:
     import docker
 
     tail: list[str] = []
+    tool_errors: list[str] = []
     image_id = ""
     pending = ""
     try:
@@ -131,9 +160,7 @@ def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocach
                 message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "")
                 if pending:
                     tail.append(pending)
-                tail.append(message.rstrip())
-                raise ToolFailed(f"docker build of {context} failed: {_first_line(Exception(message))}",
-                                 tail="\n".join(tail[-TAIL_LINES:]))
+                raise failure(context, message, tail, tool_errors, snapshot_date)
             if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
             text = chunk.get("stream") or _status_line(chunk)
@@ -148,6 +175,8 @@ def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocach
                 echo(line)
                 tail.append(line)
                 del tail[:-TAIL_LINES]
+                if TOOL_ERROR.match(line) and line not in tool_errors and len(tool_errors) < MAX_TOOL_ERRORS:
+                    tool_errors.append(line)
     except docker.errors.APIError as exc:
         raise ToolFailed(f"docker build of {context} failed: {_first_line(exc)}", tail="\n".join(tail)) from None
     except docker.errors.DockerException as exc:
@@ -170,6 +199,56 @@ def _status_line(chunk: dict) -> str:
 def tag_image(client, image_id: str, tag: str) -> None:
     repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
     client.images.get(image_id).tag(repository, version)
+
+
+def size_report(client, tag: str, largest: int = 5) -> list[str]:
+    """The final image's size next to its base's, and its largest layers (what to look at to slim it)."""
+    try:
+        image = client.images.get(tag)
+        history = image.history()
+    except Exception:  # a report, not a result: never fail a build over it
+        return []
+    layers = [(entry.get("Size") or 0, (entry.get("CreatedBy") or "").replace("/bin/sh -c #(nop) ", "").strip())
+              for entry in history]
+    base = _base_size(client, image)
+    lines = [f"image size {_mb(image.attrs.get('Size') or 0)}" + (f" (base image {_mb(base)})" if base else "")]
+    for size, created_by in sorted(layers, key=lambda layer: -layer[0])[:largest]:
+        if size:
+            lines.append(f"  {_mb(size):>9}  {created_by[:100]}")
+    return lines
+
+
+def _base_size(client, image) -> int | None:
+    name = (image.labels or {}).get("org.opencontainers.image.base.name")
+    if not name:
+        return None
+    try:
+        return client.images.get(name).attrs.get("Size")
+    except Exception:
+        return None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.0f} MB"
+
+
+def image_packages(image: str, client=None) -> frozenset[str] | None:
+    """Names of the packages installed in ``image`` (its dpkg status), None when it has no dpkg."""
+    import docker
+
+    client = client or connect()
+    try:
+        raw = client.containers.run(image, ["cat", "/var/lib/dpkg/status"], entrypoint="", remove=True,
+                                    network_disabled=True)
+    except docker.errors.DockerException:
+        return None
+    names, name = set(), None
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.startswith("Package: "):
+            name = line[len("Package: "):].strip()
+        elif line.startswith("Status: ") and line.endswith(" installed") and name:
+            names.add(name)
+    return frozenset(names)
 
 
 def image_os(image: str, client=None) -> str | None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from envcapture.compare.grading import Comparison, compare
-from envcapture.compare.image import image_manifest
+from envcapture.compare.image import manifest_from_image_report, not_reproduced_in_report, run_in_image
 from envcapture.compare.rules import SECTIONS
 from envcapture.compare.views import emit
 from envcapture.errors import BadInput
@@ -74,14 +74,17 @@ def check_command(args) -> int:
     expected = manifest_io.load(args.manifest)
     if getattr(args, "data_only", False):
         return _check_data(expected, args, None)
+    by_design: dict = {}
     if args.image:
-        live, skip = image_manifest(args.image, python=args.python or "python3")
+        report = run_in_image(args.image, args.python or "python3")
+        live, skip = manifest_from_image_report(report, args.image)
+        by_design = not_reproduced_in_report(report)
         label, source = "image", f"image:{args.image}"
     else:
         live, skip = live_manifest(args.python)
         label, source = "live", "live:" + ((live.get("python") or {}).get("executable") or "python")
     result = compare([expected, live], [Path(args.manifest).name, label], sources=[args.manifest, source],
-                     skip=skip, strict=args.strict)
+                     skip=skip, strict=args.strict, by_design=by_design)
     result.differences += unsatisfied_differences(live, args.strict)
     recorded = expected.get("data") or {}
     if not (recorded.get("sets") or recorded.get("dvc") or getattr(args, "data", None)):

@@ -18,6 +18,7 @@ class Difference:
     grade: str
     change: str  # missing | extra | changed, seen from the first manifest; unsatisfied (pip check)
     values: list  # one display value per manifest; None where absent or not known
+    by_design: str | None = None  # why the kit leaves this out on purpose (not-reproduced.json in the image)
 
     def spread(self, labels: list[str]) -> tuple[tuple, list]:
         """(majority value, its labels), then [(value, labels)] of every other value, in order of appearance.
@@ -30,6 +31,10 @@ class Difference:
         return (majority, by_value.pop(majority)), list(by_value.items())
 
     def message(self, labels: list[str]) -> str:
+        text = self._message(labels)
+        return f"{text} (not reproduced, by design: {self.by_design})" if self.by_design else text
+
+    def _message(self, labels: list[str]) -> str:
         if self.change == "unsatisfied":  # a broken requirement in the checked environment (pip check's finding)
             return f"{self.what} (in {labels[-1]})"
         if len(self.values) > 2:
@@ -54,6 +59,8 @@ class Difference:
             (value, where), others = self.spread(labels)
             out["majority"] = {"value": value, "count": len(where)}
             out["minority"] = [{"value": v, "labels": ls} for v, ls in others]
+        if self.by_design:
+            out["by_design"] = self.by_design
         return out
 
 
@@ -142,18 +149,20 @@ def sections_not_collected(manifest: dict) -> set[str]:
 
 
 def compare(manifests: list[dict], labels: list[str], sources: list[str] | None = None,
-            skip: dict | None = None, strict: bool = False) -> Comparison:
+            skip: dict | None = None, strict: bool = False, by_design: dict | None = None) -> Comparison:
     """Compare ``manifests`` (the first is the reference) and grade every difference.
 
     ``skip`` maps a section, or a ``section.field`` fact, to the reason it is not compared (e.g. facts an
-    image cannot tell); sections that a freeze could not collect are skipped the same way.
+    image cannot tell); sections that a freeze could not collect are skipped the same way. ``by_design`` maps
+    (section, item) to why a kit leaves that item out on purpose: such a difference is a warning (an error
+    only with ``strict``) that says why.
     """
     if len(manifests) < 2:
         raise BadInput("compare needs at least two manifests")
     not_compared = not_compared_sections(labels, [sections_not_collected(m) for m in manifests], skip)
     sections = [s for s in SECTIONS if s not in not_compared]
     tables = [extract(m, sections) for m in manifests]
-    differences = grade_tables(tables, not_compared, strict)
+    differences = grade_tables(tables, not_compared, strict, by_design)
     return Comparison(labels=labels, sources=sources or list(labels), differences=differences,
                       not_compared=not_compared, groups=groups_of(labels, differences), strict=strict)
 
@@ -168,7 +177,8 @@ def not_compared_sections(labels: list[str], not_collected: list[set], skip: dic
     return not_compared
 
 
-def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False) -> list[Difference]:
+def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False,
+                 by_design: dict | None = None) -> list[Difference]:
     """Every fact that differs between the flattened manifests, graded (the first table is the reference)."""
     keys = sorted(set().union(*(t.values for t in tables)),
                   key=lambda k: (SECTIONS.index(SECTION_OF.get(k[0], k[0])), k[0], k[1], k[2]))
@@ -207,13 +217,24 @@ def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False) 
             continue
         values = [v if p else None for v, p in zip(raw, present)]
         grade = _grade(rule, values, directional)
+        why = _by_design(by_design, section, item)
+        if why:
+            grade = WARNING
         if strict:
             grade = ERROR
         shown = {i: rule.show(v) for i, v in by_id.items()}
         differences.append(Difference(
             section=section, item=item, field=name, what=_what(group, item, name, rule), grade=grade,
-            change=_change(present, value_keys), values=[shown[id(v)] if v is not None else None for v in values]))
+            change=_change(present, value_keys), values=[shown[id(v)] if v is not None else None for v in values],
+            by_design=why))
     return differences
+
+
+def _by_design(by_design: dict | None, section: str, item: str) -> str | None:
+    if not by_design or not item:
+        return None
+    # A multiarch system package is compared as name:arch; the kit records the name.
+    return by_design.get((section, item)) or by_design.get((section, item.split(":")[0]))
 
 
 def groups_of(labels: list[str], differences: list[Difference]) -> list[list[str]]:

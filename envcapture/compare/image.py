@@ -7,7 +7,8 @@ from pathlib import Path
 
 from envcapture.errors import BadInput, ToolFailed
 
-IMAGE_FILES = ("/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status", "/var/lib/apt/extended_states",
+NOT_REPRODUCED = "/etc/envcapture/not-reproduced.json"
+IMAGE_FILES = (NOT_REPRODUCED, "/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status", "/var/lib/apt/extended_states",
                "/etc/apt/sources.list", "/lib/apk/db/installed", "/etc/alpine-release", "/etc/debian_version")
 IMAGE_TIMEOUT = 120
 
@@ -122,6 +123,22 @@ def image_manifest(image: str, python: str = "python3") -> tuple[dict, dict]:
     """The sections an image can tell about itself, and the reasons for the ones it cannot."""
     report = run_in_image(image, python)
     return manifest_from_image_report(report, image)
+
+
+def not_reproduced_in_report(report: dict) -> dict:
+    """(section, item) -> why, from the not-reproduced.json an envcapture kit puts beside the manifest."""
+    text = (report.get("files") or {}).get(NOT_REPRODUCED)
+    if not isinstance(text, str):
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    found = {}
+    for entry in (data.get("items") if isinstance(data, dict) else None) or []:
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("section", "item", "why")):
+            found[(entry["section"], entry["item"])] = entry["why"][:300]
+    return found
 
 
 def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:

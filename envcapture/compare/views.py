@@ -74,7 +74,7 @@ def render_text(result: Comparison, command: str, console=None) -> None:
                      enumerate(difference.values)]
             first = [SECTION_TITLES.get(difference.section, difference.section)] if section == "matrix" else []
             table.add_row(*first, Text(difference.grade, style=GRADE_STYLE[difference.grade]),
-                          Text(printable(difference.what)), *cells)
+                          Text(printable(shown_what(difference))), *cells)
         console.print(table)
         if hidden:
             console.print(Text(hidden_note(hidden), style="dim"))
@@ -128,6 +128,12 @@ def _print_spread_table(console, result: Comparison) -> None:
     console.print(table)
     if hidden:
         console.print(Text(hidden_note(hidden), style="dim"))
+
+
+def shown_what(difference: Difference) -> str:
+    if difference.by_design:
+        return f"{difference.what}: not reproduced, by design: {difference.by_design}"
+    return difference.what
 
 
 def shown_rows(differences: list[Difference], limit: int = MAX_ROWS) -> tuple[list, list]:
@@ -195,7 +201,7 @@ def render_markdown(result: Comparison, command: str) -> str:
                 cell = _md_cell(value)
                 odd = (i > 0 and value != d.values[0]) if len(d.values) == 2 else value != _majority(d.values)
                 values.append(f"**{cell}**" if odd else cell)
-            lines.append(f"| {SECTION_TITLES.get(d.section, d.section)} | {d.grade} | {_md_cell(d.what)} | "
+            lines.append(f"| {SECTION_TITLES.get(d.section, d.section)} | {d.grade} | {_md_cell(shown_what(d))} | "
                          + " | ".join(values) + " |")
         lines.append("")
         if hidden:

@@ -9,9 +9,23 @@ USER = "envcapture"
 CONDA_USER = "mambauser"
 
 
+NOT_REPRODUCED = "not-reproduced.json"
+
+
 def render(plan) -> dict[str, str]:
     return {"Dockerfile": render_template("Dockerfile.j2", plan, **context(plan)),
-            ".dockerignore": render_template("dockerignore.j2", plan)}
+            ".dockerignore": render_template("dockerignore.j2", plan),
+            NOT_REPRODUCED: not_reproduced_json(plan)}
+
+
+def not_reproduced_json(plan) -> str:
+    """What the image leaves out by design, read by `check --image` from /etc/envcapture/ beside the manifest."""
+    import json
+
+    items = [{"section": n.section, "item": n.item, "why": n.why} for n in plan.not_reproduced]
+    return json.dumps({"_comment": plan.header_lines, "envcapture_not_reproduced": 1,
+                       "manifest_sha256": plan.options.manifest_sha256, "items": items}, indent=1,
+                      sort_keys=True) + "\n"
 
 
 def context(plan) -> dict:
@@ -24,6 +38,12 @@ def context(plan) -> dict:
         "system_bundle": bases.SYSTEM_CA_BUNDLE,
         "snapshot": bool(plan.snapshot_lines) and plan.system_install,
         "snapshot_date": plan.options.apt_snapshot,
+        "fallback_date": plan.created[:10] if plan.fallback_snapshot_lines and not plan.snapshot_lines else None,
+        "buildkit": plan.options.buildkit,
+        "multistage": not conda,
+        "project": plan.project if plan.project_in_kit else None,
+        "project_home": f"/home/{CONDA_USER if conda else USER}/project",
+        "project_path": project_path(plan),
         "apt_packages": apt_packages(plan),
         "apt_unpinned": plan.base.python_setup in ("uv", "apt") and plan.base.kind != "distro",
         "environment": plan.environment,
@@ -39,6 +59,13 @@ def context(plan) -> dict:
         "create_user": not conda,
         "user": CONDA_USER if conda else USER,
     }
+
+
+def project_path(plan) -> str:
+    home = f"/home/{CONDA_USER if plan.is_conda else USER}/project"
+    if plan.project is not None and plan.project.subdirectory:
+        return f"{home}/{plan.project.subdirectory}"
+    return home
 
 
 def bootstrap_python(plan) -> str:

@@ -25,7 +25,8 @@ def generate_command(args) -> int:
         manifest_path, targets,
         command=command_line(args, targets),
         base_image=args.base_image, ca_bundle=args.ca_bundle, hashes=args.hashes, apt_snapshot=args.apt_snapshot,
-        base_os=getattr(args, "base_os", None),
+        base_os=getattr(args, "base_os", None), with_code=getattr(args, "with_code", False),
+        base_has=getattr(args, "base_has", None), buildkit=getattr(args, "buildkit", False),
     )
     out = Path(args.output)
     files = write_kit(out, files, force=args.force)
@@ -49,6 +50,9 @@ def command_line(args, targets) -> str:
             words += [flag, value]
     if args.hashes:
         words.append("--hashes")
+    for flag in ("with_code", "buildkit"):
+        if getattr(args, flag, False):
+            words.append("--" + flag.replace("_", "-"))
     text = " ".join(shlex.quote(w) for w in words)
     from envcapture.grammar import check
 
@@ -58,7 +62,8 @@ def command_line(args, targets) -> str:
 
 
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
-              apt_snapshot=None, base_os=None) -> dict[str, str | bytes]:
+              apt_snapshot=None, base_os=None, with_code=False, base_has=None,
+              buildkit=False) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture import manifest as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -69,10 +74,15 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     raw = manifest_path.read_bytes()
     options = Options(targets=tuple(targets), command=command, manifest_sha256=hashlib.sha256(raw).hexdigest(),
                       base_image=base_image, ca_bundle=_read_ca_bundle(ca_bundle), hashes=hashes,
-                      apt_snapshot=apt_snapshot, base_os=base_os)
+                      apt_snapshot=apt_snapshot, base_os=base_os, with_code=with_code, base_has=base_has,
+                      buildkit=buildkit)
     plan = make_plan(data, options)
     files: dict[str, str | bytes] = {"envcapture.json": raw}
     files.update(shared_files(plan))
+    if with_code:
+        from envcapture.render.project_code import project_files
+
+        files.update(project_files(plan))
     renderers = {"docker": docker.render, "binder": binder.render, "packer": packer.render,
                  "vagrant": vagrant.render, "apptainer": apptainer.render, "devcontainer": devcontainer.render}
     for target in targets:
@@ -110,11 +120,13 @@ def shared_files(plan) -> dict[str, str | bytes]:
     if plan.is_conda or plan.conda_explicit:
         files["conda-explicit.txt"] = with_header(plan, "#", "@EXPLICIT\n" + "".join(
             line + "\n" for line in plan.conda_explicit))
-    if plan.snapshot_lines:
-        files["apt-snapshot.list"] = with_header(plan, "#", "".join(line + "\n" for line in plan.snapshot_lines))
+    snapshot = plan.snapshot_lines or ("docker" in plan.options.targets and plan.fallback_snapshot_lines)
+    if snapshot:
+        files["apt-snapshot.list"] = with_header(plan, "#", "".join(line + "\n" for line in snapshot))
     if plan.options.ca_bundle is not None:
         files["ca-bundle.crt"] = plan.options.ca_bundle
-    files["project/README.md"] = render_template("project-README.md.j2", plan)
+    if not plan.project_in_kit:
+        files["project/README.md"] = render_template("project-README.md.j2", plan)
     return files
 
 

@@ -25,6 +25,8 @@ _UNSAFE_TEXT = re.compile(r"[`$\"'\\<>&;|{}]")
 MAX_VAGRANT_CPUS = 8
 MAX_VAGRANT_MEMORY_MB = 16384
 MIN_VAGRANT_MEMORY_MB = 2048
+# --apt-snapshot off: no snapshot archive, not even as the fallback for versions gone from the live archive.
+SNAPSHOT_OFF = "off"
 
 
 @dataclass
@@ -37,6 +39,9 @@ class Options:
     hashes: bool = False
     apt_snapshot: str | None = None
     base_os: str | None = None  # "ID:VERSION" of --base-image, when given or read from the image
+    with_code: bool = False  # --with-code: project/ is filled from the recorded commit
+    buildkit: bool = False  # --buildkit: cache mounts for pip/uv downloads (BuildKit only)
+    base_has: frozenset[str] | None = None  # packages the base image already has (read by `build`)
 
 
 @dataclass
@@ -56,6 +61,28 @@ class Gpu:
     device_names: list[str] = field(default_factory=list)
     cudnn: str | None = None
     toolkit: str | None = None
+
+
+@dataclass
+class Project:
+    """The frozen project itself, installed from a local folder (`pip install -e .`)."""
+
+    name: str
+    version: str
+    editable: bool
+    commit: str | None
+    dirty: bool
+    source: str | None  # its folder on the captured machine (for --with-code)
+    subdirectory: str | None = None
+
+
+@dataclass
+class NotReproduced:
+    """Something the manifest records that the kit leaves out on purpose; `check --image` reads these."""
+
+    section: str  # python_packages | system_packages
+    item: str
+    why: str
 
 
 @dataclass
@@ -99,6 +126,11 @@ class Plan:
     conda_subdirs_ok: bool = True
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    project: Project | None = None
+    project_in_kit: bool = False  # project/ holds the code (--with-code), so the kit installs it
+    left_to_base: list[str] = field(default_factory=list)  # manual packages the base image brings itself
+    fallback_snapshot_lines: list[str] = field(default_factory=list)  # capture date, used when a pin is gone
+    not_reproduced: list[NotReproduced] = field(default_factory=list)
 
     @property
     def header_lines(self) -> list[str]:
@@ -155,10 +187,13 @@ def make_plan(manifest: dict, options: Options) -> Plan:
     )
     _system_packages(plan, manifest)
     _snapshot(plan)
+    _fallback_snapshot(plan)
+    _project(plan, manifest)
     _conda(plan, manifest)
     _code(plan, manifest.get("code"))
     _machine(plan, manifest)
     _warnings(plan)
+    _not_reproduced(plan, manifest)
     return plan
 
 
@@ -336,6 +371,7 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         plan.system_note = (f"not installed in the image: they were recorded on {captured[0]} {captured[1]} "
                             f"and the base is {base_os}, where these exact versions do not exist; "
                             "they are listed in system-packages.txt")
+    _leave_to_base(plan)
     if plan.base.python_setup == "apt" and plan.base.kind == "distro":
         versions = dict((name, version) for name, version in _all_packages(system))
         plan.apt_python = [f"{name}={versions[name]}" if name in versions else name
@@ -363,6 +399,20 @@ def _unavailable(origin, plan: Plan, i: int) -> str | None:
             "add that source and its signing key to the image to install it")
 
 
+def _leave_to_base(plan: Plan) -> None:
+    """Essential and required packages (and their dependencies), and those the base image already has, come
+    from the base: a pin of libc6 or base-files fails at the next point release of the distribution."""
+    if not plan.system_install:
+        return
+    from envcapture.render import base_packages
+
+    base = set(base_packages.left_to_base(*(plan.base.distro or (None, None)))) | set(plan.options.base_has or ())
+    plan.left_to_base = sorted({name for name, _ in plan.system_packages if name in base})
+    plan.system_packages = [(name, version) for name, version in plan.system_packages if name not in base]
+    plan.system_note = (f"{len(plan.system_packages)} installed pinned, {len(plan.left_to_base)} left to the base "
+                        f"image (the base is the captured {plan.base.distro[0]} {plan.base.distro[1]})")
+
+
 def _all_packages(system):
     for i, package in enumerate(system.get("packages") or []):
         if package.get("name") in ("python3", "python3-venv"):
@@ -371,24 +421,43 @@ def _all_packages(system):
 
 def _snapshot(plan: Plan) -> None:
     date = plan.options.apt_snapshot
-    if not date:
+    if not date or date == SNAPSHOT_OFF:
         return
     _check_snapshot_date(date)
-    # Snapshots serve the captured distribution: that is where the recorded versions exist.
+    lines = _snapshot_lines(plan, date)
+    if lines is None:
+        raise BadInput(f"--apt-snapshot: the manifest's OS ({plan.os_id} {plan.os_version}) has no snapshot archive "
+                       "envcapture knows (Debian and Ubuntu do)")
+    if plan.os_id == "ubuntu" and date < bases.UBUNTU_SNAPSHOT_START:
+        raise BadInput(f"--apt-snapshot {date}: snapshot.ubuntu.com starts on {bases.UBUNTU_SNAPSHOT_START}")
+    plan.snapshot_lines = lines
+
+
+def _snapshot_lines(plan: Plan, date: str) -> list[str] | None:
+    """Sources of the snapshot archive of ``date`` for the captured distribution (where the recorded versions
+    exist); None when envcapture knows no snapshot archive for it."""
     codename = plan.os_codename or bases.DEBIAN_RELEASES.get(plan.os_version or "") \
         or bases.UBUNTU_RELEASES.get(plan.os_version or "")
     if plan.os_id not in bases.SNAPSHOT_ARCHIVES or codename is None:
-        raise BadInput(f"--apt-snapshot: the manifest's OS ({plan.os_id} {plan.os_version}) has no snapshot archive "
-                       "envcapture knows (Debian and Ubuntu do)")
+        return None
     stamp = date.replace("-", "") + "T000000Z"
     main, security = bases.SNAPSHOT_ARCHIVES[plan.os_id]
-    if plan.os_id == "ubuntu" and date < bases.UBUNTU_SNAPSHOT_START:
-        raise BadInput(f"--apt-snapshot {date}: snapshot.ubuntu.com starts on {bases.UBUNTU_SNAPSHOT_START}")
     lines = [f"deb [check-valid-until=no] {main.format(stamp=stamp)} {codename} main",
              f"deb [check-valid-until=no] {main.format(stamp=stamp)} {codename}-updates main"]
     if security:
         lines.append(f"deb [check-valid-until=no] {security.format(stamp=stamp)} {codename}-security main")
-    plan.snapshot_lines = lines
+    return lines
+
+
+def _fallback_snapshot(plan: Plan) -> None:
+    """Without --apt-snapshot, a pinned version that left the live archive is taken from the snapshot of the
+    capture date (`--apt-snapshot off` turns this off: the build then fails naming the package)."""
+    if plan.options.apt_snapshot or not plan.system_install or not plan.system_packages:
+        return
+    date = plan.created[:10]
+    if plan.os_id == "ubuntu" and date < bases.UBUNTU_SNAPSHOT_START:
+        return
+    plan.fallback_snapshot_lines = _snapshot_lines(plan, date) or []
 
 
 def _check_snapshot_date(date: str) -> None:
@@ -438,6 +507,77 @@ def _code(plan: Plan, code) -> None:
     plan.code_remote = _opt("url", code.get("remote"), "code.remote")
     plan.code_commit = _opt("git-commit", code.get("commit"), "code.commit")
     plan.code_dirty = bool(code.get("dirty"))
+
+
+def _project(plan: Plan, manifest: dict) -> None:
+    """The frozen project, when the manifest records it as a local install: an editable or directory install
+    from the project folder itself, or from a checkout at the recorded commit."""
+    root = ((manifest.get("filesystem") or {}).get("project") or {}).get("root")
+    code_commit = (manifest.get("code") or {}).get("commit")
+    for i, package in enumerate(manifest["python_packages"]):
+        source = package.get("source") or {}
+        if source.get("kind") not in ("editable", "directory"):
+            continue
+        path = _file_url_path(source.get("url"))
+        checkout = source.get("checkout") or {}
+        commit = checkout.get("commit")
+        if not ((root and path and path.rstrip("/") == str(root).rstrip("/")) or (commit and commit == code_commit)):
+            continue
+        where = f"python_packages[{i}]"
+        plan.project = Project(
+            name=require("dist-name", package["name"], f"{where}.name"),
+            version=require("pep440-version", package["version"], f"{where}.version"),
+            editable=source["kind"] == "editable",
+            commit=_opt("git-commit", commit or code_commit, f"{where}.source.checkout.commit"),
+            dirty=bool(checkout.get("dirty")) if checkout else plan.code_dirty,
+            source=path, subdirectory=_opt("subdirectory", source.get("subdirectory"), f"{where}.source.subdirectory"))
+        break
+    if plan.project is None:
+        return
+    plan.project_in_kit = plan.options.with_code
+    # The lock leaves local installs out with a generic reason; the project gets its own handling.
+    name = grammar.canonical_name(plan.project.name)
+    for lock in (plan.lock, plan.cpu_lock):
+        lock.omitted = [o for o in lock.omitted if grammar.canonical_name(o.name) != name]
+
+
+def _file_url_path(url) -> str | None:
+    if not isinstance(url, str) or not url.startswith("file://"):
+        return None
+    return url[len("file://"):] or None
+
+
+def _not_reproduced(plan: Plan, manifest: dict) -> None:
+    """What the Docker image leaves out by design, each with the reason `check --image` shows."""
+    found = plan.not_reproduced
+    project = plan.project
+    if project is not None and not plan.project_in_kit:
+        found.append(NotReproduced("python_packages", grammar.canonical_name(project.name),
+                                   "the project: expected from project/, not installed (copy its source into "
+                                   "project/, or generate with --with-code, and build again)"))
+    for omitted in plan.lock.omitted:
+        found.append(NotReproduced("python_packages", grammar.canonical_name(omitted.name), omitted.reason))
+    if plan.is_conda:
+        return
+    manual = sorted({(p["name"], p.get("manager")) for p in manifest["system_packages"].get("packages") or []
+                     if p.get("manual")})
+    pinned = {name for name, _ in plan.system_packages}
+    base = set(plan.left_to_base)
+    unavailable = {name: why for name, _, why in plan.unavailable_system}
+    for name, _ in manual:
+        if name in pinned and plan.system_install:
+            continue
+        if name in unavailable:
+            why = f"the image's apt cannot install it: {unavailable[name]}"
+        elif name in base:
+            why = "left to the base image: essential or already in the base, so it keeps the base's version"
+        elif name in plan.dropped_system:
+            why = "belongs to the machine (kernel, boot loader, driver, firmware), not to an image"
+        elif name in {p.split("=")[0] for p in plan.apt_python}:
+            continue
+        else:
+            why = f"system packages are not installed on this base: {plan.system_note}"
+        found.append(NotReproduced("system_packages", name, why))
 
 
 def _machine(plan: Plan, manifest: dict) -> None:

@@ -31,8 +31,7 @@ def decisions(plan) -> list[str]:
         else:
             found.append("The override is taken to be a Debian/Ubuntu image without Python: the image installs "
                          "the distribution's `python3` and `python3-venv` with apt, so the Python version is the "
-                         f"distribution's, not necessarily the recorded {plan.python_version}; its distribution is "
-                         "unknown to envcapture, so the recorded system packages are not installed.")
+                         f"distribution's, not necessarily the recorded {plan.python_version}.")
     if plan.base.python_setup == "uv":
         found.append(f"Python {plan.python_version} exactly, as a uv-managed build (`uv venv --python`).")
     if plan.base.kind == "distro":
@@ -48,11 +47,17 @@ def decisions(plan) -> list[str]:
     if plan.is_conda:
         found.append(f"Conda: {len(plan.conda_explicit)} exact records (URL and md5) in `conda-explicit.txt`, "
                      "installed with micromamba.")
-    if plan.system_packages:
-        found.append(f"System packages: {len(plan.system_packages)} installed by hand, {plan.system_note}.")
+    line = system_packages_line(plan)
+    if line:
+        found.append(line)
     if plan.snapshot_lines:
         found.append(f"Apt snapshot of {plan.options.apt_snapshot}: `apt-snapshot.list` adds the snapshot archive "
                      "for versions the live archive no longer has.")
+    elif plan.fallback_snapshot_lines and "docker" in plan.options.targets:
+        found.append(f"Apt fallback: a pinned version no longer in the live archive is installed from the snapshot "
+                     f"archive of the capture date, {plan.created[:10]} (`apt-snapshot.list`; `--apt-snapshot off` "
+                     "turns this off, `--apt-snapshot DATE` uses one snapshot for everything).")
+    found.append(project_line(plan))
     if plan.gpu.mode == "wheels":
         found.append(f"GPU: CUDA comes from pip wheels, so no CUDA base image is needed; run with `--gpus all` on "
                      f"a host whose NVIDIA driver supports CUDA {plan.gpu.cuda or '(the wheels major version)'}.")
@@ -69,6 +74,34 @@ def decisions(plan) -> list[str]:
         found.append("Determinism settings set in the image: " +
                      ", ".join(f"`{k}={v}`" for k, v in plan.environment) + ".")
     return found
+
+
+def system_packages_line(plan) -> str | None:
+    """The one sentence about the recorded system packages (REPRODUCE.md states each decision once)."""
+    total = len(plan.system_packages) + len(plan.left_to_base)
+    if not total:
+        return None
+    if plan.system_install:
+        return (f"System packages: {total} installed by hand; {len(plan.system_packages)} installed pinned, "
+                f"{len(plan.left_to_base)} left to the base image (essential, required or already in the base: "
+                f"they keep the base's versions). The base is the captured {plan.base.distro[0]} "
+                f"{plan.base.distro[1]}.")
+    return f"System packages: {total} installed by hand, {plan.system_note}."
+
+
+def project_line(plan) -> str:
+    project = plan.project
+    if project is None:
+        return ("Project: the manifest records no install of the project itself; `project/` is copied into the "
+                "image as it is.")
+    how = "editable (`pip install -e`)" if project.editable else "from its folder"
+    commit = f" at commit `{project.commit}`" if project.commit else ""
+    if plan.project_in_kit:
+        return (f"Project: `{project.name}` {project.version}{commit} is in `project/` (--with-code) and is "
+                f"installed {how} after the dependency layers, so they stay cached when the code changes.")
+    return (f"Project: `{project.name}` {project.version}{commit} was installed {how}; its code is expected in "
+            f"`project/`, and the image does not install it until you copy the source there (or generate with "
+            f"`--with-code`) and build again.")
 
 
 def inexact(plan) -> list[str]:

@@ -240,3 +240,22 @@ def test_diff_bad_manifest_is_one_line_exit_2(tmp_path, capsys):
 def test_diff_needs_two_manifests(capsys):
     assert main(["diff", str(FIXTURES / "node-1.json")]) == 2
     assert "at least two manifests" in capsys.readouterr().err
+
+
+def test_an_item_left_out_by_design_is_a_warning_that_says_why(node1):
+    """A kit records what it does not reproduce on purpose; check grades that as a warning, not drift."""
+    image = changed(node1, lambda m: m["python_packages"].remove(package(m, "six")))
+    plain = only(two(node1, image))
+    assert plain.grade == "error"
+    why = "the project: expected from project/, not installed"
+    result = two(node1, image, by_design={("python_packages", "six"): why})
+    difference = only(result)
+    assert result.ok and difference.grade == "warning"
+    assert difference.message(result.labels).endswith(f"(not reproduced, by design: {why})")
+    assert difference.to_json(result.labels)["by_design"] == why
+    assert "not reproduced, by design" in compare.render_markdown(result, "check")
+    strict = only(two(node1, image, by_design={("python_packages", "six"): why}, strict=True))
+    assert strict.grade == "error"
+    # Only the named item: another missing package is still drift.
+    other = two(node1, image, by_design={("python_packages", "idna"): why})
+    assert not other.ok

@@ -27,7 +27,6 @@ system_phase() {
     bc=1.07.1-3+b1 \
     build-essential=12.9 \
     cmake=3.25.1-1 \
-    coreutils=9.1-1 \
     cscope=15.9-1 \
     curl=7.88.1-10+deb12u14 \
     debootstrap=1.0.128+nmu2+deb12u2 \
@@ -55,7 +54,6 @@ system_phase() {
     google-cloud-cli-pubsub-emulator=528.0.0-0 \
     google-cloud-cli-spanner-emulator=528.0.0-0 \
     heaptrack=1.4.0-2 \
-    iproute2=6.1.0-3 \
     jq=1.6-2.1+deb12u1 \
     kubectl=1:528.0.0-0 \
     libbz2-dev=1.0.8-5+b1 \
@@ -96,7 +94,6 @@ system_phase() {
     pkg-config=1.8.1-1 \
     postgresql=15+248+deb12u1 \
     postgresql-contrib=15+248+deb12u1 \
-    procps=2:4.0.2-3 \
     python3-crcmod=1.7+dfsg-3+b3 \
     python3-dev=3.11.2-1+b1 \
     python3-openssl=23.0.0-1 \
@@ -108,7 +105,6 @@ system_phase() {
     time=1.9-0.2 \
     tk-dev=8.6.13 \
     tmux=3.3a-3 \
-    tzdata=2025b-0+deb12u2 \
     universal-ctags=5.9.20210829.0-1 \
     unzip=6.0-28 \
     vagrant=2.3.4+dfsg-1+deb12u1 \
