@@ -1,0 +1,83 @@
+"""Base packages are left to the base; a pinned version gone from the archive has a fallback and a clear line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from envcapture import manifest as manifest_io
+from envcapture.build.docker import failure
+from envcapture.render import base_packages
+from envcapture.render.plan import Options, make_plan
+
+from .conftest import MANIFESTS, TEST_BASE_IMAGE, run_cli
+
+
+def debian_manifest(manual: dict[str, str]) -> dict:
+    """plain-venv.json (captured on Debian 12) with exactly ``manual`` installed by hand."""
+    data = manifest_io.load(MANIFESTS / "plain-venv.json")
+    data["system_packages"]["packages"] = [
+        {"name": name, "version": version, "architecture": "amd64", "manual": True}
+        for name, version in manual.items()]
+    data["system_packages"]["sources"] = []
+    return data
+
+
+def plan_for(data: dict, **options):
+    raw = json.dumps(data).encode()
+    return make_plan(data, Options(targets=("docker",), command="x", manifest_sha256=hashlib.sha256(raw).hexdigest(),
+                                   base_image=TEST_BASE_IMAGE, base_os="debian:12", **options))
+
+
+def test_the_table_has_what_every_debian_image_has():
+    for release in ("11", "12", "13"):
+        table = base_packages.left_to_base("debian", release)
+        assert {"libc6", "base-files", "coreutils", "bash", "dpkg", "tzdata"} <= table, release
+        assert not {"jq", "python3", "git", "curl"} & table, release
+    assert base_packages.left_to_base("debian", "12.5") == base_packages.left_to_base("debian", "12")
+    assert base_packages.left_to_base("ubuntu", "24.04") == frozenset()
+
+
+def test_essential_packages_and_what_the_base_has_are_not_pinned():
+    data = debian_manifest({"libc6": "2.36-9+deb12u13", "coreutils": "9.1-1", "jq": "1.6-2.1+deb12u1",
+                            "curl": "7.88.1-10+deb12u14"})
+    plan = plan_for(data)
+    assert plan.system_packages == [("curl", "7.88.1-10+deb12u14"), ("jq", "1.6-2.1+deb12u1")]
+    assert plan.left_to_base == ["coreutils", "libc6"]
+    # The base image's own dpkg status (read by `build`) adds what this base happens to have.
+    plan = plan_for(data, base_has=frozenset({"curl"}))
+    assert plan.system_packages == [("jq", "1.6-2.1+deb12u1")]
+    assert plan.left_to_base == ["coreutils", "curl", "libc6"]
+    why = {n.item: n.why for n in plan.not_reproduced if n.section == "system_packages"}
+    assert set(why) == {"coreutils", "curl", "libc6"} and "left to the base image" in why["libc6"]
+
+
+def test_the_fallback_snapshot_is_the_capture_date_unless_turned_off(tmp_path):
+    data = debian_manifest({"jq": "1.6-2.1+deb12u1"})
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    kit = tmp_path / "kit"
+    assert run_cli(["generate", "docker", "-m", str(manifest), "-o", str(kit), "--base-image", TEST_BASE_IMAGE,
+                    "--base-os", "debian:12"]) == 0
+    dockerfile = (kit / "Dockerfile").read_text()
+    assert "retrying from the snapshot archive of 2026-11-26" in dockerfile
+    assert "http://snapshot.debian.org/archive/debian-security/20261126T000000Z bookworm-security main" \
+        in (kit / "apt-snapshot.list").read_text()
+    off = tmp_path / "off"
+    assert run_cli(["generate", "docker", "-m", str(manifest), "-o", str(off), "--base-image", TEST_BASE_IMAGE,
+                    "--base-os", "debian:12", "--apt-snapshot", "off"]) == 0
+    assert "apt-snapshot.list" not in (off / "Dockerfile").read_text()
+    assert not (off / "apt-snapshot.list").exists()
+
+
+def test_a_build_failure_names_the_package_and_the_date_not_the_echoed_command(tmp_path):
+    echoed = "The command '/bin/sh -c set --       jq=0.0~x1  && apt-get update ... ' returned a non-zero code: 100"
+    apt = ["Reading package lists...", "E: Version '0.0~x1' for 'jq' was not found"]
+    error = failure(tmp_path, echoed, ["Step 3/20 : RUN set -- jq=0.0~x1", *apt], apt[1:], "2026-11-26")
+    assert str(error) == (f"docker build of {tmp_path} failed: apt has no jq 0.0~x1 any more; build again with "
+                          "--apt-snapshot 2026-11-26")
+    assert error.tail == apt[1]
+    pip = ["ERROR: No matching distribution found for uv==0.13.9"]
+    error = failure(tmp_path, echoed.replace("100", "1"), ["Step 9/20 : RUN pip install", *pip], pip, None)
+    assert str(error) == f"docker build of {tmp_path} failed: a build step exited with 1 (Step 9/20)"
+    assert error.tail == pip[0] and "/bin/sh" not in error.tail
