@@ -128,8 +128,9 @@ def original(client, base: str, project: Project, folder: Path, wheels: Path, ou
 
 
 def tests_in_image(client, tag: str, project: Project) -> str:
-    out = client.containers.run(tag, ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *project.tests],
-                                remove=True, stderr=True, stdout=True, network_disabled=True)
+    """The same tests in the rebuilt image, as its user, from the project folder the kit copied there."""
+    command = "python -m pytest -q -p no:cacheprovider " + " ".join(project.tests) + " 2>&1; true"
+    out = client.containers.run(tag, ["sh", "-c", command], remove=True, network_disabled=True)
     return out.decode(errors="replace")
 
 
@@ -158,6 +159,8 @@ def bench_project(client, base: str, project: Project, work: Path, wheels: Path,
     if built.returncode not in (0, 1):
         raise SystemExit(f"{project.name}: build failed ({built.returncode}):\n{built.stderr[-3000:]}")
     after = tests_in_image(client, tag, project)
+    (out / "tests-after.txt").write_text(after)
+    (out / "build.txt").write_text(built.stdout + built.stderr)
     # A code change: one more line in a source file of the kit's project/.
     source = next(p for p in sorted((kit / "project").rglob("*.py")) if "test" not in p.name)
     source.write_text(source.read_text() + "\n# changed by bench/real_projects.py\n")
