@@ -74,13 +74,14 @@ CONTAINER_SCRIPT = textwrap.dedent("""\
     /work/venv/bin/pip install -q --disable-pip-version-check {pins} {pytest}
     /work/venv/bin/pip install -q --disable-pip-version-check --no-deps -e {project}
     cd {project}
-    /work/venv/bin/python -m pytest -q -p no:cacheprovider {tests} > /out/tests-before.txt 2>&1 || true
+    /work/venv/bin/python -m pytest -q -p no:cacheprovider -o addopts= {tests} > /out/tests-before.txt 2>&1 || true
     git -C {project} status --porcelain >/dev/null
     /opt/envcapture/bin/envcapture freeze --python /work/venv/bin/python --project {project} -o /out/envcapture.json
     echo "{{\\"apt_kib\\": $((after - before)), \\"venv_bytes\\": $(du -sb /work/venv | cut -f1)}}" > /out/sizes.json
     chmod -R a+rwX /out {project}
     """)
 PASSED = re.compile(r"(\d+) passed")
+# -o addopts=: the projects' own pytest options name plugins (pytest-cov) that are not part of the subset.
 
 
 def run(cmd, **kw) -> subprocess.CompletedProcess:
@@ -129,7 +130,7 @@ def original(client, base: str, project: Project, folder: Path, wheels: Path, ou
 
 def tests_in_image(client, tag: str, project: Project) -> str:
     """The same tests in the rebuilt image, as its user, from the project folder the kit copied there."""
-    command = "python -m pytest -q -p no:cacheprovider " + " ".join(project.tests) + " 2>&1; true"
+    command = "python -m pytest -q -p no:cacheprovider -o addopts= " + " ".join(project.tests) + " 2>&1; true"
     out = client.containers.run(tag, ["sh", "-c", command], remove=True, network_disabled=True)
     return out.decode(errors="replace")
 
