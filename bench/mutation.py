@@ -269,6 +269,8 @@ def report(score: Score, survivors: bool) -> str:
     module = score.module
     if score.error and score.ratio is None:
         return f"{module.name:<18} ERROR: {score.error}"
+    if score.ratio is None:
+        return f"{module.name:<18} no mutant run yet ({score.total} mutants)"
     tested = score.killed + score.survived
     verdict = "ok" if score.ratio >= module.goal else "BELOW GOAL"
     line = (f"{module.name:<18} {score.ratio:6.1%} killed ({score.killed}/{tested} mutants run of {score.total}; "
