@@ -164,3 +164,17 @@ def test_python_origin(base_prefix, origin):
 def test_python_origin_conda(tmp_path):
     (tmp_path / "conda-meta").mkdir()
     assert python_env.python_origin(str(tmp_path), str(tmp_path / "bin" / "python"), "/home/u") == "conda"
+
+
+def test_private_url_writes_the_home_folder_as_tilde():
+    assert python_env.private_url("file:///home/u/wheels", "/home/u") == "file://~/wheels"
+    assert python_env.private_url("https://user:pw@host.example/simple", "/home/u") == "https://host.example/simple"
+
+
+def test_a_python_whose_prefix_is_its_base_is_no_virtualenv():
+    report = {"implementation": "cpython", "version": "3.11.7", "executable": "/opt/py/bin/python3",
+              "prefix": "/opt/py", "base_prefix": "".join(["/opt/", "py"]),  # equal, not the same object
+              "markers": MARKERS, "site_packages": []}
+    info = python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": "/nonexistent"})
+    assert info.is_virtualenv is False
+    assert python_env.python_info({**report, "prefix": "/opt/venv"}, "/home/u", env={}).is_virtualenv is True

@@ -156,3 +156,22 @@ def test_implementation_version_of_a_pre_release_interpreter(monkeypatch):
     version = types.SimpleNamespace(major=3, minor=14, micro=0, releaselevel="candidate", serial=1)
     monkeypatch.setattr(sys, "implementation", types.SimpleNamespace(name="cpython", version=version))
     assert target.marker_environment()["implementation_version"] == "3.14.0c1"
+
+
+def test_odd_dist_info_entries_fall_back_to_the_folder_name(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "filedist-1.0.dist-info").write_text("a file, not a folder")
+    dist_info(site, "noversion", "2.5")
+    (site / "noversion-2.5.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: noversion\n")
+    records = by_name(target.distributions([str(site)]))
+    assert (records["filedist"]["version"], records["filedist"]["error"]) == ("1.0", "cannot list folder: Not a directory")
+    assert (records["noversion"]["version"], records["noversion"]["error"]) == ("2.5", "METADATA has no Name or Version")
+
+
+def test_headers_longer_than_the_first_read_are_all_read(tmp_path):
+    site = tmp_path / "site"
+    requires = [f"dependency-number-{i}>=1.0" for i in range(2000)]  # ~56 kB of headers before the body
+    dist_info(site, "bigmeta", "1.0", requires=requires)
+    [record] = target.distributions([str(site)])
+    assert record["requires"] == requires
