@@ -15,7 +15,6 @@ than the schema does.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Callable
 

@@ -70,7 +70,6 @@ def document(manifest: dict, components: list[Component], digest: str) -> str:
 
 
 def validate(text: str) -> list[str]:
-    from spdx_tools.spdx.parser.json.json_parser import parse_from_file  # noqa: F401  (parser used below)
     from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 

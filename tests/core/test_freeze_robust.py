@@ -28,7 +28,7 @@ MALFORMED_DIRECT_URLS = {
 def add_dist(site: Path, folder: str | bytes, name: str, version: str = "1.0", requires=(), direct_url=None):
     path = os.path.join(os.fsencode(site), os.fsencode(folder))
     os.mkdir(path)
-    lines = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     lines += [f"Requires-Dist: {r}" for r in requires]
     with open(os.path.join(path, b"METADATA"), "w") as handle:
         handle.write("\n".join(lines) + "\n\n")

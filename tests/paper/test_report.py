@@ -12,7 +12,7 @@ from envcapture.cli import main
 from envcapture.paper import escape
 from envcapture.paper.facts import build_report
 
-from .conftest import FIXTURES, HOSTILE_CPU, HOSTILE_PRETTY_NAME
+from .conftest import FIXTURES
 
 
 def report(tmp_path, *manifests, fmt="markdown", extra=()):
