@@ -72,27 +72,41 @@ def test_extra_ca_joins_the_system_store_and_public_cas_still_verify(docker_clie
                     "-o", str(kit), "--base-image", docker_base_image, "--base-os", "debian:12",
                     "--ca-bundle", str(bundle)], check=True, capture_output=True, timeout=120)
     tag = f"envcapture-test/generated-ca:{uuid.uuid4().hex[:12]}"
+    build_tag = tag + "-build"
     try:
         build_image(kit, tag, client=docker_client, echo=lambda line: None, timeout=900)
-        script = " && ".join([
+        openssl = " && ".join([
             "openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt /certs/server.pem",
             "openssl verify -CApath /etc/ssl/certs /certs/server.pem",
             f"openssl verify -CAfile /etc/ssl/certs/ca-certificates.crt {PUBLIC_ROOT}",
-            "python /certs/tls_check.py /certs",
         ])
-        container = docker_client.containers.run(tag, ["sh", "-c", script], network_mode="none", detach=True,
-                                                  volumes={str(certs): {"bind": "/certs", "mode": "ro"}})
-        try:
-            status = container.wait(timeout=300)["StatusCode"]
-            log = container.logs().decode(errors="replace")
-        finally:
-            container.remove(force=True)
-        assert status == 0, log
+        # The final image: the system store and the venv's Python trust the CA and still trust public roots.
+        log = run_offline(docker_client, tag, certs, openssl + " && /opt/venv/bin/python /certs/tls_check.py /certs "
+                          "--no-installers")
         for line in ("/certs/server.pem: OK", f"{PUBLIC_ROOT}: OK", "ok python-default-context",
-                     "ok python-without-SSL_CERT_FILE", "ok pip", "ok uv"):
+                     "ok python-without-SSL_CERT_FILE"):
+            assert line in log, log
+        # pip and uv live only in the build stage (multi-stage kit): that is where they must trust it.
+        docker_client.images.build(path=str(kit), tag=build_tag, target="build", rm=True,
+                                   labels={"envcapture.test": "1"})
+        log = run_offline(docker_client, build_tag, certs, "/opt/uv/bin/python /certs/tls_check.py /certs")
+        for line in ("ok python-default-context", "ok pip", "ok uv"):
             assert line in log, log
     finally:
         remove_image(docker_client, tag)
+        remove_image(docker_client, build_tag)
+
+
+def run_offline(docker_client, tag, certs, script) -> str:
+    container = docker_client.containers.run(tag, ["sh", "-c", script], network_mode="none", detach=True,
+                                              volumes={str(certs): {"bind": "/certs", "mode": "ro"}})
+    try:
+        status = container.wait(timeout=300)["StatusCode"]
+        log = container.logs().decode(errors="replace")
+    finally:
+        container.remove(force=True)
+    assert status == 0, log
+    return log
 
 
 def remove_image(client, tag):
