@@ -50,14 +50,6 @@ def test_nothing_cuda_means_no_warnings(tmp_path):
 
 @needs_local_toolkit
 @no_driver
-def test_no_driver_probe_is_fast():
-    gpu.collect(ProbeContext())  # warm the page cache for nvcc
-    start = time.perf_counter()
-    gpu.collect(ProbeContext())
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.25, f"gpu probe took {elapsed * 1000:.0f} ms without a driver"  # ~10 ms measured here
-
-
 def test_recorded_root_with_toolkit_and_cudnn(tmp_path):
     """A root folder holding a real version.json and a real cuDNN 9.6.0 header, as a toolkit tree."""
     toolkit = tmp_path / "usr/local/cuda-12.8"
