@@ -13,17 +13,15 @@ Run with ``-s`` to see the tally (placements tried and leaked).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+from localwheels import write_wheel
 
 from envcapture.redact import REDACTED
 
@@ -50,27 +48,6 @@ def clean_env(home: Path) -> dict:
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CONFIG_DIRS=str(home / "xdg"),
                GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
     return env
-
-
-def make_wheel(folder: Path) -> Path:
-    """A minimal, valid wheel written with zipfile (no build backend, no network)."""
-    name, version = "secreal", "1.0"
-    files = {f"{name}/__init__.py": b"VALUE = 1\n",
-             f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                                                     .encode(),
-             f"{name}-{version}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                                  b"Tag: py3-none-any\n"}
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{name}-{version}.dist-info/RECORD,,")
-    files[f"{name}-{version}.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-    return wheel
 
 
 def copy_dist(site: Path, real: Path, name: str, direct_url: dict | None, requires=()) -> None:
@@ -106,7 +83,7 @@ def plant_venv(root: Path, corpus: Corpus) -> Path:
     venv = root / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv)
     python = venv / "bin" / "python"
-    wheel = make_wheel(root)
+    wheel = write_wheel(root, "secreal", "1.0")
     run(sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-index", "--no-deps",
         "--disable-pip-version-check", wheel)
     site = next((venv / "lib").glob("python*/site-packages"))
