@@ -145,3 +145,40 @@ def test_real_subdirectories_pass(value):
                                    "a\nb", "a\\b", ""])
 def test_subdirectories_that_leave_the_source_or_carry_options_are_refused(value):
     assert not grammar.is_subdirectory(value)
+
+
+# Data sets name their files by people's habits (spaces, quotes), but a path inside a data set never leaves it.
+@pytest.mark.parametrize("value", ["train.csv", "images/cat 01.png", "notes/it's.txt", "a/b/c/d.parquet"])
+def test_data_paths_inside_the_set_pass(value):
+    assert grammar.check("data-path", value)
+
+
+@pytest.mark.parametrize("value", ["/etc/passwd", "/data/train.csv", "../secrets", "a/../../b", "a//b", "./a", "",
+                                   "a/\nb", "x" * 4097])
+def test_data_paths_that_leave_the_set_or_break_lines_are_refused(value):
+    assert not grammar.check("data-path", value)
+
+
+def test_hash_digests_up_to_sha512_pass_and_longer_ones_do_not():
+    assert grammar.check("hash", "sha512=" + "a" * 128)
+    assert grammar.check("hash", "sha256=" + "0f" * 32)
+    assert not grammar.check("hash", "sha512=" + "a" * 129)
+    assert not grammar.check("hash", "sha256=" + "g" * 64)
+    assert not grammar.check("hash", "crc32=deadbeef")
+
+
+@pytest.mark.parametrize("value", ["2026-11-29", "2024-02-29", "1999-12-31"])
+def test_real_calendar_days_pass(value):
+    assert grammar.check("date", value)
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2026-02-30", "2023-02-29", "26-11-29", "2026-11-29T00:00:00Z"])
+def test_impossible_or_misshapen_days_are_refused(value):
+    assert not grammar.check("date", value)
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\x9b", "\x1b", "\u2028"])
+def test_error_lines_never_carry_a_raw_control_or_bidi_character(char):
+    message = grammar.describe_violation("python.packages[0].version", f"1.0{char}evil", "pep440-version")
+    assert char not in message
+    assert message.isascii()
