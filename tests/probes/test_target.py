@@ -175,3 +175,156 @@ def test_headers_longer_than_the_first_read_are_all_read(tmp_path):
     dist_info(site, "bigmeta", "1.0", requires=requires)
     [record] = target.distributions([str(site)])
     assert record["requires"] == requires
+
+
+# ----------------------------------------------------------------------------- against pip's own reading
+
+def test_what_pip_inspect_reads_from_the_same_folder(tmp_path):
+    """pip inspect is the peer oracle: on one folder of mixed installs it must list the same distributions
+    with the same name, version, REQUESTED, INSTALLER and direct_url as the probe."""
+    site = tmp_path / "site"
+    dist_info(site, "Mixed_Case.Name", "1.0", requested=True, installer="pip", requires=["dep>=1"])
+    dist_info(site, "dep", "2.0", installer="uv", direct_url={
+        "url": "https://example.org/dep-2.0.tar.gz", "archive_info": {"hash": "sha256=" + "a" * 64}})
+    dist_info(site, "from_git", "0.1", requested=True, installer="pip", direct_url={
+        "url": "https://example.org/repo.git", "vcs_info": {"vcs": "git", "commit_id": "b" * 40}})
+    dist_info(site, "editable_one", "0.2", installer="pip", direct_url={
+        "url": "file:///src/editable_one", "dir_info": {"editable": True}})
+    crlf = site / "crlf-3.0.dist-info"
+    crlf.mkdir()
+    (crlf / "METADATA").write_bytes(b"Metadata-Version: 2.1\r\nName: crlf\r\nVersion: 3.0\r\n\r\nName: body\r\n")
+    (crlf / "INSTALLER").write_text("  conda  \n")
+    egg = site / "legacy-0.5.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy\nVersion: 0.5\n")
+    (site / "single-1.0-py3.11.egg-info").write_text("Metadata-Version: 1.0\nName: single\nVersion: 1.0\n")
+    proc = subprocess.run([sys.executable, "-m", "pip", "inspect", "--path", str(site)], capture_output=True,
+                          text=True, timeout=120, check=True, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    pips = {item["metadata"]["name"]: item for item in json.loads(proc.stdout)["installed"]}
+    mine = by_name(target.distributions([str(site)]))
+    assert sorted(mine) == sorted(pips)
+    for name, record in mine.items():
+        pip = pips[name]
+        assert record["error"] is None
+        assert record["version"] == pip["metadata"]["version"]
+        assert record["installer"] == pip.get("installer")
+        assert record["requested"] is bool(pip.get("requested")), name  # pip says None for an .egg-info
+        if pip.get("direct_url") is None:
+            assert record["direct_url"] is None
+        else:  # pip adds archive_info.hashes to the file as written; the rest is the file
+            assert record["direct_url"]["url"] == pip["direct_url"]["url"]
+            assert set(record["direct_url"]) == set(pip["direct_url"])
+    assert mine["crlf"]["installer"] == "conda"
+
+
+# ------------------------------------------------------------------------------------- header details
+
+def test_crlf_metadata_ends_its_headers_at_the_blank_line(tmp_path):
+    site = tmp_path / "site"
+    crlf = site / "crlf-3.0.dist-info"
+    crlf.mkdir(parents=True)
+    (crlf / "METADATA").write_bytes(b"Metadata-Version: 2.1\r\nName: crlf\r\nVersion: 3.0\r\nRequires-Dist: a\r\n"
+                                    b"\r\nRequires-Dist: from-the-body\r\nLicense-Expression: GPL-3.0\r\n")
+    [record] = target.distributions([str(site)])
+    assert (record["name"], record["version"], record["requires"], record["license"]) == ("crlf", "3.0", ["a"], None)
+
+
+def test_license_headers_as_written(tmp_path):
+    site = tmp_path / "site"
+    one = site / "one-1.0.dist-info"
+    one.mkdir(parents=True)
+    (one / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: one\nVersion: 1.0\nLicense: MIT\n"
+        "Classifier: Programming Language :: Python\nClassifier: License :: OSI Approved :: MIT License\n"
+        "Description: a summary that\n  goes on over two lines\nClassifier: License :: Other/Proprietary License\n")
+    whole = site / "whole-1.0.dist-info"
+    whole.mkdir()
+    (whole / "METADATA").write_text("Metadata-Version: 2.1\nName: whole\nVersion: 1.0\n"
+                                    "License: Copyright (c) the authors\n        Permission is hereby granted\n"
+                                    "License-Expression: Apache-2.0\n")
+    stray = site / "stray-1.0.dist-info"
+    stray.mkdir()
+    (stray / "METADATA").write_text("Metadata-Version: 2.1\nName: stray\nVersion: 1.0\nLicense: BSD\n"
+                                    "a line that is no header\n    and an indented line after it\n")
+    dist_info(site, "none", "1.0")
+    records = by_name(target.distributions([str(site)]))
+    assert records["one"]["license"] == {"expression": None, "license": "MIT", "classifiers": [
+        "License :: OSI Approved :: MIT License", "License :: Other/Proprietary License"]}
+    # A License header that goes on over several lines is a whole license text: not a license name.
+    assert records["whole"]["license"] == {"expression": "Apache-2.0", "license": None, "classifiers": []}
+    assert records["stray"]["license"] == {"expression": None, "license": "BSD", "classifiers": []}
+    assert records["none"]["license"] is None
+
+
+def test_a_broken_egg_info_is_named_after_its_folder(tmp_path):
+    """Folder names carry the name and version (`crit-3.17.1-py3.11.egg-info`): the fallback takes both and
+    drops the Python tag; the record says what was wrong instead of raising."""
+    site = tmp_path / "site"
+    egg = site / "crit-3.17.1-py3.11.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "PKG-INFO").write_bytes(b"Name: crit\nVersion: \xff\n")
+    (site / "half-2.0.egg-info").mkdir()
+    (site / "half-2.0.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: half\n")
+    records = by_name(target.distributions([str(site)]))
+    assert (records["crit"]["version"], records["crit"]["error"]) == ("3.17.1", "PKG-INFO: not UTF-8")
+    assert (records["half"]["version"], records["half"]["error"]) == ("2.0", "PKG-INFO has no Name or Version")
+    assert [r["requested"] for r in records.values()] == [False, False]
+
+
+def test_files_beside_the_metadata(tmp_path):
+    """requires.txt counts only in an .egg-info (a dist-info's requirements are its Requires-Dist); an empty
+    INSTALLER names no installer; an empty direct_url.json is no source and no error."""
+    site = tmp_path / "site"
+    info = dist_info(site, "modern", "1.0", requires=["real-dep"])
+    (info / "INSTALLER").write_text("")
+    (info / "requires.txt").write_text("not-a-dependency\n")
+    (info / "direct_url.json").write_text("")
+    records = by_name(target.distributions([str(site)]))
+    assert records["modern"]["requires"] == ["real-dep"]
+    assert (records["modern"]["installer"], records["modern"]["direct_url"], records["modern"]["error"]) == (
+        None, None, None)
+
+
+def test_egg_info_requires_txt_corner_cases(tmp_path):
+    egg = tmp_path / "site" / "corner-1.0.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: corner\nVersion: 1.0\n")
+    (egg / "requires.txt").write_text("  spaced>=1  \n[]\nafter-empty-section\n")
+    [record] = target.distributions([str(tmp_path / "site")])
+    assert record["requires"] == ["spaced>=1", "after-empty-section"]
+
+
+# ----------------------------------------------------------------------------------- the whole report
+
+def test_one_line_keeps_deep_facts_to_single_lines():
+    assert target.one_line({"a\nb": ["x\n y", ("t", 1)], "n": None, "f": 1.5, "b": True, "o": ValueError("e\nf")}) == {
+        "a b": ["x y", ["t", 1]], "n": None, "f": 1.5, "b": True, "o": "e f"}
+    assert target.one_line("word " * 1000) == "word " * 800  # at most 4000 characters
+
+
+def test_libc_and_site_packages_of_this_interpreter():
+    import platform
+    import sysconfig
+
+    name, version = platform.libc_ver()
+    assert target.libc() == {"name": name or None, "version": version or None}
+    paths = target.site_packages()
+    assert len(paths) == len(set(paths))
+    assert sysconfig.get_paths()["platlib"] in paths and sysconfig.get_paths()["purelib"] in paths
+
+
+def test_deep_run_as_a_script_imports_the_installed_frameworks_by_canonical_name(tmp_path):
+    """--deep: a distribution spelled `NumPy` is numpy; its import failing is recorded, and the report stays
+    pure ASCII JSON even when the output stream cannot write anything else."""
+    site = tmp_path / "site"
+    info = dist_info(site, "NumPy", "2.0")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: NumPy\nVersion: 2.0\nLicense: Caf\u00e9 licence\n")
+    (site / "numpy").mkdir()
+    (site / "numpy" / "__init__.py").write_text("raise ImportError('no numpy here')\n")
+    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONIOENCODING": "ascii"}
+    proc = subprocess.run([sys.executable, "-S", target.__file__, "--deep"], capture_output=True, text=True,
+                          env=env, timeout=60, check=True)
+    facts = json.loads(proc.stdout)
+    [numpy] = [d for d in facts["distributions"] if d["name"] == "NumPy"]
+    assert numpy["license"]["license"] == "Caf\u00e9 licence"
+    assert facts["deep"] == {"errors": {"numpy": "ImportError: no numpy here"}}
