@@ -97,21 +97,60 @@ def python_origin(base_prefix: str, executable: str, home: str) -> str:
 
 
 def pip_config_files(prefix: str, env, home: str) -> list[str]:
-    """pip's config files, lowest priority first (pip's own order: global, user, site)."""
-    xdg = env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(":")
-    files = [os.path.join(d, "pip", "pip.conf") for d in reversed(xdg)] + ["/etc/pip.conf"]
-    files += [os.path.join(home, ".pip", "pip.conf"),
-              os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip", "pip.conf"),
-              os.path.join(prefix, "pip.conf")]
-    if env.get("PIP_CONFIG_FILE"):
-        files.append(env["PIP_CONFIG_FILE"])
+    """pip's config files in the order pip reads them, each one beating the ones before it: global
+    (XDG_CONFIG_DIRS in order, then /etc), user (skipped when PIP_CONFIG_FILE names an existing file), site
+    (the environment's prefix), PIP_CONFIG_FILE. PIP_CONFIG_FILE=/dev/null: pip reads none."""
+    config_file = env.get("PIP_CONFIG_FILE")
+    if config_file == os.devnull:
+        return []
+    xdg = (env.get("XDG_CONFIG_DIRS") or "").strip() or "/etc/xdg"  # platformdirs: empty means unset
+    files = [os.path.join(d, "pip", "pip.conf") for d in xdg.split(":")] + ["/etc/pip.conf"]
+    if not (config_file and os.path.exists(config_file)):
+        files += [os.path.join(home, ".pip", "pip.conf"),
+                  os.path.join(env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"), "pip", "pip.conf")]
+    files.append(os.path.join(prefix, "pip.conf"))
+    if config_file:
+        files.append(config_file)
     return files
 
 
-def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndexes:
-    """Where packages were to come from: pip config files and PIP_*/UV_* variables, credentials removed."""
+PIP_KEYS = ("index-url", "extra-index-url", "find-links")
+
+
+def pip_settings(prefix: str, env, home: str, warnings: list) -> dict:
+    """{key: (value, origin)} as `pip install` resolves them: a PIP_* variable beats every file, an [install]
+    section in any file beats a [global] one, and within a section the file read last wins (one value per
+    key: a later extra-index-url replaces an earlier one, as in pip)."""
     import configparser
 
+    read = []
+    for path in pip_config_files(prefix, env, home):
+        parser = configparser.RawConfigParser()
+        try:
+            if not parser.read(path, encoding="utf-8"):
+                continue
+        except (configparser.Error, UnicodeDecodeError, OSError):
+            warnings.append(ProbeWarning("python", f"{home_relative(path, home)}: unreadable pip config"))
+            continue
+        read.append((path, parser))
+    chosen = {}
+    for section in ("global", "install"):
+        for path, parser in read:
+            if parser.has_section(section):
+                for option, value in parser.items(section):
+                    key = option.replace("_", "-")  # pip accepts index_url for index-url
+                    if key in PIP_KEYS:
+                        chosen[key] = (value, path)
+    for key in PIP_KEYS:
+        variable = "PIP_" + key.upper().replace("-", "_")
+        if env.get(variable):
+            chosen[key] = (env[variable], variable)
+    return chosen
+
+
+def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndexes:
+    """Where packages were to come from: what pip would use (its config files and PIP_* variables) and uv's
+    UV_* variables, credentials removed."""
     found = PackageIndexes()
     index_tool = [""]  # the tool whose setting index_url holds
 
@@ -143,24 +182,16 @@ def package_indexes(prefix: str, env, home: str, warnings: list) -> PackageIndex
         if grammar.is_path(origin) and origin not in found.sources:
             found.sources.append(origin)
 
-    for path in pip_config_files(prefix, env, home):
-        parser = configparser.RawConfigParser()
-        try:
-            if not parser.read(path, encoding="utf-8"):
-                continue
-        except (configparser.Error, UnicodeDecodeError, OSError):
-            warnings.append(ProbeWarning("python", f"{home_relative(path, home)}: unreadable pip config"))
-            continue
-        for section in ("global", "install"):
-            for key in ("index-url", "extra-index-url", "find-links"):
-                if parser.has_option(section, key):
-                    take(key, parser.get(section, key), path)
-    for variable, key in (("PIP_INDEX_URL", "index-url"), ("UV_INDEX_URL", "index-url"),
-                          ("UV_DEFAULT_INDEX", "index-url"), ("PIP_EXTRA_INDEX_URL", "extra-index-url"),
-                          ("UV_EXTRA_INDEX_URL", "extra-index-url"), ("UV_INDEX", "extra-index-url"),
-                          ("PIP_FIND_LINKS", "find-links"), ("UV_FIND_LINKS", "find-links")):
-        if env.get(variable):
-            take(key, env[variable], variable)
+    pip = pip_settings(prefix, env, home, warnings)
+    for key, uv_variables in (("index-url", ("UV_INDEX_URL", "UV_DEFAULT_INDEX")),
+                              ("extra-index-url", ("UV_EXTRA_INDEX_URL", "UV_INDEX")),
+                              ("find-links", ("UV_FIND_LINKS",))):
+        if key in pip:
+            take(key, *pip[key])
+        for variable in uv_variables:
+            if env.get(variable):
+                take(key, env[variable], variable)
+    found.sources.sort(key=lambda origin: origin.startswith(("PIP_", "UV_")))  # files first, as pip reads them
     return found
 
 
@@ -285,8 +316,10 @@ def required_names(dists: list[dict], markers: dict) -> set[str]:
     """Names that some installed distribution requires (markers evaluated, extras not taken)."""
     names = set()
     for dist in dists:
-        for text in dist.get("requires") or []:
-            parsed = grammar.split_requirement(text)
+        requires = dist.get("requires")
+        # a hostile or broken answer may hold anything here: package_record says so for that distribution
+        for text in requires if isinstance(requires, list) else ():
+            parsed = grammar.split_requirement(text) if isinstance(text, str) else None
             if parsed and _marker_applies(parsed[1], markers):
                 names.add(grammar.canonical_name(parsed[0]))
     return names

@@ -178,3 +178,255 @@ def test_a_python_whose_prefix_is_its_base_is_no_virtualenv():
     info = python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": "/nonexistent"})
     assert info.is_virtualenv is False
     assert python_env.python_info({**report, "prefix": "/opt/venv"}, "/home/u", env={}).is_virtualenv is True
+
+
+@pytest.mark.parametrize("base_prefix, origin", [
+    ("/opt/pyenv/versions/3.10.4", "pyenv"),                                  # PYENV_ROOT outside a home
+    ("/opt/python/cpython-3.12.3-linux-x86_64-gnu", "uv"),                    # UV_PYTHON_INSTALL_DIR elsewhere
+    ("/usr/local/Cellar/python@3.12/3.12.1/Frameworks/Python.framework/Versions/3.12", "homebrew"),
+    ("/home/linuxbrew/.linuxbrew/opt/python@3.12", "homebrew"),
+    ("/Library/Frameworks/Python.framework/Versions/3.12", "official"),
+    ("C:\\Python312", "official"),
+    ("/usr/lib/python3", "other"),
+])
+def test_python_origin_of_less_common_layouts(base_prefix, origin):
+    assert python_env.python_origin(base_prefix, base_prefix + "/bin/python3", "/home/u") == origin
+
+
+def test_an_old_virtualenv_with_real_prefix_is_a_virtualenv_and_paths_are_home_relative():
+    report = {"implementation": "cpython", "version": "2.7.18", "executable": "/home/u/env/bin/python",
+              "prefix": "/home/u/env", "base_prefix": "/home/u/env", "real_prefix": "/usr",
+              "markers": {**MARKERS, "platform_version": "#1 SMP $(id)"},
+              "site_packages": ["/home/u/env/lib/python2.7/site-packages", "/opt/shared"]}
+    info = python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": "/nonexistent"})
+    assert info.is_virtualenv is True
+    assert (info.executable, info.prefix, info.base_prefix) == ("~/env/bin/python", "~/env", "~/env")
+    assert info.site_packages == ["~/env/lib/python2.7/site-packages", "/opt/shared"]
+    # a marker value no grammar rule accepts never reaches the manifest; the others all do
+    assert "platform_version" not in info.markers and info.markers["python_version"] == MARKERS["python_version"]
+
+
+def test_python_info_reads_the_environment_it_is_given(tmp_path, monkeypatch):
+    """The environment of the inspected process is ctx.env, not envcapture's own: an empty one is empty."""
+    monkeypatch.setenv("PIP_INDEX_URL", "https://from-my-own-env.example/simple")
+    report = {"implementation": "cpython", "version": "3.11.7", "executable": "/opt/py/bin/python3",
+              "prefix": str(tmp_path), "base_prefix": str(tmp_path), "markers": MARKERS, "site_packages": []}
+    assert python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": str(tmp_path / "x")}) \
+        .package_indexes.index_url is None
+    warnings = []
+    (tmp_path / "pip.conf").write_bytes(b"[global]\nindex-url = https://caf\xe9.example/simple\n")
+    python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": str(tmp_path / "x")}, warnings=warnings)
+    assert [w.message for w in warnings] == [f"{tmp_path / 'pip.conf'}: unreadable pip config"]
+
+
+def test_local_label_and_file_urls():
+    assert [python_env.local_label(v) for v in ("2.1.0+cu121", "2.1.0", "2.1.0+")] == ["cu121", None, None]
+    assert python_env.file_url_path("https://example.org/x") is None
+    assert python_env.file_url_path("file:///opt/my%20wheels") == "/opt/my wheels"
+    # outside the home folder a file URL is left exactly as written (still percent-encoded)
+    assert python_env.private_url("file:///opt/my%20wheels", "/home/u") == "file:///opt/my%20wheels"
+
+
+# ------------------------------------------------------------------------------------- direct_url.json
+
+def source_of(direct_url, home="/home/u", timeout=None):
+    warnings = []
+    source = python_env.package_source(direct_url, home, timeout, warnings, "pkg-1.0.dist-info")
+    return source, [w.message for w in warnings]
+
+
+def test_direct_url_that_is_no_pep_610_object_is_an_index_install():
+    for odd in (None, [], "https://example.org/x", {"url": 5}, {"vcs_info": {}}):
+        assert source_of(odd) == (python_env.PackageSource("index"), [])
+
+
+def test_vcs_sources_keep_their_own_prefix_and_kind():
+    hg, said = source_of({"url": "https://hg.example.org/repo", "vcs_info": {"vcs": "hg", "commit_id": "c" * 40}})
+    assert (hg.kind, hg.vcs, hg.url, said) == ("vcs", "hg", "hg+https://hg.example.org/repo", [])
+    prefixed, _ = source_of({"url": "git+https://example.org/r.git", "vcs_info": {"vcs": "git"}})
+    assert prefixed.url == "git+https://example.org/r.git"
+    unknown, said = source_of({"url": "https://example.org/r", "vcs_info": {"vcs": "fossil"}})
+    assert (unknown.vcs, unknown.url) == ("git", "git+https://example.org/r")
+    assert said == ["pkg-1.0.dist-info: direct_url.json names an unknown vcs; taken as git"]
+    bad_table, said = source_of({"url": "https://example.org/r", "vcs_info": "git"})
+    assert (bad_table.kind, bad_table.vcs, bad_table.commit) == ("vcs", "git", None)
+    assert said == ["pkg-1.0.dist-info: direct_url.json vcs_info is not a JSON object; ignored"]
+
+
+def test_archive_hash_prefers_the_hash_field():
+    both, _ = source_of({"url": "https://example.org/a.whl",
+                         "archive_info": {"hash": "sha256=" + "1" * 64, "hashes": {"sha256": "2" * 64}}})
+    assert both.hash == "sha256=" + "1" * 64
+    only_hashes, _ = source_of({"url": "https://example.org/a.whl", "archive_info": {"hashes": {"sha256": "2" * 64}}})
+    assert only_hashes.hash == "sha256=" + "2" * 64
+    odd, _ = source_of({"url": "https://example.org/a.whl", "archive_info": {"hashes": {"sha256": 5}}})
+    assert (odd.kind, odd.hash) == ("archive", None)
+
+
+def test_a_local_directory_gets_its_git_commit_only_when_it_is_on_this_machine(tmp_path):
+    import subprocess
+
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (checkout / "a.py").write_text("A = 1\n")
+    subprocess.run([*git, "add", "a.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    url = {"url": f"file://{checkout}", "dir_info": {"editable": True}}
+    here, _ = source_of(url, timeout=10)
+    assert (here.kind, here.checkout) == ("editable", python_env.Checkout(commit=commit, dirty=False))
+    assert source_of(url, timeout=None)[0].checkout is None  # an image's paths are not this machine's
+    (checkout / "a.py").write_text("A = 2\n")
+    assert source_of(url, timeout=10)[0].checkout == python_env.Checkout(commit=commit, dirty=True)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert source_of({"url": f"file://{plain}", "dir_info": {}}, timeout=10)[0].checkout is None  # no git there
+    assert source_of({"url": f"file://{tmp_path}/gone", "dir_info": {"editable": "yes"}}, timeout=10)[0] == \
+        python_env.PackageSource("directory", url=f"file://{tmp_path}/gone")
+
+
+def test_source_fields_the_grammar_refuses_are_dropped_with_a_warning(tmp_path):
+    site = tmp_path / "site-packages"
+    dist_info(site, "sneaky", "1.0", direct_url={
+        "url": "https://example.org/repo.git", "subdirectory": "../../etc",
+        "vcs_info": {"vcs": "git", "commit_id": "abc; rm -rf /", "requested_revision": "main"}})
+    records, warnings = packages_of(site)
+    source = records["sneaky"].source
+    assert (source.url, source.commit, source.subdirectory, source.requested_revision) == (
+        "git+https://example.org/repo.git", None, None, "main")
+    assert len(warnings) == 2 and all(w.startswith("sneaky.source.") and w.endswith("; left out") for w in warnings)
+
+
+# ----------------------------------------------------------------------------------- package records
+
+def test_records_are_sorted_by_canonical_name_and_broken_ones_cost_nothing_else(tmp_path):
+    site = tmp_path / "site-packages"
+    for name in ("Zeta", "alpha", "Beta_Two"):
+        dist_info(site, name, "1.0")
+    latin = site / "latin-3.0.dist-info"
+    latin.mkdir()
+    (latin / "METADATA").write_bytes(b"Name: latin\nVersion: 3.0\nSummary: caf\xe9\n")
+    report = {"distributions": target.distributions([str(site)]), "markers": MARKERS, "site_packages": [str(site)]}
+    # an answer from a hostile or broken interpreter: requirements of the wrong type, no folder at all
+    report["distributions"].insert(0, {"folder": "odd-1.0.dist-info", "name": "odd", "version": "1.0", "requires": 5})
+    report["distributions"].insert(0, {"name": "nofolder", "version": "1.0", "requires": [["nested"]]})
+    records, warnings = python_env.packages(report, "/home/u", timeout=None)
+    assert [r.name for r in records] == ["alpha", "Beta_Two", "latin", "Zeta"]
+    messages = [w.message for w in warnings]
+    assert messages[0].startswith("a distribution: could not be read (") and messages[0].endswith("); left out")
+    assert messages[1].startswith("odd-1.0.dist-info: could not be read (TypeError")
+    # a distribution read with an error is still recorded (from its folder name), and the error is said
+    assert messages[2:] == ["latin-3.0.dist-info: METADATA: not UTF-8"]
+
+
+def test_installer_requirements_and_labels_are_checked_before_they_are_kept(tmp_path):
+    site = tmp_path / "site-packages"
+    dist_info(site, "app", "1.0+local.build", installer="pip; rm -rf /", requested=True, requires=[
+        "internal @ https://user:token@files.example.org/internal-1.0.tar.gz", "extra-only; extra == 'test'"])
+    dist_info(site, "extra-only", "1.0")
+    dist_info(site, "internal", "1.0")
+    records, warnings = packages_of(site)
+    app = records["app"]
+    assert (app.installer, app.local_label, app.index_url) == (None, "local.build", None)
+    assert app.requires == ["internal @ https://files.example.org/internal-1.0.tar.gz", "extra-only; extra == 'test'"]
+    assert app.purl == "pkg:pypi/app@1.0%2Blocal.build"
+    # a requirement only an extra pulls in leaves its target top level; a plain one does not
+    assert (records["extra-only"].top_level, records["internal"].top_level) == (True, False)
+    assert warnings == []
+
+
+def test_a_marker_that_cannot_be_evaluated_still_counts_as_a_requirement():
+    """An answer without marker values (an old probe): a requirement whose marker cannot be evaluated is kept as
+    an edge, so its target is not taken for a top-level package; one with no marker always counts."""
+    report = {"site_packages": [], "distributions": [
+        {"name": "app", "version": "1.0", "folder": "app-1.0.dist-info", "path": None,
+         "requires": ["dep; sys_platform == 'linux'", "other"]},
+        {"name": "dep", "version": "1.0", "folder": "dep-1.0.dist-info", "path": None},
+        {"name": "other", "version": "1.0", "folder": "other-1.0.dist-info", "path": None}]}
+    records, _ = python_env.packages(report, "/home/u", timeout=None)
+    assert {r.name: r.top_level for r in records} == {"app": True, "dep": False, "other": False}
+
+
+def test_unsatisfied_requirements_read_like_pip_check():
+    installed = [("app", "1.0", ["dep>=2", "gone", "win-only; sys_platform == 'win32'", "pre>=1.0",
+                                 "direct @ https://example.org/direct-0.1.whl", "extra-dep>=5; extra == 'x'",
+                                 "Dep_Too (<3,>=2)"]),
+                 ("dep", "1.5", None), ("pre", "1.1rc1", []), ("direct", "0.0.1", []), ("extra-dep", "1", []),
+                 ("dep-too", "2.5", [])]
+    assert python_env.unsatisfied_requirements(installed, MARKERS) == [
+        "app 1.0 has requirement dep>=2, but dep 1.5 is installed",
+        "app 1.0 requires gone, which is not installed"]
+
+
+# ------------------------------------------------------------------------- pip's own answer as the oracle
+
+def pip_says(env: dict) -> dict:
+    """index-url, extra-index-url and find-links as pip itself resolves them (`pip config list`) for the pip
+    install command: [install] beats [global], the last file read beats the earlier ones, PIP_* beats files."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True,
+                          env={"PATH": os.environ.get("PATH", ""), "PIP_DISABLE_PIP_VERSION_CHECK": "1", **env},
+                          timeout=120)
+    found = {}
+    for section in ("global", "install", ":env:"):
+        for line in proc.stdout.splitlines():
+            key, _, value = line.partition("=")
+            where, _, option = key.partition(".")
+            if where == section and option in ("index-url", "extra-index-url", "find-links"):
+                found[option] = value.strip("'").split()
+    return found
+
+
+def recorded(found: python_env.PackageIndexes) -> dict:
+    data = {"index-url": [found.index_url] if found.index_url else [], "extra-index-url": found.extra_index_urls,
+            "find-links": found.find_links}
+    return {key: value for key, value in data.items() if value}
+
+
+def test_config_file_precedence_is_pips(tmp_path):
+    """Several config files and sections that disagree: envcapture records what pip would use (pip 23's
+    `pip config list`, run on the same files), not the union of what the files say."""
+    import configparser
+    import sys
+
+    machine = configparser.RawConfigParser()
+    machine.read("/etc/pip.conf")
+    if any(machine.has_option(s, k) for s in machine.sections() for k in ("index-url", "extra-index-url", "find-links")):
+        pytest.skip("/etc/pip.conf of this machine sets an index: the expected answers below assume it does not")
+    home = tmp_path / "home"
+    x1, x2 = tmp_path / "x1", tmp_path / "x2"
+    write_pip_conf(x1 / "pip" / "pip.conf", "[global]\nindex-url = https://x1.example/simple\n"
+                                            "find-links = https://x1.example/links\n")
+    write_pip_conf(x2 / "pip" / "pip.conf", "[global]\nindex-url = https://x2.example/simple\n")
+    write_pip_conf(home / ".config" / "pip" / "pip.conf",
+                   "[install]\nextra-index-url = https://user-install.example/simple\n"
+                   "[global]\nextra-index-url = https://user-global.example/simple\n")
+    write_pip_conf(home / ".pip" / "pip.conf", "[install]\nindex_url = https://legacy-user.example/simple\n")
+    env = {"HOME": str(home), "XDG_CONFIG_DIRS": f"{x1}:{x2}"}
+    pip = pip_says(env)
+    assert pip == {"index-url": ["https://legacy-user.example/simple"], "find-links": ["https://x1.example/links"],
+                   "extra-index-url": ["https://user-install.example/simple"]}
+    warnings = []
+    assert recorded(python_env.package_indexes(sys.prefix, env, str(home), warnings)) == pip
+    assert warnings == []
+    # PIP_CONFIG_FILE naming a file: pip reads it last and no longer reads the user's files
+    env["PIP_CONFIG_FILE"] = str(write_pip_conf(tmp_path / "env.conf", "[global]\nfind-links = /wheels\n"))
+    pip = pip_says(env)
+    assert pip == {"index-url": ["https://x2.example/simple"], "find-links": ["/wheels"]}
+    found = python_env.package_indexes(sys.prefix, env, str(home), [])
+    assert recorded(found) == {**pip, "find-links": ["file:///wheels"]}
+    assert found.sources == [str(x2 / "pip" / "pip.conf"), str(tmp_path / "env.conf")]
+    # and PIP_* variables beat every file, an extra index included
+    env.update(PIP_EXTRA_INDEX_URL="https://env-extra.example/simple", PIP_FIND_LINKS="https://env.example/links")
+    pip = pip_says(env)
+    assert recorded(python_env.package_indexes(sys.prefix, env, str(home), [])) == pip
+    assert pip["extra-index-url"] == ["https://env-extra.example/simple"]
+    # PIP_CONFIG_FILE=/dev/null: pip reads no config file at all
+    pip = pip_says({**env, "PIP_CONFIG_FILE": "/dev/null"})
+    assert recorded(python_env.package_indexes(sys.prefix, {**env, "PIP_CONFIG_FILE": "/dev/null"}, str(home), [])) \
+        == pip == {"extra-index-url": ["https://env-extra.example/simple"], "find-links": ["https://env.example/links"]}
