@@ -71,7 +71,7 @@ MODULES = [
            ["tests/render/test_kit.py", "tests/render/test_golden.py", "tests/render/test_hostile.py",
             "tests/render/test_renderer_checks*.py"], NO_PROPERTY),
     Module("render/lock", "envcapture/render/lock.py",
-           ["tests/render/test_lock.py", "tests/render/test_golden.py", "tests/render/test_renderer_checks*.py"]),
+           ["tests/render/test_lock*.py", "tests/render/test_golden.py", "tests/render/test_renderer_checks*.py"]),
     Module("restore", "envcapture/restore.py", ["tests/restore/test_restore_*.py", "tests/restore/test_restore.py"]),
 ]
 

@@ -188,9 +188,9 @@ def make_plan(manifest: dict, options: Options) -> Plan:
     _system_packages(plan, manifest)
     _snapshot(plan)
     _fallback_snapshot(plan)
+    _code(plan, manifest.get("code"))  # before _project: a project without a checkout record takes code.dirty
     _project(plan, manifest)
     _conda(plan, manifest)
-    _code(plan, manifest.get("code"))
     _machine(plan, manifest)
     _warnings(plan)
     _not_reproduced(plan, manifest)
