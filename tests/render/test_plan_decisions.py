@@ -431,6 +431,13 @@ def test_apt_snapshot_needs_a_past_calendar_day(date, why):
         plan(debian(), apt_snapshot=date)
 
 
+def test_today_is_a_past_day_for_the_snapshot_archives():
+    import datetime
+
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert plan(debian(), apt_snapshot=today).snapshot_lines[0].endswith(f"/{today.replace('-', '')}T000000Z bookworm main")
+
+
 def test_apt_snapshot_off_means_no_snapshot_at_all():
     p = plan(debian(manual=[("jq", "1.6-2.1+deb12u1")]), apt_snapshot="off")
     assert p.snapshot_lines == [] and p.fallback_snapshot_lines == []
