@@ -183,13 +183,20 @@ def skip_equivalent_and_all_but_a_sample(session: Path, tree: Path, keep: int, s
         if in_annotations:
             db.set_multiple_results(in_annotations, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
                                                                output="in a type annotation that is never evaluated"))
-        jobs = sorted(set(item.job_id for item in db.work_items) - set(in_annotations))
+        # cosmic-ray names its jobs with random UUIDs: sample from the mutations themselves, in an order that an
+        # edit adding or removing no mutable code leaves alone, so that the same seed draws the same mutants.
+        keys = {item.job_id: _sample_key(item.mutations[0]) for item in db.work_items}
+        jobs = sorted(set(keys) - set(in_annotations), key=keys.get)
         if keep and keep < len(jobs):
             kept = set(random.Random(seed).sample(jobs, keep))
             skipped = [job for job in jobs if job not in kept]
             db.set_multiple_results(skipped, WorkResult(worker_outcome=WorkerOutcome.SKIPPED,
                                                         output="not in the sample (--max-mutants)"))
         return len(in_annotations)
+
+
+def _sample_key(spec) -> tuple:
+    return (str(spec.module_path), spec.operator_name, repr(sorted(spec.operator_args.items())), spec.occurrence)
 
 
 def read_results(session: Path, score: Score) -> None:
