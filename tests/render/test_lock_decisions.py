@@ -6,6 +6,7 @@ hostile values. --hashes runs the real `uv pip compile` against a package index 
 from __future__ import annotations
 
 import hashlib
+import sys
 import subprocess
 
 import pytest
@@ -334,3 +335,19 @@ def test_with_extra_indexes_a_pin_is_taken_from_whichever_index_has_that_version
     lock = Lock(requirements=["demo-pkg==1.2.0"], index_url=(tmp_path / "main").as_uri(),
                 extra_index_urls=[(tmp_path / "extra").as_uri()])
     assert hashed_body(lock, "3.11.7") == f"demo-pkg==1.2.0 \\\n    --hash=sha256:{digest}\n"
+
+
+def test_without_the_uv_package_the_uv_on_path_is_used_and_without_either_hashes_stop(tmp_path, monkeypatch):
+    uv = pytest.importorskip("uv")
+    digest = simple_index(tmp_path / "simple", "demo-pkg", "1.2.0")
+    lock = Lock(requirements=["demo-pkg==1.2.0"], index_url=(tmp_path / "simple").as_uri())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "uv").symlink_to(uv.find_uv_bin())
+    (bin_dir / "python3").symlink_to(sys.executable)  # uv looks for an interpreter on PATH
+    monkeypatch.setitem(sys.modules, "uv", None)  # `import uv` fails, as where it is not installed
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert hashed_body(lock, "3.11.7") == f"demo-pkg==1.2.0 \\\n    --hash=sha256:{digest}\n"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ToolFailed, match="--hashes needs uv"):
+        hashed_body(lock, "3.11.7")

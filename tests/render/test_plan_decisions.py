@@ -11,8 +11,7 @@ import pytest
 
 from envcapture.errors import BadInput
 from envcapture.render import bases
-from envcapture.render.plan import MAX_VAGRANT_CPUS, MAX_VAGRANT_MEMORY_MB, MIN_VAGRANT_MEMORY_MB, Options, \
-    make_plan, safe_text
+from envcapture.render.plan import Options, make_plan, safe_text
 
 from .conftest import load_manifest
 
@@ -124,6 +123,7 @@ def test_conda_base_only_for_a_conda_python():
 
 @pytest.mark.parametrize("image, setup, distro, codename", [
     ("python:3.11-slim-bookworm", "image", ("debian", "12"), "bookworm"),
+    ("python:3.12-bookworm", "image", ("debian", "12"), "bookworm"),
     ("docker.io/library/python:3.12-slim-trixie", "image", ("debian", "13"), "trixie"),
     ("library/python@sha256:" + "a" * 64, "image", None, None),
     ("python:3.11-alpine", "image", None, None),
@@ -221,6 +221,11 @@ def test_a_system_toolkit_in_use_gets_nvidias_cuda_image():
         ("cuda", "uv", ("ubuntu", "24.04"), "noble")
     assert "a system CUDA toolkit:" in p.base.reason
     assert p.warnings == []  # 12.6 is in the table and within its support window
+
+
+def test_a_toolkit_with_a_gpu_seen_but_no_driver_record_is_in_use():
+    p = plan(debian(gpu=gpu(vendor="nvidia", devices=H100, toolkits=[{"version": "12.8"}])))
+    assert (p.gpu.mode, p.base.image) == ("system", "nvidia/cuda:12.8.1-devel-ubuntu24.04")
 
 
 def test_system_cudnn_without_a_toolkit_gets_a_cudnn_runtime_image_on_the_captured_ubuntu():
@@ -547,7 +552,8 @@ def test_conda_records_become_specs_explicit_urls_and_channels():
     assert p.conda_subdirs_ok is False
     assert "2 conda record(s) have no URL or md5 and are not in conda-explicit.txt: nourl=1.0=h0_0, nomd5=1.0=h0_0" \
         in p.warnings
-    data["conda"]["packages"] = [conda_record("zlib", channel=None), conda_record("x", subdir="noarch", channel=None)]
+    data["conda"]["packages"] = [conda_record("zlib", channel=None), conda_record("x", subdir="noarch", channel=None),
+                                 conda_record("y", subdir=None, channel=None)]
     p = plan(data)
     assert p.conda_channels == ["conda-forge"] and p.conda_subdirs_ok is True and p.conda_missing == []
     assert not [w for w in p.warnings if "conda record" in w]
@@ -664,10 +670,10 @@ def test_hostile_project_values_are_refused(change, where):
 # ------------------------------------------------------------------------------------------------- the VM size
 
 @pytest.mark.parametrize("logical, physical, memory, cpus, memory_mb", [
-    (64, 32, 512 * GIB, MAX_VAGRANT_CPUS, MAX_VAGRANT_MEMORY_MB),
+    (64, 32, 512 * GIB, 8, 16384),
     (None, 4, 12 * GIB, 4, 6144),
-    (None, None, None, 2, MIN_VAGRANT_MEMORY_MB),
-    (1, 1, 2 * GIB, 1, MIN_VAGRANT_MEMORY_MB),
+    (None, None, None, 2, 2048),
+    (1, 1, 2 * GIB, 1, 2048),
     (3, 2, 5 * GIB - 1, 3, 2559),
 ])
 def test_the_vm_gets_half_the_memory_and_the_cores_within_limits(logical, physical, memory, cpus, memory_mb):
