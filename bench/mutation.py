@@ -72,7 +72,9 @@ MODULES = [
             "tests/render/test_renderer_checks*.py"], NO_PROPERTY),
     Module("render/lock", "envcapture/render/lock.py",
            ["tests/render/test_lock*.py", "tests/render/test_golden.py", "tests/render/test_renderer_checks*.py"]),
-    Module("restore", "envcapture/restore.py", ["tests/restore/test_restore_*.py", "tests/restore/test_restore.py"]),
+    Module("restore", "envcapture/restore.py",
+           ["tests/restore/test_restore_decisions.py", "tests/restore/test_trust.py", "tests/restore/test_restore_*.py",
+            "tests/restore/test_restore.py"]),
 ]
 
 

@@ -216,7 +216,15 @@ def run_streaming(argv: list[str], timeout: float, on_line=None, env=None) -> tu
                                 text=True, errors="replace", env=env)
     except FileNotFoundError:
         raise ToolFailed(f"{argv[0]}: not found") from None
-    timer = threading.Timer(timeout, proc.kill)
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    # Whether the timer fired is recorded, not guessed from the timer thread (still alive for a moment after
+    # cancel()): a command killed by another signal is reported with its own exit status, not as too slow.
+    timer = threading.Timer(timeout, kill)
     timer.start()
     lines = []
     try:
@@ -228,7 +236,7 @@ def run_streaming(argv: list[str], timeout: float, on_line=None, env=None) -> tu
         proc.wait()
     finally:
         timer.cancel()
-    if proc.returncode < 0 and not timer.is_alive():
+    if timed_out.is_set():
         raise ToolFailed(f"{Path(argv[0]).name} did not finish within {timeout:g} s", tail="\n".join(lines[-10:]))
     return proc.returncode, lines
 
@@ -238,6 +246,8 @@ _UNREACHABLE = re.compile(r"(dns error|failed to lookup address|Connection refus
                           r"connection timed out|operation timed out|Max retries exceeded|NewConnectionError|"
                           r"Temporary failure in name resolution)", re.I)
 _INDEX_URL = re.compile(r"(https?://[^\s`'\"]+)")
+# How uv marks the line that says why (0.4: "  ╰─▶ Because ...", 0.13: "  cause: Because ...").
+_UV_CAUSE = re.compile(r"^[\s╰─▶]*(cause:\s*)?")
 _NOT_FOUND = re.compile(r"(No solution found|not found in the package registry|there is no version of|"
                         r"Could not find a version that satisfies|No matching distribution found|"
                         r"was not found in the provided package locations)", re.I)
@@ -254,7 +264,8 @@ def install_failure(lines: list[str], tool: str, lock: Lock) -> ToolFailed:
                           f"proxy settings ({tool} could not download the packages)")
     if _NOT_FOUND.search(text):
         detail = next((line.strip() for line in lines if _NOT_FOUND.search(line)), "")
-        because = next((line.strip(" ╰─▶") for line in lines if "Because" in line or "because" in line), detail)
+        because = next((_UV_CAUSE.sub("", line).rstrip() for line in lines if "Because" in line or "because" in line),
+                       detail)
         return ToolFailed(f"a recorded package version is not on the package indexes: {because[:300]}")
     summary = errors[0] if errors else (lines[-1] if lines else "no output")
     return ToolFailed(f"{tool} could not install the packages: {summary[:300]}", tail="\n".join(lines[-15:]))
@@ -290,7 +301,8 @@ class Steps:
         seconds = time.monotonic() - self.started
         self.progress.update(task, description=description, completed=1)
         if not self.console.is_terminal:
-            self.console.print(f"envcapture: {description} ({seconds:.1f} s)", highlight=False)
+            # one line per step in a log, however long the venv's path (rich would wrap it at 80 columns)
+            self.console.print(f"envcapture: {description} ({seconds:.1f} s)", highlight=False, soft_wrap=True)
 
 
 def create_venv(python: str, venv: Path, uv: str | None, version: str) -> None:
