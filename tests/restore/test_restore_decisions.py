@@ -145,6 +145,7 @@ def test_indexes_this_users_own_pip_configuration_names_are_trusted(offline, mon
     config = offline / ".config" / "pip" / "pip.conf"
     config.parent.mkdir(parents=True)
     config.write_text(f"[global]\nfind-links = {wheels.as_uri()}\n")
+    monkeypatch.delenv("PIP_CONFIG_FILE")  # pip reads the user's files unless this names one (or /dev/null)
     monkeypatch.setenv("PIP_INDEX_URL", MIRROR)
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", EXTRA)
     lock = lock_of(offline, index_url=MIRROR, extra_index_urls=[EXTRA], find_links=[wheels.as_uri()])
