@@ -165,6 +165,11 @@ def _system_packages() -> dict:
         "architecture": s("arch", nullable=True),
         "manual": NBOOL,
         "origin": origin,
+        # dpkg only (absent from older manifests): what the base of every image already has
+        # (Essential: yes, Priority required/important) and the installed packages it depends on.
+        "essential": BOOL,
+        "priority": s("identifier", nullable=True),
+        "depends": arr(s("package-token"), 1000),
     }, required=["architecture", "manual", "name", "version"])
     return obj({
         "manager": {"enum": ["dpkg", "rpm", "apk", None]},

@@ -25,35 +25,83 @@ NOT_PRESENT = (" not-installed", " config-files")
 
 # dpkg writes Package first in every stanza; continuation lines start with a space, so a newline followed by
 # one of these keys is always a field of its own.
-_FIELDS = re.compile(r"\n(Package|Status|Version|Architecture|Auto-Installed):[ \t]*([^\n]*)")
-_SLOT = {"Status": 1, "Version": 2, "Architecture": 3, "Auto-Installed": 4}
+_FIELDS = re.compile(r"\n(Package|Status|Version|Architecture|Auto-Installed|Essential|Priority|Pre-Depends|Depends"
+                     r"|Provides):[ \t]*([^\n]*)")
+_SLOT = {"Status": 1, "Version": 2, "Architecture": 3, "Auto-Installed": 4, "Essential": 5, "Priority": 6,
+         "Pre-Depends": 7, "Depends": 8, "Provides": 9}
 
 
 def records(data: bytes) -> list[list]:
-    """[Package, Status, Version, Architecture, Auto-Installed] of each stanza (None when absent)."""
+    """[Package, Status, Version, Architecture, Auto-Installed, Essential, Priority, Pre-Depends, Depends,
+    Provides] of each stanza (None when absent)."""
     text = "\n" + data.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
     found: list[list] = []
-    current: list = [None] * 5
+    current: list = [None] * 10
     for key, value in _FIELDS.findall(text):
         if key == "Package":
-            current = [value, None, None, None, None]
+            current = [value] + [None] * 9
             found.append(current)
         else:
             current[_SLOT[key]] = value
     return found
 
 
-def parse_status(data: bytes) -> list[tuple[str, str, str | None]]:
+def _installed(data: bytes) -> list[list]:
+    return [record for record in records(data) if record[2] and not (record[1] or "").endswith(NOT_PRESENT)]
+
+
+def parse_status(data: bytes, installed: list[list] | None = None) -> list[tuple[str, str, str | None]]:
     """(name, version, architecture) of every package dpkg has installed (any state with a version)."""
-    return [(name, version, arch or None) for name, status, version, arch, _ in records(data)
-            if version and not (status or "").endswith(NOT_PRESENT)]
+    installed = _installed(data) if installed is None else installed
+    return [(record[0], record[2], record[3] or None) for record in installed]
 
 
 def parse_auto_installed(data: bytes) -> set[tuple[str, str | None]]:
     """(name, architecture) of the packages apt marks ``Auto-Installed: 1`` (pulled in as dependencies)."""
-    return {(name, arch or None) for name, _, _, arch, auto in records(data) if auto == "1"}
+    return {(name, arch or None) for name, _, _, arch, auto, *_ in records(data) if auto == "1"}
+
+
+# Version constraints, architecture restrictions, build profiles, ``:any`` qualifiers and blanks of relation
+# fields (one field per line).
+_RELATION_NOISE = re.compile(r"\([^)\n]*\)|\[[^\]\n]*\]|<[^>\n]*>|:[A-Za-z0-9-]+|[ \t]")
+
+
+def _relation_groups(fields: list[str | None]) -> list[list[str]]:
+    """``a (>= 1) | b:any, c`` -> ["a|b", "c"] for each field: its alternative groups, names only. One regex
+    pass over all fields together: a desktop's status has thousands of them."""
+    cleaned = _RELATION_NOISE.sub("", "\n".join(field or "" for field in fields)).split("\n")
+    return [[group for group in line.split(",") if group.strip("|")] for line in cleaned]
+
+
+def parse_base_marks(data: bytes, installed: list[list] | None = None) -> dict[str, dict]:
+    """Per installed package name: ``essential`` (Essential: yes), ``priority`` (as dpkg records it, None when
+    absent) and ``depends``: the installed packages that satisfy its Pre-Depends and Depends (for each
+    alternative group the first alternative installed, or an installed package that provides it)."""
+    installed = _installed(data) if installed is None else installed
+    names = {record[0] for record in installed}
+    providers: dict[str, str] = {}
+    provided = _relation_groups([record[9] for record in installed])
+    for record, groups in sorted(zip(installed, provided), key=lambda pair: pair[0][0]):
+        for group in groups:
+            providers.setdefault(group, record[0])  # Provides has no alternatives: each group is one name
+    relations = _relation_groups([f"{record[7] or ''},{record[8] or ''}" for record in installed])
+    satisfied: dict[str, str | None] = {}
+    marks = {}
+    for record, groups in zip(installed, relations):
+        needed = set()
+        for group in groups:
+            if group not in satisfied:
+                alternatives = [name for name in group.split("|") if name]
+                satisfied[group] = next((n for n in alternatives if n in names), None) or \
+                    next((providers[n] for n in alternatives if n in providers), None)
+            needed.add(satisfied[group])
+        needed.discard(None)
+        needed.discard(record[0])
+        marks[record[0]] = {"essential": record[5] == "yes", "priority": record[6] or None,
+                            "depends": sorted(needed)}
+    return marks
 
 
 def is_manual(name: str, arch: str | None, auto: set[tuple[str, str | None]], auto_names: set[str]) -> bool:
@@ -68,6 +116,15 @@ def valid_package(name: str, version: str, arch: str | None) -> bool:
         (arch is None or grammar.is_arch(arch))
 
 
+def valid_marks(marks: dict, accepted: set[str]) -> dict:
+    """The base marks as the manifest holds them: an odd priority becomes unknown, and a dependency is one of
+    the packages the manifest lists (names that passed the grammar)."""
+    priority = marks["priority"]
+    return {"essential": marks["essential"],
+            "priority": priority if priority and grammar.is_identifier(priority) else None,
+            "depends": [name for name in marks["depends"] if name in accepted]}
+
+
 def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]:
     try:
         status = ctx.path(STATUS).read_bytes()
@@ -78,13 +135,16 @@ def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]
     manual_known = auto is not None
     auto = auto or set()
     auto_names = {name for name, _ in auto}
-    packages, refused = [], []
-    for name, version, arch in parse_status(status):
-        if not valid_package(name, version, arch):
-            refused.append(name)
-            continue
-        manual = is_manual(name, arch, auto, auto_names) if manual_known else None
-        packages.append({"name": name, "version": version, "architecture": arch, "manual": manual})
+    installed = _installed(status)
+    marks = parse_base_marks(status, installed)
+    listed, refused = [], []
+    for name, version, arch in parse_status(status, installed):
+        (listed if valid_package(name, version, arch) else refused).append((name, version, arch))
+    accepted = {name for name, _, _ in listed}
+    packages = [{"name": name, "version": version, "architecture": arch,
+                 "manual": is_manual(name, arch, auto, auto_names) if manual_known else None,
+                 **valid_marks(marks[name], accepted)} for name, version, arch in listed]
+    refused = [name for name, _, _ in refused]
     if refused:
         warnings.append(ProbeWarning(SOURCE, f"{len(refused)} dpkg package(s) with an unusual name or version "
                                              f"left out: {grammar.quote_for_message(', '.join(refused[:5]))}"))

@@ -4,11 +4,14 @@ of libc6 or base-files breaks at the next point release. Read from the base imag
 (its dpkg status); this dated table is for `generate`, which cannot look inside an image.
 
 Made by scripts/base_packages.py from deb.debian.org/debian/dists/<codename>/main/binary-amd64/Packages.xz on
-TABLE_DATE. Ubuntu's archive was not reachable when the table was made: on Ubuntu only packages the base image
-is known to have (read during `build`) are left unpinned.
+TABLE_DATE. Ubuntu's archive was not reachable when the table was made; on every distribution the manifest itself
+says which packages are the base's (the dpkg probe records Essential, Priority and dependencies), which covers
+Ubuntu and any other Debian-like release without a row here.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 TABLE_DATE = "2026-11-29"
 
@@ -84,3 +87,34 @@ def left_to_base(os_id: str | None, version: str | None) -> frozenset[str]:
     if os_id == "debian" and version:
         return DEBIAN.get(version.split(".")[0], frozenset())
     return frozenset()
+
+
+# dpkg's priorities of the packages every installation has (Debian Policy 2.5).
+BASE_PRIORITIES = ("required", "important")
+
+
+@dataclass(frozen=True)
+class Marked:
+    names: frozenset[str]  # Essential, Priority required/important, and what those depend on
+    marks_recorded: bool  # the manifest records Essential/Priority (envcapture's dpkg probe since they existed)
+    depends_recorded: bool
+
+
+def marked_in_manifest(packages: list[dict]) -> Marked:
+    """The packages the manifest itself marks as the base's: Essential or Priority required/important, and the
+    installed packages those depend on, transitively (when the manifest records dependencies)."""
+    depends: dict[str, set[str]] = {}
+    seeds = set()
+    for package in packages:
+        name = package.get("name")
+        depends.setdefault(name, set()).update(package.get("depends") or ())
+        if package.get("essential") or package.get("priority") in BASE_PRIORITIES:
+            seeds.add(name)
+    names, todo = set(seeds), list(seeds)
+    while todo:
+        for dependency in depends.get(todo.pop(), ()):
+            if dependency not in names:
+                names.add(dependency)
+                todo.append(dependency)
+    return Marked(frozenset(names), any("essential" in p or "priority" in p for p in packages),
+                  any("depends" in p for p in packages))

@@ -371,7 +371,7 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         plan.system_note = (f"not installed in the image: they were recorded on {captured[0]} {captured[1]} "
                             f"and the base is {base_os}, where these exact versions do not exist; "
                             "they are listed in system-packages.txt")
-    _leave_to_base(plan)
+    _leave_to_base(plan, system.get("packages") or [])
     if plan.base.python_setup == "apt" and plan.base.kind == "distro":
         versions = dict((name, version) for name, version in _all_packages(system))
         plan.apt_python = [f"{name}={versions[name]}" if name in versions else name
@@ -399,18 +399,36 @@ def _unavailable(origin, plan: Plan, i: int) -> str | None:
             "add that source and its signing key to the image to install it")
 
 
-def _leave_to_base(plan: Plan) -> None:
+def _leave_to_base(plan: Plan, packages: list[dict]) -> None:
     """Essential and required packages (and their dependencies), and those the base image already has, come
     from the base: a pin of libc6 or base-files fails at the next point release of the distribution."""
     if not plan.system_install:
         return
     from envcapture.render import base_packages
 
-    base = set(base_packages.left_to_base(*(plan.base.distro or (None, None)))) | set(plan.options.base_has or ())
+    table = base_packages.left_to_base(*(plan.base.distro or (None, None)))
+    marked = base_packages.marked_in_manifest(packages)
+    base = set(table) | set(plan.options.base_has or ()) | marked.names
+    if plan.options.base_has is None and not table and not marked.depends_recorded:
+        plan.notes.append(_unknown_base_note(plan, marked))
     plan.left_to_base = sorted({name for name, _ in plan.system_packages if name in base})
     plan.system_packages = [(name, version) for name, version in plan.system_packages if name not in base]
     plan.system_note = (f"{len(plan.system_packages)} installed pinned, {len(plan.left_to_base)} left to the base "
                         f"image (the base is the captured {plan.base.distro[0]} {plan.base.distro[1]})")
+
+
+def _unknown_base_note(plan: Plan, marked) -> str:
+    """Why packages of the base may be pinned: the manifest lacks the marks and envcapture has no table."""
+    distro = f"{plan.base.distro[0]} {plan.base.distro[1]}"
+    if marked.marks_recorded:
+        what = ("the manifest records which packages are Essential or of Priority required/important but not what "
+                "they depend on")
+    else:
+        what = ("the manifest does not record which packages are Essential or of Priority required/important "
+                "(an older envcapture made it)")
+    return (f"{what}, and envcapture has no table of {distro}'s base packages, so hand-installed packages the base "
+            "image brings itself may be pinned; `build` leaves to the base whatever it already has, and freezing "
+            "again with this envcapture records them")
 
 
 def _all_packages(system):

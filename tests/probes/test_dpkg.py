@@ -80,7 +80,8 @@ def test_recorded_debian11_armhf(fixtures_dir, tmp_path, section_problems):
     assert result.data["manager"] == "dpkg"
     assert len(packages) == 200
     assert packages["base-files"] == {"name": "base-files", "version": "11.1+deb11u6", "architecture": "armhf",
-                                      "manual": True}
+                                      "manual": True, "essential": True, "priority": "required",
+                                      "depends": []}  # Pre-Depends: awk, but mawk falls after the cut
     assert packages["libssh2-1"]["manual"] is False  # Auto-Installed: 1
     # apt files "Architecture: all" packages under the native architecture (armhf here).
     assert packages["ca-certificates"]["architecture"] == "all"
@@ -98,7 +99,89 @@ def test_recorded_ubuntu1804_without_apt_marks(fixtures_dir, tmp_path, section_p
     assert "git" not in packages
     assert packages["base-files"]["version"] == "10.1ubuntu2.2"
     assert {p["manual"] for p in packages.values()} == {None}  # no extended_states: unknown, not guessed
+    # Ubuntu marks libc6 optional, like Debian: it is left to the base only as a dependency of the base.
+    assert {k: packages["libc6"][k] for k in ("essential", "priority", "depends")} == \
+        {"essential": False, "priority": "optional", "depends": ["libgcc1"]}
+    assert packages["base-files"]["essential"] is True
     assert result.data["sources"] == []
+    assert section_problems("system_packages", result.data) == []
+
+
+def dpkg_query_marks() -> dict[str, tuple[bool, str | None, str]]:
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\t${Essential}\t${Priority}\t${Pre-Depends}, ${Depends}"
+                          "\t${db:Status-Status}\n"], capture_output=True, text=True, check=True).stdout
+    return {fields[0]: (fields[1] == "yes", fields[2] or None, fields[3])
+            for fields in (line.split("\t") for line in out.splitlines())
+            if fields[4] not in ("not-installed", "config-files")}
+
+
+def relation_words(field: str) -> set[str]:
+    """Package names in a relation or Provides field (version constraints and qualifiers dropped)."""
+    return {word.split(":")[0] for word in field.replace(",", " ").replace("|", " ").split()
+            if word[0].isalnum()}
+
+
+def test_this_machine_base_marks_match_dpkg_query(this_machine):
+    result, _ = this_machine
+    expected = dpkg_query_marks()
+    packages = result.data["packages"]
+    assert {p["name"]: (p["essential"], p["priority"]) for p in packages} == \
+        {name: marks[:2] for name, marks in expected.items()}
+    provides = dict(line.split("\t", 1) for line in subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package}\t${Provides}\n"], capture_output=True, text=True,
+        check=True).stdout.splitlines())
+    # Each recorded dependency is another installed package that dpkg names among the package's relations,
+    # by its own name or by a virtual name it provides.
+    listed = {p["name"] for p in packages}
+    for package in packages:
+        named = relation_words(expected[package["name"]][2])
+        for dependency in package["depends"]:
+            assert dependency in listed and dependency != package["name"]
+            assert dependency in named or relation_words(provides.get(dependency, "")) & named, \
+                (package["name"], dependency)
+    assert any(p["depends"] for p in packages)
+
+
+def test_recorded_debian12_base_marks_and_dependencies(fixtures_dir, tmp_path, section_problems):
+    pkgdb = fixtures_dir / "pkgdb" / "debian12-amd64"
+    root = root_with(tmp_path, {"/var/lib/dpkg/status": (pkgdb / "status").read_bytes(),
+                                "/var/lib/apt/extended_states": (pkgdb / "extended_states").read_bytes()})
+    result = system_packages.collect(ProbeContext(root=root, env={}))
+    packages = {p["name"]: p for p in result.data["packages"]}
+    marks = {name: (p["essential"], p["priority"], p["depends"]) for name, p in packages.items()}
+    # As `dpkg-query -W -f '${Essential} ${Priority} ${Pre-Depends} ${Depends}'` showed them on the machine.
+    assert marks["bash"] == (True, "required", ["base-files", "debianutils", "libc6", "libtinfo6"])
+    assert marks["libc6"] == (False, "optional", ["libgcc-s1"])
+    assert marks["base-files"] == (True, "required", ["mawk"])  # Pre-Depends: awk, which mawk provides
+    assert marks["jq"] == (False, "optional", ["libc6", "libjq1"])
+    # python3.11 and libpython3-stdlib are not in this cut of the database: a dependency is an installed package.
+    assert marks["python3"] == (False, "optional", ["python3-minimal"])
+    base = {name for name, (essential, priority, _) in marks.items()
+            if essential or priority in ("required", "important")}
+    assert len(base) == 49 and "libc6" not in base
+    closure = set(base)
+    todo = list(base)
+    while todo:
+        for dependency in marks[todo.pop()][2]:
+            if dependency not in closure:
+                closure.add(dependency)
+                todo.append(dependency)
+    assert len(closure) == 130 and {"libc6", "libgcc-s1", "libtinfo6"} <= closure
+    assert not {"jq", "libjq1", "python3"} & closure
+    assert section_problems("system_packages", result.data) == []
+
+
+def test_odd_priorities_and_dependencies_on_refused_packages_are_left_out(tmp_path, section_problems):
+    status = ("Package: a\nStatus: install ok installed\nPriority: required;reboot\nVersion: 1\nArchitecture: all\n"
+              "Depends: evil (>= 1), b:any | c, missing\n\n"
+              "Package: b\nEssential: yes\nStatus: install ok installed\nPriority: required\nVersion: 2\n"
+              "Architecture: amd64\nPre-Depends: a\n\n"
+              "Package: evil\nStatus: install ok installed\nVersion: 1;id\nArchitecture: all\n")
+    result = dpkg.collect(ProbeContext(root=root_with(tmp_path, {"/var/lib/dpkg/status": status}), env={}))
+    packages = {p["name"]: p for p in result.data["packages"]}
+    assert set(packages) == {"a", "b"}
+    assert (packages["a"]["essential"], packages["a"]["priority"], packages["a"]["depends"]) == (False, None, ["b"])
+    assert (packages["b"]["essential"], packages["b"]["priority"], packages["b"]["depends"]) == (True, "required", ["a"])
     assert section_problems("system_packages", result.data) == []
 
 
