@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sitepackages import dist_info
 
 from envcapture.probes import target
@@ -328,3 +329,168 @@ def test_deep_run_as_a_script_imports_the_installed_frameworks_by_canonical_name
     [numpy] = [d for d in facts["distributions"] if d["name"] == "NumPy"]
     assert numpy["license"]["license"] == "Caf\u00e9 licence"
     assert facts["deep"] == {"errors": {"numpy": "ImportError: no numpy here"}}
+
+
+def test_a_folder_that_cannot_be_listed_is_not_requested_and_a_nameless_metadata_takes_the_folder_name(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "filedist-1.0.dist-info").write_text("a file, not a folder")
+    noname = site / "noname-4.2.dist-info"
+    noname.mkdir()
+    (noname / "METADATA").write_text("Metadata-Version: 2.1\nVersion: 4.2.1\n")
+    (noname / "REQUESTED").write_text("")
+    records = by_name(target.distributions([str(site)]))
+    assert (records["filedist"]["requested"], records["filedist"]["installer"]) == (False, None)
+    assert (records["noname"]["version"], records["noname"]["requested"]) == ("4.2.1", True)
+    assert records["noname"]["error"] == "METADATA has no Name or Version"
+
+
+def test_reading_untrusted_files_is_bounded(tmp_path):
+    """An image's dist-info folders are untrusted: headers that never end are read up to about 1 MiB, and the
+    small files beside them (direct_url.json, INSTALLER) up to 64 KiB; what is beyond is not read."""
+    site = tmp_path / "site"
+    many = [f"dependency-{i:06d}>=1.0" for i in range(20000)]  # 760 kB of headers, body after them
+    dist_info(site, "large", "1.0", requires=many)
+    endless = site / "endless-1.0.dist-info"
+    endless.mkdir()
+    with open(endless / "METADATA", "w") as handle:
+        handle.write("Name: endless\nVersion: 1.0\n")
+        for i in range(150000):  # ~4 MiB of headers and no blank line
+            handle.write(f"Requires-Dist: dependency-{i:06d}>=1.0\n")
+    url = {"url": "https://example.org/x.whl", "archive_info": {}, "padding": "p" * 70000}
+    dist_info(site, "padded", "1.0", direct_url=url)
+    records = by_name(target.distributions([str(site)]))
+    assert records["large"]["requires"] == many
+    assert 25000 < len(records["endless"]["requires"]) < 30000  # about 1 MiB of 38-byte lines
+    assert records["padded"]["direct_url"] is None
+    assert records["padded"]["error"] == "direct_url.json is not valid JSON"
+
+
+def test_collect_without_deep_imports_no_framework(tmp_path, monkeypatch):
+    """freeze's own interpreter is inspected in-process with collect(): without --deep, an installed numpy is
+    listed but never imported (importing a framework can take seconds, or crash)."""
+    site = tmp_path / "site"
+    dist_info(site, "numpy", "2.0")
+    (site / "numpy").mkdir()
+    (site / "numpy" / "__init__.py").write_text("raise SystemExit('numpy was imported')\n")
+    monkeypatch.setattr(sys, "path", [sys.path[0], str(site)])
+    monkeypatch.delitem(sys.modules, "numpy", raising=False)
+    facts = target.collect()
+    assert facts["deep"] is None and "numpy" not in sys.modules
+    assert [d["name"] for d in facts["distributions"]] == ["numpy"] and facts["sys_path"] == [str(site)]
+
+
+# ----------------------------------------------------------------------- deep facts of the frameworks
+
+def recorded_h100_deep() -> dict:
+    """What --deep recorded on an H100 machine (tests/fixtures/gpu/h100/freeze.json, see SOURCES there)."""
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "gpu" / "h100" / "freeze.json"
+    return json.loads(fixture.read_text())["determinism"]["deep"]
+
+
+def write_stand_in(folder, name: str, source: str):
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(source)
+
+
+def stand_in_torch(facts: dict) -> str:
+    """A torch module that answers as the real one did (a GPU cannot exist here): the recorded values."""
+    devices = facts["devices"]
+    return f'''
+import types
+__version__ = {facts["version"]!r}
+version = types.SimpleNamespace(cuda={facts["cuda"]!r}, hip={facts["hip"]!r})
+def get_num_threads(): return {facts["num_threads"]!r}
+def are_deterministic_algorithms_enabled(): return {facts["deterministic_algorithms"]!r}
+_devices = {[(d["name"], d["memory_total"], *map(int, d["compute_capability"].split("."))) for d in devices]!r}
+def _props(i):
+    name, total, major, minor = _devices[i]
+    return types.SimpleNamespace(name=name, total_memory=total, major=major, minor=minor)
+cuda = types.SimpleNamespace(is_available=lambda: {facts["cuda_available"]!r}, device_count=lambda: len(_devices),
+                             get_device_properties=_props)
+backends = types.SimpleNamespace(
+    cudnn=types.SimpleNamespace(version=lambda: {facts["cudnn"]!r}, is_available=lambda: {facts["cudnn"] is not None!r},
+                                deterministic={facts["cudnn_deterministic"]!r}, benchmark={facts["cudnn_benchmark"]!r}),
+    cuda=types.SimpleNamespace(matmul=types.SimpleNamespace(allow_tf32={facts["tf32_matmul"]!r})),
+    mps=types.SimpleNamespace(is_available=lambda: {facts["mps_available"]!r}))
+'''
+
+
+def stand_in_jax(facts: dict) -> str:
+    return f'''
+import types
+__version__ = {facts["version"]!r}
+def default_backend(): return {facts["backend"]!r}
+def devices(): return {facts["devices"]!r}
+config = types.SimpleNamespace(jax_enable_x64={facts["x64"]!r})
+'''
+
+
+def test_deep_facts_of_torch_and_jax_on_a_gpu_machine_as_recorded(tmp_path, monkeypatch):
+    recorded = recorded_h100_deep()
+    write_stand_in(tmp_path, "torch", stand_in_torch(recorded["torch"]))
+    write_stand_in(tmp_path, "jax", stand_in_jax(recorded["jax"]))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("torch", "jax"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert target.deep_facts({"torch", "jax"}) == {"torch": recorded["torch"], "jax": recorded["jax"]}
+
+
+def test_deep_facts_of_a_cpu_only_torch(tmp_path, monkeypatch):
+    """The CPU wheel: no CUDA, no cuDNN; no device is asked for its properties."""
+    cpu = {**recorded_h100_deep()["torch"], "version": "2.11.0+cpu", "cuda": None, "cudnn": None,
+           "cuda_available": False, "devices": [], "device_count": 0, "deterministic_algorithms": True}
+    write_stand_in(tmp_path, "torch", stand_in_torch(cpu).replace(
+        "device_count=lambda: len(_devices)", "device_count=lambda: 1"))  # asking would be a bug: it says 1
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert target.deep_facts({"torch"}) == {"torch": cpu}
+
+
+def test_deep_facts_of_tensorflow_with_and_without_build_info(tmp_path, monkeypatch):
+    """TensorFlow's documented API: tf.sysconfig.get_build_info() (2.3 and later) and
+    tf.config.list_physical_devices; before 2.3 there is no build info, and that is no error."""
+    source = '''
+import types
+__version__ = "2.16.1"
+sysconfig = types.SimpleNamespace(get_build_info=lambda: {"cuda_version": "12.3", "cudnn_version": "8"})
+config = types.SimpleNamespace(list_physical_devices=lambda kind: ["/physical_device:GPU:0"] * (kind == "GPU") * 2)
+'''
+    write_stand_in(tmp_path / "new", "tensorflow", source)
+    write_stand_in(tmp_path / "old", "tensorflow", source.replace("get_build_info=", "other=").replace(
+        '"2.16.1"', '"2.2.0"'))
+    monkeypatch.setenv("TF_DETERMINISTIC_OPS", "1")
+    monkeypatch.syspath_prepend(str(tmp_path / "new"))
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert target.deep_facts({"tensorflow"}) == {"tensorflow": {
+        "version": "2.16.1", "cuda": "12.3", "cudnn": "8", "gpus": 2, "deterministic_ops": "1"}}
+    monkeypatch.syspath_prepend(str(tmp_path / "old"))
+    monkeypatch.delitem(sys.modules, "tensorflow")
+    assert target.deep_facts({"tensorflow"}) == {"tensorflow": {"version": "2.2.0", "gpus": 2, "deterministic_ops": "1"}}
+
+
+def test_deep_facts_of_the_real_numpy():
+    """numpy runs here: its BLAS, LAPACK and SIMD facts are what its own show_config says, trimmed to the
+    fields a reader compares, and threadpoolctl's pools are listed when threadpoolctl is installed."""
+    numpy = pytest.importorskip("numpy")
+    config = numpy.show_config(mode="dicts")
+    facts = target.deep_facts({"numpy"})["numpy"]
+    blas = config["Build Dependencies"]["blas"]
+    assert facts["version"] == numpy.__version__
+    assert facts["blas"] == target.one_line(
+        {k: blas[k] for k in ("name", "version", "openblas configuration") if blas.get(k) is not None})
+    assert set(facts["blas"]) >= {"name", "version"} and "lapack" in facts
+    assert facts["simd"] == target.one_line(config["SIMD Extensions"])
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    assert [pool["user_api"] for pool in facts["threadpools"]] == [p["user_api"] for p in threadpoolctl.threadpool_info()]
+    assert all(set(pool) <= {"user_api", "internal_api", "version", "num_threads", "architecture",
+                             "threading_layer"} for pool in facts["threadpools"])
+
+
+def test_deep_numpy_without_threadpoolctl(monkeypatch):
+    pytest.importorskip("numpy")
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # what an environment without it answers
+    facts = target.deep_facts({"numpy"})
+    assert "errors" not in facts and "threadpools" not in facts["numpy"] and "blas" in facts["numpy"]
