@@ -131,7 +131,7 @@ def test_pip_index_url_beats_the_config_files_as_in_pip(tmp_path, pip_env):
     assert without_env.index_url == "https://from-file.example/simple"
 
 
-def test_later_config_files_win_and_extras_accumulate(tmp_path, pip_env):
+def test_later_config_files_and_install_sections_win(tmp_path, pip_env):
     home = tmp_path / "home"
     prefix = tmp_path / "venv"
     write_pip_conf(Path(pip_env["XDG_CONFIG_HOME"]) / "pip" / "pip.conf",
@@ -144,6 +144,7 @@ def test_later_config_files_win_and_extras_accumulate(tmp_path, pip_env):
     assert found.index_url == "https://site.example/simple"  # the venv's file comes after the user's
     assert found.extra_index_urls == ["https://a.example/simple", "https://b.example/simple"]
     assert found.find_links == ["file:///wheels/here"]
+    assert found.sources == [str(prefix / "pip.conf")]  # the file all three settings come from, once
     assert warnings == []
 
 
@@ -338,11 +339,11 @@ def test_installer_requirements_and_labels_are_checked_before_they_are_kept(tmp_
 
 
 def test_a_marker_that_cannot_be_evaluated_still_counts_as_a_requirement():
-    """An answer without marker values (an old probe): a requirement whose marker cannot be evaluated is kept as
-    an edge, so its target is not taken for a top-level package; one with no marker always counts."""
-    report = {"site_packages": [], "distributions": [
+    """A requirement whose marker cannot be evaluated (`~=` on a value that is no version) is kept as an edge,
+    so its target is not taken for a top-level package; one with no marker always counts."""
+    report = {"markers": MARKERS, "site_packages": [], "distributions": [
         {"name": "app", "version": "1.0", "folder": "app-1.0.dist-info", "path": None,
-         "requires": ["dep; sys_platform == 'linux'", "other"]},
+         "requires": ["dep; python_version ~= 'abc'", "other"]},
         {"name": "dep", "version": "1.0", "folder": "dep-1.0.dist-info", "path": None},
         {"name": "other", "version": "1.0", "folder": "other-1.0.dist-info", "path": None}]}
     records, _ = python_env.packages(report, "/home/u", timeout=None)
@@ -360,7 +361,69 @@ def test_unsatisfied_requirements_read_like_pip_check():
         "app 1.0 requires gone, which is not installed"]
 
 
+def test_a_value_that_is_no_url_is_left_out_said_and_its_origin_not_listed(tmp_path, pip_env):
+    """A relative find-links folder means nothing on another machine: pip.conf's value is named in the warning
+    (it holds no URL, so no credential), left out, and the file is not listed as a source."""
+    write_pip_conf(tmp_path / "venv" / "pip.conf", "[global]\nfind-links = wheels/here\n")
+    warnings = []
+    found = python_env.package_indexes(str(tmp_path / "venv"), {**pip_env, "UV_FIND_LINKS": "/opt/wheels"},
+                                       str(tmp_path / "home"), warnings)
+    assert [w.message for w in warnings] == [
+        f"{tmp_path / 'venv' / 'pip.conf'}: find-links \"wheels/here\" is not a plain URL; left out"]
+    assert (found.find_links, found.sources) == (["file:///opt/wheels"], ["UV_FIND_LINKS"])
+
+
+def test_collect_gives_both_sections_and_says_what_pip_check_would(tmp_path):
+    from envcapture.probes import ProbeContext
+
+    site = tmp_path / "site-packages"
+    dist_info(site, "app", "1.0", requested=True, requires=["dep>=2"])
+    dist_info(site, "dep", "1.0")
+    report = {"implementation": "cpython", "version": "3.11.7", "executable": "/opt/py/bin/python3",
+              "prefix": "/opt/py", "base_prefix": "/opt/py", "markers": MARKERS, "site_packages": [str(site)],
+              "distributions": target.distributions([str(site)])}
+    env = {"XDG_CONFIG_DIRS": str(tmp_path / "xdg"), "PIP_INDEX_URL": "https://index.example/simple"}
+    result = python_env.collect(ProbeContext(env=env, home=str(tmp_path / "home"), target=report))
+    assert [p["name"] for p in result.data["python_packages"]] == ["app", "dep"]
+    assert result.data["python"]["package_indexes"]["index_url"] == "https://index.example/simple"
+    assert [w.message for w in result.warnings] == ["app 1.0 has requirement dep>=2, but dep 1.0 is installed"]
+    only_python = python_env.collect(ProbeContext(env=env, home=str(tmp_path / "home"), target=report),
+                                     packages_too=False)
+    assert only_python.data["python_packages"] == [] and only_python.warnings == []
+    assert only_python.data["python"] == result.data["python"]
+
+
+def test_local_checkouts_are_looked_up_only_for_a_target_on_this_machine(tmp_path):
+    """A target inside an image (ctx.root is not /) has its checkouts there: a folder of the same path on this
+    machine says nothing about it."""
+    import subprocess
+
+    from envcapture.probes import ProbeContext
+
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run(["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@example.org", "commit",
+                    "-q", "--allow-empty", "-m", "one"], check=True)
+    site = tmp_path / "site-packages"
+    dist_info(site, "devpkg", "0.1", direct_url={"url": f"file://{checkout}", "dir_info": {"editable": True}})
+    report = {"implementation": "cpython", "version": "3.11.7", "executable": "/opt/py/bin/python3",
+              "prefix": "/opt/py", "base_prefix": "/opt/py", "markers": MARKERS, "site_packages": [str(site)],
+              "distributions": target.distributions([str(site)])}
+    env = {"XDG_CONFIG_DIRS": str(tmp_path / "xdg")}
+    here = python_env.collect(ProbeContext(env=env, home="/nonexistent", target=report)).data["python_packages"]
+    image = python_env.collect(ProbeContext(root=tmp_path / "image-root", env=env, home="/nonexistent",
+                                            target=report)).data["python_packages"]
+    assert here[0]["source"]["checkout"]["dirty"] is False and image[0]["source"]["checkout"] is None
+
+
+def test_a_version_that_cannot_be_parsed_satisfies_rather_than_alarms():
+    assert python_env.unsatisfied_requirements([("app", "1.0", ["odd>=1"]), ("odd", "not a version", [])],
+                                               MARKERS) == []
+
+
 # ------------------------------------------------------------------------- pip's own answer as the oracle
+# (last in the file: it runs pip four times, and the mutation run stops at the first failing test)
 
 def pip_says(env: dict) -> dict:
     """index-url, extra-index-url and find-links as pip itself resolves them (`pip config list`) for the pip

@@ -41,3 +41,14 @@ def test_purl_follows_the_purl_spec():
     assert pypi_purl("Jinja2", "3.1.6") == "pkg:pypi/jinja2@3.1.6"
     assert pypi_purl("ruamel.yaml", "0.19.1") == "pkg:pypi/ruamel-yaml@0.19.1"  # as syft writes it
     assert pypi_purl("torch", "2.11.0+cu130") == "pkg:pypi/torch@2.11.0%2Bcu130"
+
+
+def test_a_license_name_that_is_no_spdx_expression_is_kept_as_text(tmp_path):
+    """A one-line License header is what the author wrote: it beats the classifiers, unless it is empty,
+    UNKNOWN, or too long to be a name."""
+    classifier = "Classifier: License :: OSI Approved :: BSD License\n"
+    found = headers_of(tmp_path, "Name: a\nVersion: 1\nLicense: Custom Research Licence v2\n" + classifier + "\n")
+    assert package_license(found) == {"license": "Custom Research Licence v2", "license_kind": "text"}
+    for declared in ("", "UNKNOWN", "x " * 101):
+        found = {"expression": None, "license": declared, "classifiers": ["License :: OSI Approved :: BSD License"]}
+        assert package_license(found) == {"license": "BSD License", "license_kind": "text"}
