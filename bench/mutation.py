@@ -62,7 +62,14 @@ MODULES = [
     Module("probes/python_env", "envcapture/probes/python_env.py",
            ["tests/probes/test_python_env.py", "tests/probes/test_package_indexes.py",
             "tests/probes/test_python_license.py", "tests/secrets/test_probes.py", "tests/core/test_freeze_venv.py"]),
-    Module("compare", "envcapture/compare", ["tests/compare/test_compare*.py", "tests/compare/test_*report*.py"]),
+    # compare's unit-level files first; then the ones that freeze this interpreter or run the image script, and
+    # the views' escaping and the 500-node diff (tests/core, tests/cluster), which exercise compare/ too.
+    Module("compare", "envcapture/compare",
+           ["tests/compare/test_compare.py", "tests/compare/test_compare_rules.py",
+            "tests/compare/test_compare_views.py", "tests/compare/test_compare_grades.py",
+            "tests/compare/test_compare_many.py",
+            "tests/compare/test_compare*.py", "tests/compare/test_*report*.py", "tests/core/test_terminal_output.py",
+            "tests/cluster/test_diff_many.py"]),
     Module("render/plan", "envcapture/render/plan.py",
            ["tests/render/test_plan*.py", "tests/render/test_kit.py", "tests/render/test_golden.py",
             "tests/render/test_devvm.py", "tests/render/test_hostile.py", "tests/render/test_renderer_checks*.py"],

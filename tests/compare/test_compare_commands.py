@@ -89,6 +89,20 @@ def test_one_manifest_in_a_folder_says_which(tmp_path, capsys):
                                 f"{tmp_path / 'only.json'}")
 
 
+def test_one_file_says_the_shell_may_have_found_one_file(capsys):
+    code, _, err = run(capsys, "diff", FIXTURES / "node-1.json")
+    assert code == 2 and err.count("\n") == 1
+    assert f"diff needs at least two manifests, and got one: {FIXTURES / 'node-1.json'}. If you typed a pattern" in err
+    assert "envcapture freeze -o 'node-{node}.json'" in err
+
+
+def test_one_match_of_a_pattern_says_which(tmp_path, capsys):
+    shutil.copy(FIXTURES / "node-1.json", tmp_path / "n1.json")
+    code, _, err = run(capsys, "diff", tmp_path / "n*.json")
+    assert code == 2 and err.strip().endswith(
+        f"diff needs at least two manifests, and {tmp_path / 'n*.json'} holds only one: {tmp_path / 'n1.json'}")
+
+
 def test_diff_exit_codes(folder, capsys):
     assert run(capsys, "diff", folder, "--format", "json")[0] == 0
     kernel = manifest.load(FIXTURES / "node-1.json")

@@ -94,7 +94,8 @@ def test_a_source_is_shown_kind_url_commit_subdirectory_hash(base):
     vcs = with_source(base, kind="vcs", url="git+https://example.org/r.git", commit=COMMIT_A, subdirectory="pkg/six",
                       hash="sha256=" + "0123456789" * 6 + "abcd")
     d = only(with_source(base, kind="index"), vcs)
-    assert d.values == ["index", f"vcs git+https://example.org/r.git@{'a' * 12} subdirectory=pkg/six sha256=0123456789012345"]
+    assert d.values == ["index", f"vcs git+https://example.org/r.git@{'a' * 12} subdirectory=pkg/six "
+                                 "sha256=0123456789012345"]
     commit_only = with_source(base, kind="vcs", commit=COMMIT_B)
     assert only(base, commit_only).values == ["index", f"vcs@{'b' * 12}"]
 
@@ -200,7 +201,8 @@ def test_another_package_manager_is_an_error_sources_a_warning(base):
 
 
 # Shaped like tests/fixtures/manifests/conda-env.json.
-CONDA = {"prefix": "~/miniforge3/envs/ml", "name": "ml", "conda_version": "24.9.2", "channels": ["https://conda.anaconda.org/conda-forge"],
+CONDA = {"prefix": "~/miniforge3/envs/ml", "name": "ml", "conda_version": "24.9.2",
+         "channels": ["https://conda.anaconda.org/conda-forge"],
          "packages": [{"name": "numpy", "version": "2.1.3", "build": "py311h_0", "build_number": 0,
                        "channel": "conda-forge", "subdir": "linux-64", "url": None, "md5": None, "sha256": None,
                        "requested_spec": None}], "explicit_specs": []}
@@ -241,7 +243,8 @@ def test_an_unnamed_conda_environment_is_named_for_the_reader(base):
     ("wsl", False, True, "WSL", "warning"),
 ])
 def test_os_facts(base, field, recorded, now, what, grade):
-    d = only(edited(base, lambda m: m["os"].update({field: recorded})), edited(base, lambda m: m["os"].update({field: now})))
+    d = only(edited(base, lambda m: m["os"].update({field: recorded})),
+             edited(base, lambda m: m["os"].update({field: now})))
     assert (d.section, d.what, d.grade) == ("os", what, grade)
 
 
@@ -319,3 +322,88 @@ def test_grade_functions_at_their_edges():
     assert rules.system_package_grade({"version": "1", "manual": True}, None) == "error"
     assert rules.show_source(None) is None and rules.show_system_package(None) is None
     assert rules.show_memory(None) is None
+
+
+# --- many manifests, what is not compared, what a kit leaves out --------------------------------------------
+
+def test_in_a_cluster_any_pair_that_is_an_error_makes_the_row_an_error(base):
+    """The old driver on the first node: 580 -> 550 is an error read in either direction."""
+    old = edited(base, lambda m: m["gpu"]["driver"].update(version="550.54.15"))
+    result = compare.compare([old, base, base], ["n1", "n2", "n3"])
+    assert [(d.what, d.grade, d.change) for d in result.differences] == [("driver", "error", "changed")]
+    newer = edited(base, lambda m: m["gpu"]["driver"].update(version="590.10.01"))
+    result = compare.compare([base, newer, newer], ["n1", "n2", "n3"])
+    assert [(d.what, d.grade) for d in result.differences] == [("driver", "error")]  # n1 is older than n2, n3
+
+
+def test_in_a_cluster_memory_a_few_mib_apart_is_one_value(base):
+    nodes = [edited(base, lambda m, i=i: m["hardware"].update(memory_total=64 * 2**30 - i * 2**20)) for i in range(3)]
+    assert compare.compare(nodes, ["n1", "n2", "n3"]).same
+    nodes.append(edited(base, lambda m: m["hardware"].update(memory_total=32 * 2**30)))
+    [d] = compare.compare(nodes, ["n1", "n2", "n3", "n4"]).differences
+    assert (d.what, d.grade, d.values) == ("memory", "warning", ["64 GiB", "64 GiB", "64 GiB", "32 GiB"])
+
+
+def test_a_determinism_variable_absent_on_one_side(base):
+    gone = edited(base, lambda m: m["determinism"]["environment"].pop("PYTHONHASHSEED"))
+    d = only(base, gone)
+    assert (d.item, d.grade, d.values) == ("PYTHONHASHSEED", "warning", ["0", None])
+    d = only(gone, base)
+    assert (d.item, d.grade, d.values) == ("PYTHONHASHSEED", "warning", [None, "0"])
+
+
+def test_by_design_names_a_multiarch_package_by_its_name(base):
+    def i386(m):
+        m["system_packages"]["packages"].append({"name": "libc6", "version": "2.36-9+deb12u4",
+                                                 "architecture": "i386", "manual": True})
+    multiarch = edited(base, i386)
+    image = edited(multiarch, lambda m: m["system_packages"]["packages"][-1].update(version="2.36-9+deb12u9"))
+    why = "system packages of another distribution's base"
+    d = only(multiarch, image, by_design={("system_packages", "libc6"): why})
+    assert (d.item, d.grade, d.by_design) == ("libc6:i386", "warning", why)
+    assert only(multiarch, image).grade == "error"
+
+
+def test_by_design_is_about_items_only(base):
+    d = only(base, edited(base, lambda m: m["os"].update(id="ubuntu")),
+             by_design={("os", ""): "never", ("os", "id"): "never"})
+    assert (d.grade, d.by_design) == ("error", None)
+
+
+def test_what_is_not_compared_and_why(base):
+    def lost(section):
+        def edit(m):
+            m["warnings"].append({"source": section, "message": f"could not collect {section}: OSError: boom"})
+        return edit
+    a = edited(base, lost("gpu"))
+    b = edited(base, lambda m: (lost("gpu")(m), lost("hardware")(m), m["warnings"].append(
+        {"source": "x", "message": "could not collect filesystem: OSError: boom"})))
+    result = compare.compare([a, b], ["a", "b"], skip={"hardware": "an image cannot tell"})
+    # The first manifest that lost a section names it; a reason given by the caller wins; sections that are
+    # never compared are not listed.
+    assert result.not_compared == {"hardware": "an image cannot tell", "gpu": "not collected in a"}
+    assert result.sources == ["a", "b"]  # no sources given: the labels
+
+
+def test_warnings_that_are_not_about_a_lost_section_change_nothing(base):
+    noted = edited(base, lambda m: m["warnings"].append({"source": "gpu", "message": "nvidia-smi is slow"}))
+    assert compare.compare([base, noted], ["a", "b"]).not_compared == {}
+
+
+def test_the_order_lists_were_recorded_in_is_not_a_difference(base):
+    def add_more(m):
+        m["system_packages"]["sources"].append("deb http://deb.debian.org/debian-security bookworm-security main")
+        device = copy.deepcopy(m["gpu"]["devices"][0])
+        device.update(index=1, name="NVIDIA A100-SXM4-80GB", compute_capability="8.0")
+        m["gpu"]["devices"].append(device)
+        m["gpu"]["toolkits"].append({"path": "/usr/local/cuda-12.8", "version": "12.8", "nvcc_version": None,
+                                     "source": "version.json"})
+        m["gpu"]["cudnn"].append({"version": "8.9.7", "path": None, "source": "wheel"})
+    fuller = edited(base, add_more)
+
+    def reverse(m):
+        for section, key in (("system_packages", "sources"), ("gpu", "devices"), ("gpu", "toolkits"), ("gpu", "cudnn"),
+                             ("hardware", "flags"), ("system_packages", "packages")):
+            m[section][key].reverse()
+        m["python_packages"].reverse()
+    assert diff(fuller, edited(fuller, reverse)) == []

@@ -152,7 +152,8 @@ def test_three_manifests_make_one_matrix_with_groups_and_the_odd_value_highlight
     result = compare.compare([base, odd, copy.deepcopy(base)], ["n1", "n2", "n3"])
     plain = text_of(result, "diff")
     assert "What differs, and where" in plain and "Python packages" in plain
-    assert re.search(r"│ Python packages\s+│ error\s+│ six\s+│ 1\.16\.0\s+│ 1\.17\.0\s+│ 1\.16\.0\s+│", plain)
+    assert re.search(r"│ Python packages\s+│ error\s+│ six\s+│ 1\.16\.0\s+│ 1\.17\.0\s+│ 1\.16\.0\s+│",
+                     plain)
     assert "Groups of identical manifests:" in plain and "  n1, n3" in plain.splitlines()
     colored = text_of(result, "diff", color=True)
     # The odd node's value in bold red, the others dimmed.
@@ -271,7 +272,8 @@ def test_json_of_a_check(base, capsys):
         "groups": [["envcapture.json"], ["live"]]}
     assert data["differences"] == [
         {"section": "python_packages", "item": "six", "field": "version", "what": "six", "grade": "error",
-         "change": "changed", "values": ["1.16.0", "1.17.0"], "message": "six: 1.16.0 in envcapture.json, 1.17.0 in live"},
+         "change": "changed", "values": ["1.16.0", "1.17.0"],
+         "message": "six: 1.16.0 in envcapture.json, 1.17.0 in live"},
         {"section": "os", "item": None, "field": "kernel", "what": "kernel release", "grade": "warning",
          "change": "changed", "values": ["6.1.0-18-amd64", "6.12.0"],
          "message": "kernel release: 6.1.0-18-amd64 in envcapture.json, 6.12.0 in live"}]
@@ -338,13 +340,10 @@ def test_a_tie_goes_to_the_first_value_seen(base, capsys):
 
 def test_json_escapes_what_a_terminal_would_obey(base, capsys):
     result = check(base, edited(base, lambda m: m["hardware"].update(cpu_model="CPU\u202e\u0085x")))
-    out = io.StringIO()
-    emit_out = json_of(result, "check", capsys)
-    assert emit_out["differences"][0]["values"][1] == "CPU\u202e\u0085x"  # the same data
     emit(result, "check", "json")
     raw = capsys.readouterr().out
     assert "\\u202e" in raw and "\\u0085" in raw and "\u202e" not in raw and "\u0085" not in raw
-    del out
+    assert json.loads(raw)["differences"][0]["values"][1] == "CPU\u202e\u0085x"  # the same data
 
 
 # --- HTML and emit --------------------------------------------------------------------------------------------
@@ -376,17 +375,46 @@ def test_html_of_a_check_is_judged_by_errors(base):
     assert '<p class="verdict same">OK: live satisfies envcapture.json (0 errors, 1 warning)</p>' in page
 
 
-def test_html_caps_its_rows_and_says_how_many_it_left_out(base, monkeypatch):
-    from envcapture.compare import html
-
-    monkeypatch.setattr(html, "MAX_HEAT_ROWS", 3)
-    page = render_html(check(base, edited(base, many_differences(base, 5, 0))), "diff")
-    assert page.count('<th class="what">') == 3
-    assert "2 more differences: --format json lists every one" in page
-
-
 @pytest.mark.parametrize("fmt, start", [("markdown", "## envcapture diff"), ("html", "<!DOCTYPE html>"),
                                         ("text", "Comparing a vs b")])
 def test_emit_writes_the_chosen_format(base, capsys, fmt, start):
     emit(compare.compare([base, base], ["a", "b"]), "diff", fmt)
     assert capsys.readouterr().out.startswith(start)
+
+
+def test_markdown_matrix_details(base):
+    six_nodes = compare.compare([base, edited(base, six("1.17.0"))] + [base] * 4, [f"n{i}" for i in range(1, 7)])
+    md = render_markdown(six_nodes, "diff")
+    assert "| section | grade | what | n1 | n2 | n3 | n4 | n5 | n6 |\n|---|---|---|---|---|---|---|---|---|\n" in md
+    assert "| Python packages | error | six | 1.16.0 | **1.17.0** | 1.16.0 | 1.16.0 | 1.16.0 | 1.16.0 |" in md
+    same = render_markdown(compare.compare([base] * 3, ["a", "b", "c"]), "diff")
+    assert "Groups" not in same and "|" not in same  # one group: nothing to group
+
+
+def test_markdown_cells_cannot_break_the_table_or_open_code(base):
+    result = check(base, edited(base, lambda m: m["hardware"].update(cpu_model="a|b\\|c`d")))
+    assert "| **a\\|b\\\\\\|c'd** |" in render_markdown(result, "check")
+
+
+def test_markdown_of_a_large_cluster_caps_its_rows(base):
+    manifests = [edited(base, many_differences(base, 0, 103))] + [base] * 6
+    md = render_markdown(compare.compare(manifests, [f"n{i}" for i in range(1, 8)]), "diff")
+    assert md.count("| System packages | error |") == 100
+    assert "... and 3 more (3 errors, 0 warnings): --format json lists every difference" in md
+
+
+def test_identical_manifests_print_no_table_whatever_their_count(base):
+    for count in (3, 7):
+        text = text_of(compare.compare([base] * count, [f"n{i}" for i in range(1, count + 1)]), "diff")
+        assert "┃" not in text and "Groups" not in text
+        assert text.splitlines()[-1] == f"same: the {count} manifests agree on every compared fact"
+
+
+def test_html_shows_at_most_500_rows(base):
+    def rows(count):
+        result = check(base, edited(base, many_differences(base, count, 0)))
+        return render_html(result, "diff")
+    page = rows(501)
+    assert page.count('<th class="what">') == 500
+    assert "1 more differences: --format json lists every one" in page
+    assert "more differences" not in rows(500)
