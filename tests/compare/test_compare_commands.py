@@ -200,6 +200,12 @@ def test_check_data_only_reads_no_environment(frozen, tmp_path, capsys):
     assert code == 1 and json.loads(out)["data"][0]["ok"] is False
 
 
+def test_check_data_of_a_manifest_without_data_sets_is_one_line_exit_2(capsys):
+    code, out, err = run(capsys, "check", FIXTURES / "node-1.json", "--data", "raw=.")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "node-1.json: records no data sets (record them with envcapture freeze --data PATH)" in err
+
+
 def test_check_environment_then_data(frozen, tmp_path, capsys):
     recorded = variant(frozen, tmp_path, lambda m: None, keep_data=True)
     code, out, _ = run(capsys, "check", recorded, "--python", sys.executable, "--format", "json")

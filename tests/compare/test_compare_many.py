@@ -125,7 +125,8 @@ def test_a_section_already_seen_valid_is_not_taken_for_another(tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"\xff\xfe not UTF-8", b'{"schema_version": 1, "python": ', b"[]",
-                                     b'{"os": {}, "os": {}}'])
+                                     b'{"os": {}, "os": {}}', b'{"os": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"],
+                         ids=["not-utf8", "truncated", "array", "key-twice", "nested-too-deep"])
 def test_unreadable_or_irregular_text_gets_loads_message(tmp_path, content):
     path = tmp_path / "odd.json"
     path.write_bytes(content)
