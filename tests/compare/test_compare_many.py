@@ -177,3 +177,15 @@ def test_one_manifest_is_not_a_comparison():
         found.compare(["n1"], ["n1"])
     with pytest.raises(BadInput, match="at least two manifests"):
         compare.compare([copy.deepcopy(manifest.load(NODES[0]))], ["n1"])
+
+
+def test_valid_manifests_are_never_read_twice(monkeypatch):
+    """The point of the section reader (500 manifests in seconds): a valid file is not validated whole."""
+    from envcapture import manifest as manifest_io
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the section reader gave up on a valid manifest and validated it whole")
+    monkeypatch.setattr(manifest_io, "load", whole)
+    monkeypatch.setattr(manifest_io, "problems", whole)
+    result = read_fast(NODES + VARIED)
+    assert len(result.labels) == 8 and result.differences
