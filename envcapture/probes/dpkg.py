@@ -116,13 +116,16 @@ def valid_package(name: str, version: str, arch: str | None) -> bool:
         (arch is None or grammar.is_arch(arch))
 
 
+MAX_DEPENDS = 1000  # the schema's bound; no real package comes near it (a metapackage has a few hundred)
+
+
 def valid_marks(marks: dict, accepted: set[str]) -> dict:
     """The base marks as the manifest holds them: an odd priority becomes unknown, and a dependency is one of
     the packages the manifest lists (names that passed the grammar)."""
     priority = marks["priority"]
     return {"essential": marks["essential"],
             "priority": priority if priority and grammar.is_identifier(priority) else None,
-            "depends": [name for name in marks["depends"] if name in accepted]}
+            "depends": [name for name in marks["depends"] if name in accepted][:MAX_DEPENDS]}
 
 
 def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]:

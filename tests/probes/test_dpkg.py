@@ -185,6 +185,19 @@ def test_odd_priorities_and_dependencies_on_refused_packages_are_left_out(tmp_pa
     assert section_problems("system_packages", result.data) == []
 
 
+def test_a_package_with_more_dependencies_than_the_schema_allows_still_gives_a_valid_section(tmp_path,
+                                                                                             section_problems):
+    names = [f"lib{i}" for i in range(1005)]
+    stanzas = [f"Package: {name}\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n" for name in names]
+    stanzas.append("Package: meta\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nDepends: "
+                   + ", ".join(names) + "\n")
+    status = "\n".join(stanzas)
+    result = dpkg.collect(ProbeContext(root=root_with(tmp_path, {"/var/lib/dpkg/status": status}), env={}))
+    meta = next(p for p in result.data["packages"] if p["name"] == "meta")
+    assert len(meta["depends"]) == dpkg.MAX_DEPENDS
+    assert section_problems("system_packages", result.data) == []
+
+
 def test_removed_packages_and_odd_versions_are_left_out(fixtures_dir, tmp_path, section_problems):
     status = (fixtures_dir / "pkgdb" / "ubuntu18.04-amd64" / "status").read_bytes()
     extra = (b"\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 1.0\nArchitecture: amd64\n\n"
