@@ -104,6 +104,16 @@ def test_the_distributions_own_python_gets_the_same_distribution_image_with_pyth
     assert plan(fedora).base.kind == "python"
 
 
+def test_python3_from_apt_is_never_named_as_not_reproduced():
+    # Packages recorded by another manager are not installed, but python3 itself comes from the image's apt.
+    data = on(debian(manual=[("python3", "3.12.3-0ubuntu2"), ("jq", "1.7.1-3build1")]), "ubuntu", "24.04", "noble")
+    data["python"]["origin"] = "distro"
+    data["system_packages"]["manager"] = "snapshot-of-dpkg"
+    p = plan(data)
+    assert p.system_install is False and p.apt_python == ["python3=3.12.3-0ubuntu2", "python3-venv"]
+    assert set(not_reproduced(p)) == {"jq"}
+
+
 def test_python3_without_a_recorded_version_is_left_unpinned():
     data = debian(manual=[("jq", "1.6-2.1+deb12u1")])
     data["python"]["origin"] = "distro"
@@ -407,6 +417,8 @@ def test_apt_snapshot_lines_for_debian_include_security_and_updates():
         "deb [check-valid-until=no] http://snapshot.debian.org/archive/debian-security/20250601T000000Z "
         "bookworm-security main"]
     assert p.fallback_snapshot_lines == []  # the chosen day replaces the capture-day fallback
+    # snapshot.debian.org has every day since 2005: no start date as on Ubuntu.
+    assert "/20210115T000000Z bookworm main" in plan(debian(), apt_snapshot="2021-01-15").snapshot_lines[0]
 
 
 def test_apt_snapshot_lines_for_ubuntu_have_no_separate_security_archive():
@@ -458,6 +470,8 @@ def test_the_fallback_snapshot_is_the_capture_day_and_only_for_pinned_packages()
     assert len(p.fallback_snapshot_lines) == 3
     assert plan(debian()).fallback_snapshot_lines == []  # nothing pinned, nothing to fall back for
     assert plan(data, base_image="registry.example/base:1").fallback_snapshot_lines == []
+    data["created"] = "2021-01-15T08:00:00Z"  # snapshot.debian.org has every day since 2005
+    assert plan(data).fallback_snapshot_lines[0].endswith("/20210115T000000Z bookworm main")
 
 
 def test_no_ubuntu_fallback_before_snapshot_ubuntu_com_starts():
@@ -540,13 +554,14 @@ def test_conda_records_become_specs_explicit_urls_and_channels():
         conda_record("zlib"), conda_record("numpy", "1.26.4", "py310_0", "defaults"),
         conda_record("certifi", build="pypi_0", channel="pypi"), conda_record("six", build="pypi_0", channel=None),
         conda_record("nourl", url=False), conda_record("nomd5", md5=False, channel="conda-forge"),
-        conda_record("osxonly", subdir="osx-arm64"), conda_record("noarchpkg", subdir="noarch")]
+        conda_record("osxonly", subdir="osx-arm64"), conda_record("noarchpkg", subdir="noarch"),
+        conda_record("pytorch", "2.5.1", "py3.10_cuda12.4_0", "pytorch")]
     p = plan(data)
     assert p.conda_specs == sorted(["zlib=1.0=h0_0", "numpy=1.26.4=py310_0", "nourl=1.0=h0_0", "nomd5=1.0=h0_0",
-                                    "osxonly=1.0=h0_0", "noarchpkg=1.0=h0_0"])
-    assert p.conda_channels == ["conda-forge", "defaults"]
+                                    "osxonly=1.0=h0_0", "noarchpkg=1.0=h0_0", "pytorch=2.5.1=py3.10_cuda12.4_0"])
+    assert p.conda_channels == ["conda-forge", "defaults", "pytorch"]
     assert p.conda_missing == ["nourl=1.0=h0_0", "nomd5=1.0=h0_0"]
-    assert p.conda_explicit == sorted(p.conda_explicit) and len(p.conda_explicit) == 4
+    assert p.conda_explicit == sorted(p.conda_explicit) and len(p.conda_explicit) == 5
     assert "https://conda.anaconda.org/conda-forge/linux-64/zlib-1.0-h0_0.conda#0123456789abcdef0123456789abcdef" \
         in p.conda_explicit
     assert p.conda_subdirs_ok is False
@@ -638,6 +653,16 @@ def test_without_a_checkout_record_the_project_is_dirty_when_the_code_was():
     assert (p.project.commit, p.project.dirty) == (COMMIT, True)
     p = plan(with_project(project_package(), code={"commit": None, "dirty": False}))
     assert (p.project.commit, p.project.dirty) == (None, False)
+
+
+def test_the_project_is_taken_out_of_the_locks_omitted_list_and_other_folders_stay():
+    data = with_project(project_package(checkout={"commit": COMMIT}))
+    data["python_packages"].append(project_package(url="file:///work/aaa-tool", name="aaa-tool"))
+    data["python_packages"].append(project_package(url="file:///work/zzz-tool", name="zzz-tool"))
+    p = plan(data)
+    assert [o.name for o in p.lock.omitted] == ["aaa-tool", "zzz-tool"]
+    assert [o.name for o in p.cpu_lock.omitted] == ["aaa-tool", "zzz-tool"]
+    assert set(not_reproduced(p, "python_packages")) == {"my-proj", "aaa-tool", "zzz-tool"}
 
 
 def test_other_local_folders_are_not_the_project():
