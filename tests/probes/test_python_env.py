@@ -179,6 +179,7 @@ def test_a_python_whose_prefix_is_its_base_is_no_virtualenv():
     info = python_env.python_info(report, "/home/u", env={"XDG_CONFIG_DIRS": "/nonexistent"})
     assert info.is_virtualenv is False
     assert python_env.python_info({**report, "prefix": "/opt/venv"}, "/home/u", env={}).is_virtualenv is True
+    assert python_env.python_info({**report, "prefix": "/home/u/venv"}, "/home/u", env={}).is_virtualenv is True
 
 
 @pytest.mark.parametrize("base_prefix, origin", [
