@@ -316,8 +316,8 @@ def create_venv(python: str, venv: Path, uv: str | None, version: str) -> None:
                          r"not found in (the )?(managed installations|search path)|Python downloads are not "
                          r"allowed|No Python at", text, re.I) or "/" not in python:
                 raise ToolFailed(python_missing_message(python, version))
-            raise ToolFailed(f"uv venv failed: {next((l for l in lines if 'error' in l.lower()), lines[-1:])}",
-                             tail="\n".join(lines[-10:]))
+            reason = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "no output")
+            raise ToolFailed(f"uv venv failed: {reason}", tail="\n".join(lines[-10:]))
         return
     if "/" not in python:
         raise ToolFailed(python_missing_message(python, version) + " (uv, which could download it, is not "

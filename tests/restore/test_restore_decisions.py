@@ -290,6 +290,13 @@ def test_a_command_past_its_time_is_killed_and_reported_with_its_output():
     assert slow.value.tail == "started"
 
 
+def test_a_command_past_its_time_shows_its_last_ten_lines():
+    with pytest.raises(ToolFailed) as slow:
+        restore.run_streaming(["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line $i; done; exec sleep 30"],
+                              0.5)
+    assert slow.value.tail.splitlines() == [f"line {i}" for i in range(3, 13)]
+
+
 def test_a_command_killed_by_another_signal_reports_its_own_status():
     assert restore.run_streaming(["sh", "-c", "echo bye; kill -9 $$"], 60) == (-9, ["bye"])
 
@@ -370,6 +377,17 @@ def test_uv_without_the_recorded_python_says_how_to_get_it(offline, tmp_path, py
     assert not (tmp_path / "venv").exists()
 
 
+def test_a_python_version_uv_cannot_use_is_missing_whatever_uv_says(offline, tmp_path, monkeypatch):
+    """A pyenv shim of an unselected version fails when uv asks it; uv's message is then its own, not one of
+    'not found', but a bare version that did not give a venv is still a Python that is not here."""
+    shims = tmp_path / "shims"
+    _link(shims / "python3.99", shutil.which("false"))
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(ToolFailed) as missing:
+        restore.create_venv("3.99.1", tmp_path / "venv", uv(), "3.99.1")
+    assert str(missing.value) == restore.python_missing_message("3.99.1", "3.99.1")
+
+
 def test_uv_failing_on_an_interpreter_that_is_not_python_names_uvs_error(offline, tmp_path):
     false = shutil.which("false")
     with pytest.raises(ToolFailed, match=f"^uv venv failed: error: .*`{false}`") as failed:
@@ -377,12 +395,15 @@ def test_uv_failing_on_an_interpreter_that_is_not_python_names_uvs_error(offline
     assert false in failed.value.tail
 
 
-def test_uv_killed_by_a_signal_is_a_failure_not_a_venv(offline, tmp_path):
+@pytest.mark.parametrize("output, reason", [("", "no output"), ("echo one; echo two; ", "two")])
+def test_uv_killed_by_a_signal_is_a_failure_not_a_venv(offline, tmp_path, output, reason):
+    """The last line it printed says how far it got (or that it printed nothing)."""
     crashing = tmp_path / "uv"
-    crashing.write_text("#!/bin/sh\nkill -9 $$\n")
+    crashing.write_text(f"#!/bin/sh\n{output}kill -9 $$\n")
     crashing.chmod(crashing.stat().st_mode | stat.S_IXUSR)
-    with pytest.raises(ToolFailed, match="^uv venv failed"):
+    with pytest.raises(ToolFailed) as failed:
         restore.create_venv(BASE_PYTHON, tmp_path / "venv", str(crashing), VERSION)
+    assert str(failed.value) == f"uv venv failed: {reason}"
 
 
 def test_without_uv_a_python_that_is_not_here_cannot_be_downloaded(tmp_path):

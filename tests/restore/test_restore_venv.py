@@ -5,7 +5,9 @@ wheels into venvs made here, then restore's check runs on the new venv. Each res
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -38,14 +40,12 @@ def test_restore_installs_the_recorded_pins_and_checks_them(trusted, frozen, tmp
     assert "OK" in out
     assert installed(venv) == {"tinypkg": "1.0"}
     assert (venv / "envcapture-lock.txt").read_text().splitlines()[1:] == [f"--index-url {trusted}", "tinypkg==1.0"]
-    lines = err.splitlines()
-    # one line per step when stderr is not a terminal, then the summary
-    assert [line.split(" (")[0] for line in lines if line.startswith("envcapture: ")] == [
-        f"envcapture: created {venv}", "envcapture: installed 1 packages with uv",
-        "envcapture: checked the new virtualenv against the manifest",
-        f"envcapture: restored 1 of 1 packages into {venv}"]
-    assert f"created {venv} (cpython {VERSION})" in err
-    assert lines[-1] == f"envcapture: restored 1 of 1 packages into {venv} (activate with `. {venv}/bin/activate`)"
+    # stderr is not a terminal: no progress display, one line per step with its time, then the summary
+    steps, summary = err.splitlines()[:-1], err.splitlines()[-1]
+    assert [re.sub(r" \(\d+\.\d s\)$", "", line) for line in steps] == [
+        f"envcapture: created {venv} (cpython {VERSION})", "envcapture: installed 1 packages with uv",
+        "envcapture: checked the new virtualenv against the manifest"]
+    assert summary == f"envcapture: restored 1 of 1 packages into {venv} (activate with `. {venv}/bin/activate`)"
 
 
 def test_restore_returns_the_check_and_the_lock(trusted, frozen, tmp_path):
@@ -57,6 +57,49 @@ def test_restore_returns_the_check_and_the_lock(trusted, frozen, tmp_path):
     assert lock.lines == ["tinypkg==1.0"] and lock.count == 1 and lock.skipped == []
     assert (venv / "envcapture-lock.txt").read_text() == lock.text()
     assert installed(venv) == {"tinypkg": "1.0"}
+
+
+class Recorded(restore.Steps):
+    """The progress display, with what it was told to show written down."""
+
+    def __init__(self):
+        super().__init__()
+        self.shown = []
+
+    def start(self, description):
+        self.shown.append(("start", description))
+        return super().start(description)
+
+    def update(self, task, description):
+        self.shown.append(("update", description))
+        super().update(task, description)
+
+    def done(self, task, description):
+        self.shown.append(("done", description))
+        super().done(task, description)
+
+
+def test_the_progress_display_follows_the_steps_and_the_installers_lines(trusted, frozen, tmp_path, capsys):
+    data = manifest.load(manifest_with(frozen, tmp_path))
+    venv = tmp_path / "restored"
+    started = time.monotonic()
+    with Recorded() as steps:
+        restore.restore(data, venv, BASE_PYTHON, steps)
+    took = time.monotonic() - started
+    shown = [(what, text) for what, text in steps.shown if what != "update"]
+    assert shown == [("start", f"creating a virtualenv with Python {VERSION}"),
+                     ("done", f"created {venv} (cpython {VERSION})"), ("start", "installing 1 packages"),
+                     ("done", "installed 1 packages with uv"),
+                     ("start", "checking the new virtualenv against the manifest"),
+                     ("done", "checked the new virtualenv against the manifest")]
+    # while installing: uv's latest line, cut to fit one row; not its indented detail (" + tinypkg==1.0")
+    updates = [text.removeprefix("installing 1 packages: ") for what, text in steps.shown if what == "update"]
+    assert updates and all(0 < len(u) <= 80 and not u.startswith(("+", "warning")) for u in updates)
+    assert any(len(u) == 80 for u in updates)  # "Using Python ... environment at: <the long venv path>", cut
+    assert all(task.finished for task in steps.progress.tasks) and len(steps.progress.tasks) == 3
+    # each step's line gives its own time, within the whole run's
+    seconds = [float(s) for s in re.findall(r"\((\d+\.\d) s\)$", capsys.readouterr().err, re.M)]
+    assert len(seconds) == 3 and all(0 <= s <= took + 0.05 for s in seconds)
 
 
 def test_an_index_the_user_did_not_configure_needs_trust(offline, frozen, tmp_path, capsys):
