@@ -395,7 +395,7 @@ def test_uv_failing_on_an_interpreter_that_is_not_python_names_uvs_error(offline
     assert false in failed.value.tail
 
 
-@pytest.mark.parametrize("output, reason", [("", "no output"), ("echo one; echo two; ", "two")])
+@pytest.mark.parametrize("output, reason", [("", "no output"), ("echo one; echo two; echo three; ", "three")])
 def test_uv_killed_by_a_signal_is_a_failure_not_a_venv(offline, tmp_path, output, reason):
     """The last line it printed says how far it got (or that it printed nothing)."""
     crashing = tmp_path / "uv"
