@@ -7,11 +7,13 @@ Real interpreters, real uv and real small commands (true, false, echo, sh); no v
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from offlinerestore import BASE_PYTHON, VERSION, uv
@@ -210,6 +212,16 @@ def test_a_program_that_is_not_python_has_no_version(program):
     assert restore.interpreter_version(shutil.which(program) or program) is None
 
 
+def test_an_interpreter_that_fails_after_answering_is_not_working(tmp_path):
+    """A wrapper (a shim, a module-loading script) that runs the real Python, then fails."""
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\n"{BASE_PYTHON}" "$@"\nexit 1\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    assert restore.interpreter_version(str(wrapper)) is None
+    with pytest.raises(BadInput, match="not a working Python interpreter"):
+        restore.find_python({"implementation": "cpython", "version": VERSION}, str(wrapper))
+
+
 @pytest.fixture
 def pythons(offline, tmp_path, monkeypatch):
     """A pyenv root with one real interpreter, labelled 3.99.1, and a PATH of a bin and a shims folder."""
@@ -249,17 +261,26 @@ def test_the_recorded_version_is_found_where_it_is_installed(pythons, tmp_path):
     assert restore.find_python({"version": VERSION}, None) == (path, [])  # CPython unless recorded otherwise
 
 
-def test_an_interpreter_of_another_version_is_not_taken(pythons):
-    """The folder says 3.99.1 but the interpreter in it is not: uv is asked for 3.99.1 instead."""
-    assert restore.find_python({"implementation": "cpython", "version": "3.99.1"}, None) == ("3.99.1", [])
-    assert restore.find_python({"implementation": "pypy", "version": VERSION}, None) == (f"pypy@{VERSION}", [])
+def recorded(implementation: str, version: str) -> dict:
+    """The manifest's python section as read from its file (strings made by the parser, not literals)."""
+    return json.loads(json.dumps({"implementation": implementation, "version": version}))
+
+
+@pytest.mark.parametrize("version", ["3.99.1", "3.0.1"])
+def test_an_interpreter_of_another_version_is_not_taken(pythons, version):
+    """The folder says VERSION but the interpreter in it is not: uv is asked for that version instead."""
+    if version != "3.99.1":
+        _link(pythons["root"] / "versions" / version / "bin" / "python", BASE_PYTHON)
+    assert restore.find_python(recorded("cpython", version), None) == (version, [])
+    assert restore.find_python(recorded("pypy", VERSION), None) == (f"pypy@{VERSION}", [])
 
 
 def test_a_requested_python_is_found_on_path_and_its_version_compared(pythons):
     assert restore.find_python({"implementation": "cpython", "version": VERSION}, "python3") == (pythons["path"], [])
-    path, notes = restore.find_python({"implementation": "cpython", "version": "3.99.1"}, BASE_PYTHON)
-    assert path == BASE_PYTHON
-    assert notes == [f"--python {BASE_PYTHON} is cpython {VERSION}; the manifest recorded cpython 3.99.1"]
+    for version in ("3.99.1", "3.0.1"):  # newer and older than this one
+        path, notes = restore.find_python(recorded("cpython", version), BASE_PYTHON)
+        assert path == BASE_PYTHON
+        assert notes == [f"--python {BASE_PYTHON} is cpython {VERSION}; the manifest recorded cpython {version}"]
 
 
 @pytest.mark.parametrize("requested", ["/nonexistent/python", "false"])
@@ -299,6 +320,17 @@ def test_a_command_past_its_time_shows_its_last_ten_lines():
 
 def test_a_command_killed_by_another_signal_reports_its_own_status():
     assert restore.run_streaming(["sh", "-c", "echo bye; kill -9 $$"], 60) == (-9, ["bye"])
+
+
+def test_each_step_line_gives_the_time_it_took(monkeypatch, capsys):
+    clock = iter([100.0, 102.5])
+    monkeypatch.setattr(restore, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    with restore.Steps() as steps:
+        task = steps.start("creating a virtualenv")
+        assert not steps.progress.tasks[0].finished
+        steps.done(task, "created the virtualenv")
+    assert capsys.readouterr().err == "envcapture: created the virtualenv (2.5 s)\n"  # stderr is not a terminal
+    assert steps.progress.tasks[0].finished and steps.progress.tasks[0].description == "created the virtualenv"
 
 
 # What uv 0.13.9 and pip 23.2.1 printed here for each failure (tinypkg from a local index; port 9 closed).
@@ -352,8 +384,8 @@ def test_any_other_failure_gives_the_first_error_line_and_the_last_lines_of_outp
 
 
 def test_without_an_error_line_the_last_line_says_why():
-    assert str(restore.install_failure(["Collecting tinypkg==1.0", "Killed"], "pip", restore.Lock())) == \
-        "pip could not install the packages: Killed"
+    lines = ["Collecting tinypkg==1.0", "  Downloading tinypkg-1.0-py3-none-any.whl", "Killed"]
+    assert str(restore.install_failure(lines, "pip", restore.Lock())) == "pip could not install the packages: Killed"
     assert str(restore.install_failure([], "pip", restore.Lock())) == "pip could not install the packages: no output"
 
 
@@ -420,6 +452,32 @@ def test_without_uv_a_failing_venv_module_gives_its_last_line(tmp_path):
     with pytest.raises(ToolFailed, match=r"^python -m venv failed: Error: \[Errno 20\] Not a directory") as failed:
         restore.create_venv(BASE_PYTHON, tmp_path / "a-file" / "venv", None, VERSION)
     assert "Not a directory" in failed.value.tail
+
+
+def test_without_uv_the_venv_modules_last_line_is_the_reason(tmp_path, monkeypatch):
+    """Python warns about a bad PYTHONWARNINGS first, then venv fails: the reason is the last line."""
+    monkeypatch.setenv("PYTHONWARNINGS", "ignore::NoSuchWarning")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ToolFailed, match=r"^python -m venv failed: Error: \[Errno 20\] Not a directory") as failed:
+        restore.create_venv(BASE_PYTHON, tmp_path / "a-file" / "venv", None, VERSION)
+    assert "NoSuchWarning" in failed.value.tail
+
+
+def test_an_installer_killed_by_a_signal_is_a_failure(tmp_path):
+    crashing = tmp_path / "uv"
+    crashing.write_text("#!/bin/sh\necho Resolved 1 package\nkill -9 $$\n")
+    crashing.chmod(crashing.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(ToolFailed, match="^uv could not install the packages: Resolved 1 package$"):
+        restore.install(Path(BASE_PYTHON), tmp_path / "lock.txt", restore.Lock(), str(crashing), None)
+
+
+def test_uv_on_path_serves_when_the_uv_package_is_not_installed(tmp_path, monkeypatch):
+    real = uv()
+    monkeypatch.setitem(sys.modules, "uv", None)  # `import uv` fails
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert restore.uv_binary() is None
+    on_path = _link(tmp_path / "bin" / "uv", real)
+    assert restore.uv_binary() == str(on_path)
 
 
 def test_the_new_venvs_interpreter(tmp_path):

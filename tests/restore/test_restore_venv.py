@@ -15,6 +15,7 @@ from offlinerestore import BASE_PYTHON, VERSION, local_index, manifest_with
 
 from envcapture import manifest, restore
 from envcapture.cli import main
+from envcapture.errors import BadInput
 
 
 def installed(venv: Path) -> dict:
@@ -102,6 +103,21 @@ def test_the_progress_display_follows_the_steps_and_the_installers_lines(trusted
     assert len(seconds) == 3 and all(0 <= s <= took + 0.05 for s in seconds)
 
 
+def test_restore_refuses_sources_beyond_the_index_unless_told(offline, frozen, tmp_path):
+    data = manifest.load(manifest_with(frozen, tmp_path))  # the local index, which this user did not configure
+    with pytest.raises(BadInput, match="--trust-sources"):
+        restore.restore(data, tmp_path / "restored", BASE_PYTHON)
+    assert not (tmp_path / "restored").exists()
+
+
+def test_a_python_that_is_not_here_exits_3_saying_how_to_get_it(trusted, frozen, tmp_path, capsys):
+    path = manifest_with(frozen, tmp_path, version="3.99.1")
+    venv = tmp_path / "restored"
+    assert main(["restore", str(path), "--venv", str(venv)]) == 3
+    assert capsys.readouterr().err.splitlines() == ["envcapture: " + restore.python_missing_message("3.99.1", "3.99.1")]
+    assert not venv.exists()
+
+
 def test_an_index_the_user_did_not_configure_needs_trust(offline, frozen, tmp_path, capsys):
     path = manifest_with(frozen, tmp_path)
     venv = tmp_path / "restored"
@@ -141,14 +157,14 @@ def test_what_cannot_be_restored_is_named_and_the_check_fails(trusted, frozen, t
 
 
 def test_notes_say_what_differs_from_the_record_python_first(trusted, frozen, tmp_path, capsys):
-    gone = (tmp_path / "gone-index").as_uri()
-    path = manifest_with(frozen, tmp_path, extra_index_urls=[gone], version="3.99.1")
+    gone = [(tmp_path / name).as_uri() for name in ("gone-index", "gone-too")]
+    path = manifest_with(frozen, tmp_path, extra_index_urls=gone, version="3.99.1")
     venv = tmp_path / "restored"
     assert main(["restore", str(path), "--venv", str(venv), "--python", BASE_PYTHON]) == 1  # another Python
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("envcapture: note: ")]
     assert notes == [f"envcapture: note: --python {BASE_PYTHON} is cpython {VERSION}; the manifest recorded "
                      "cpython 3.99.1",
-                     f"envcapture: note: recorded package index {gone} does not exist here; not used"]
+                     *[f"envcapture: note: recorded package index {url} does not exist here; not used" for url in gone]]
     assert installed(venv) == {"tinypkg": "1.0"}
 
 
