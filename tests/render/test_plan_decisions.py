@@ -144,6 +144,7 @@ def test_conda_base_only_for_a_conda_python():
     ("debian", "apt", None, None),
     ("registry.example:5000/python:3.11", "apt", None, None),
     ("registry.example/team/debian:12", "apt", None, None),
+    ("myorg/tools:2.1-bookworm", "apt", None, None),  # only the official Python image's tag names its release
 ])
 def test_the_distribution_of_a_base_image_is_read_from_official_names_only(image, setup, distro, codename):
     p = plan(debian(), base_image=image)
@@ -253,6 +254,13 @@ def test_a_cuda_version_missing_from_the_table_takes_the_nearest_newer_row_and_s
     p = plan(debian(gpu=gpu(vendor="nvidia", driver={"version": "580.1"}, toolkits=[{"version": "12.5"}])))
     assert p.base.image.startswith("nvidia/cuda:12.6.3-devel-")
     assert any("CUDA 12.5 is not in envcapture's table" in w and "using 12.6.3" in w for w in p.warnings)
+
+
+def test_a_framework_cuda_version_missing_from_the_table_is_named_too():
+    cudnn = [{"version": "9.1.0", "source": "library"}]
+    p = plan(debian(gpu=gpu(vendor="nvidia", devices=H100, cudnn=cudnn, frameworks=[{"name": "torch", "cuda": "12.5"}])))
+    assert (p.gpu.mode, p.gpu.toolkit, p.base.image) == ("system", None, "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04")
+    assert any("CUDA 12.5 is not in envcapture's table" in w for w in p.warnings)
 
 
 def test_a_toolkit_nobody_uses_is_a_note_not_a_cuda_base():
