@@ -345,6 +345,16 @@ def test_a_folder_that_cannot_be_listed_is_not_requested_and_a_nameless_metadata
     assert records["noname"]["error"] == "METADATA has no Name or Version"
 
 
+def test_headers_without_a_blank_line_or_a_final_newline_are_read_to_their_last_character(tmp_path):
+    """A hand-written PKG-INFO may have no body and no final newline: its last header is still whole."""
+    site = tmp_path / "site"
+    egg = site / "handmade-1.10.egg-info"
+    egg.mkdir(parents=True)
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: handmade\nVersion: 1.10")
+    [record] = target.distributions([str(site)])
+    assert (record["name"], record["version"], record["error"]) == ("handmade", "1.10", None)
+
+
 def test_reading_untrusted_files_is_bounded(tmp_path):
     """An image's dist-info folders are untrusted: headers that never end are read up to about 1 MiB, and the
     small files beside them (direct_url.json, INSTALLER) up to 64 KiB; what is beyond is not read."""
