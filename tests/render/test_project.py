@@ -87,10 +87,28 @@ def test_with_code_the_kit_holds_the_commit_and_installs_it_editable_last(tmp_pa
     assert dockerfile.index("-r /tmp/envcapture/requirements.lock") < dockerfile.index("FROM build AS project")
     assert "-e /home/envcapture/project" in dockerfile
     assert "SETUPTOOLS_SCM_PRETEND_VERSION=0.1.0" in dockerfile
-    assert "COPY --from=project /tmp/envcapture/project-files/ /" in dockerfile
     items = json.loads(files["not-reproduced.json"].read_text())["items"]
     assert PROJECT not in {i["item"] for i in items}
     assert "is in `project/` (--with-code)" in files["REPRODUCE.md"].read_text()
+
+
+def final_stage_copies(dockerfile: str) -> list[list[str]]:
+    """The COPY instructions of the image's last stage, each as its words (flags, sources, destination)."""
+    last = dockerfile[dockerfile.rindex("\nFROM "):]
+    return [line.split()[1:] for line in last.splitlines() if line.startswith("COPY ")]
+
+
+def test_with_code_the_user_keeps_their_home_and_project_folder(tmp_path, project_repo):
+    """What the project's installation adds comes into the user's folders as the user's: a copy into / or /home
+    would give the home and the project folder to root, and tests that write in the project fail."""
+    files = generate(tmp_path, manifest_with_project(tmp_path, project_repo), "--with-code")
+    copies = final_stage_copies(files["Dockerfile"].read_text())
+    from_project = [words for words in copies if "--from=project" in words]
+    assert from_project, copies
+    for words in copies:
+        destination = words[-1].rstrip("/") or "/"
+        if "/home/envcapture".startswith(destination) or destination.startswith("/home/envcapture"):
+            assert "--chown=envcapture:envcapture" in words, words
 
 
 def test_a_directory_install_is_installed_without_e(tmp_path, project_repo):
@@ -113,3 +131,53 @@ def test_with_code_when_the_folder_is_gone_says_what_to_clone(tmp_path, project_
     code = run_cli(["generate", "docker", "-m", manifest, "-o", str(tmp_path / "kit"), "--with-code"])
     err = capsys.readouterr().err
     assert code == 2 and "is not on this machine" in err and "Traceback" not in err
+
+
+@pytest.mark.docker
+def test_with_code_a_built_kit_runs_the_project_as_its_user_and_checks_clean_until_a_pin_changes(
+        tmp_path, project_repo, docker_client, docker_base_image, capsys):
+    """The real engine builds the kit with the project's code: the project imports, its user may write in the
+    home and the project folder (tests that write files there pass, as they did before the freeze), the image
+    passes its own check, and a package changed inside it by pip is still named by the check."""
+    import argparse
+    import uuid
+
+    from envcapture.build.docker import build_image
+    from envcapture.compare import check_command
+
+    manifest = manifest_with_project(tmp_path, project_repo)
+    kit = tmp_path / "kit"
+    assert run_cli(["generate", "docker", "-m", manifest, "-o", str(kit), "--with-code",
+                    "--base-image", docker_base_image]) == 0
+    tag = f"envcapture-test/with-code:{uuid.uuid4().hex[:10]}"
+    changed = f"{tag}-six-changed"
+
+    def check(image) -> tuple[int, list]:
+        capsys.readouterr()
+        code = check_command(argparse.Namespace(manifest=str(kit / "envcapture.json"), image=image, python=None,
+                                                format="json", strict=False))
+        report = json.loads(capsys.readouterr().out)
+        return code, [(d["item"], d["values"]) for d in report["differences"] if d["grade"] == "error"]
+
+    try:
+        build_image(kit, tag, client=docker_client, echo=lambda line: None)
+        script = ("python -c 'import myproj; print(myproj.ANSWER)' && touch written myproj/written ~/written "
+                  "&& stat -c %U . myproj ~")
+        out = docker_client.containers.run(tag, ["sh", "-c", script], remove=True, network_disabled=True)
+        assert out.decode().split() == ["42", "envcapture", "envcapture", "envcapture"]
+        assert check(tag) == (0, [])
+        container = docker_client.containers.run(tag, ["python", "-m", "pip", "install", "-q", "--no-deps",
+                                                       "--disable-pip-version-check", "six==1.17.0"],
+                                                 user="root", detach=True)
+        try:
+            assert container.wait(timeout=600)["StatusCode"] == 0, container.logs()[-2000:]
+            container.commit(*changed.rsplit(":", 1))
+        finally:
+            container.remove(force=True)
+        assert check(changed) == (1, [("six", ["1.16.0", "1.17.0"])])
+    finally:
+        for image in (changed, tag):
+            try:
+                docker_client.images.remove(image, force=True)
+            except Exception:  # a step before it failed
+                pass
