@@ -7,9 +7,11 @@ local base image, a virtualenv gets pinned dependencies, the project editable (`
 pytest; a subset of the project's own tests runs; `envcapture freeze` records it. Then on the host
 `envcapture build docker --with-code` builds the kit from that manifest (cold: the first build of this
 manifest), `check --image` gives its verdict (the build's exit status), the same tests run in the rebuilt
-image, a file of the kit's project/ changes and the kit is built again (the rebuild time). Prints one row per
-project, and the image size next to the base image plus what the original container installed (apt
-Installed-Size and the virtualenv). A bench, not a test: no assertions on times.
+image (the tests that fail only there are named), a pin changed inside the rebuilt image with its own pip must
+make `check --image` exit 1 naming that package, a file of the kit's project/ changes and the kit is built again
+(the rebuild time). Prints one row per project, and the image size next to the base image plus what the
+original container installed (apt Installed-Size and the virtualenv). A bench, not a test: no assertions on
+times.
 
 The project folder is bind-mounted at the same path in the container as on the host, so the path the
 manifest records is where `--with-code` finds the repository.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -54,7 +57,7 @@ PROJECTS = (
             ("tests/test_parameters.py", "tests/test_basicfit.py", "tests/test_lineshapes.py",
              "tests/test_model.py")),
     Project("imbalanced-learn", "0.14.2", ("numpy==2.2.6", "scipy==1.15.3", "scikit-learn==1.7.2",
-                                           "joblib==1.5.2", "threadpoolctl==3.6.0", "sklearn-compat>=0.1.6,<0.2"),
+                                           "joblib==1.5.2", "threadpoolctl==3.6.0", "sklearn-compat==0.1.6"),
             ("imblearn/over_sampling/tests/test_random_over_sampler.py",
              "imblearn/under_sampling/_prototype_selection/tests/test_random_under_sampler.py",
              "imblearn/metrics/tests/test_classification.py")),
@@ -81,6 +84,9 @@ CONTAINER_SCRIPT = textwrap.dedent("""\
     chmod -R a+rwX /out {project}
     """)
 PASSED = re.compile(r"(\d+) passed")
+FAILED = re.compile(r"^FAILED (\S+)", re.M)
+# The pin changed inside the rebuilt image: pytest's small dependency, to a version other than the recorded one.
+CHANGED_PIN = ("iniconfig", ("2.0.0", "1.1.1"))
 # -o addopts=: the projects' own pytest options name plugins (pytest-cov) that are not part of the subset.
 
 
@@ -114,8 +120,8 @@ def build_wheel(out: Path) -> None:
 
 
 def original(client, base: str, project: Project, folder: Path, wheels: Path, out: Path) -> None:
-    script = CONTAINER_SCRIPT.format(pins=" ".join(project.pins), pytest=PYTEST, project=folder,
-                                     tests=" ".join(project.tests))
+    script = CONTAINER_SCRIPT.format(pins=shlex.join(project.pins), pytest=PYTEST,
+                                     project=shlex.quote(str(folder)), tests=shlex.join(project.tests))
     container = client.containers.run(base, ["bash", "-c", script], detach=True, volumes={
         str(wheels): {"bind": "/wheels", "mode": "ro"}, str(out): {"bind": "/out", "mode": "rw"},
         str(folder): {"bind": str(folder), "mode": "rw"}})
@@ -141,6 +147,32 @@ def passed(text: str) -> str:
     return f"{match.group(1) if match else 0}" + (f" ({failed.group(1)} failed)" if failed else "")
 
 
+def changed_pin_caught(client, tag: str, manifest: Path) -> str:
+    """`check --image` of a copy of the rebuilt image where pip installed another version of one package: it must
+    exit 1 and name the package with both versions; anything else is reported as missed."""
+    name, candidates = CHANGED_PIN
+    recorded = next(p["version"] for p in json.loads(manifest.read_text())["python_packages"]
+                    if p["name"].lower() == name)
+    other = next(v for v in candidates if v != recorded)
+    container = client.containers.run(tag, ["python", "-m", "pip", "install", "-q", "--no-deps",
+                                            "--disable-pip-version-check", f"{name}=={other}"],
+                                      user="root", detach=True)
+    try:
+        if container.wait(timeout=600)["StatusCode"]:
+            raise SystemExit(f"pip in {tag}: {container.logs().decode(errors='replace')[-2000:]}")
+        changed = f"{tag}-changed-pin"
+        container.commit(*changed.rsplit(":", 1))
+    finally:
+        container.remove(force=True)
+    try:
+        checked = envcapture("check", manifest, "--image", changed)
+    finally:
+        client.images.remove(changed, force=True)
+    named = any(name in line and recorded in line and other in line for line in checked.stdout.splitlines())
+    verdict = "caught" if checked.returncode == 1 and named else "MISSED"
+    return f"{verdict} ({name} {recorded} -> {other}: exit {checked.returncode})"
+
+
 def bench_project(client, base: str, project: Project, work: Path, wheels: Path, keep: bool) -> dict:
     from envcapture.build.docker import build_image
 
@@ -162,6 +194,7 @@ def bench_project(client, base: str, project: Project, work: Path, wheels: Path,
     after = tests_in_image(client, tag, project)
     (out / "tests-after.txt").write_text(after)
     (out / "build.txt").write_text(built.stdout + built.stderr)
+    changed_pin = changed_pin_caught(client, tag, out / "envcapture.json")
     # A code change: one more line in a source file of the kit's project/.
     source = next(p for p in sorted((kit / "project").rglob("*.py")) if "test" not in p.name)
     source.write_text(source.read_text() + "\n# changed by bench/real_projects.py\n")
@@ -175,7 +208,9 @@ def bench_project(client, base: str, project: Project, work: Path, wheels: Path,
     if not keep:
         client.images.remove(tag, force=True)
     return {"project": f"{project.name} {project.version}", "tests_before": passed(before),
-            "tests_after": passed(after), "check": verdict or f"exit {built.returncode}",
+            "tests_after": passed(after), "failed_only_after": sorted(set(FAILED.findall(after))
+                                                                      - set(FAILED.findall(before))),
+            "check": verdict or f"exit {built.returncode}", "changed_pin": changed_pin,
             "check_exit": built.returncode, "cold_build_s": round(cold, 1), "rebuild_s": round(rebuild, 1),
             "image_mb": round(image / 1e6), "base_plus_installed_mb": round((base_size + installed) / 1e6),
             "ratio": round(image / (base_size + installed), 2)}
@@ -205,12 +240,16 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     print()
-    print("| project | tests passed before / after | check --image | cold build | rebuild after a code change "
-          "| image / (base + installed) |")
-    print("|---|---|---|---|---|---|")
+    print("| project | tests passed before / after | check --image | a changed pin | cold build "
+          "| rebuild after a code change | image / (base + installed) |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['project']} | {r['tests_before']} / {r['tests_after']} | {r['check']} | {r['cold_build_s']} s "
-              f"| {r['rebuild_s']} s | {r['image_mb']} MB / {r['base_plus_installed_mb']} MB = {r['ratio']} |")
+        print(f"| {r['project']} | {r['tests_before']} / {r['tests_after']} | {r['check']} | {r['changed_pin']} "
+              f"| {r['cold_build_s']} s | {r['rebuild_s']} s "
+              f"| {r['image_mb']} MB / {r['base_plus_installed_mb']} MB = {r['ratio']} |")
+    for r in rows:
+        if r["failed_only_after"]:
+            print(f"{r['project']}: failed only in the rebuilt image: {', '.join(r['failed_only_after'])}")
     return 0
 
 
