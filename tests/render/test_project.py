@@ -149,7 +149,7 @@ def test_with_code_a_built_kit_runs_the_project_as_its_user_and_checks_clean_unt
     kit = tmp_path / "kit"
     assert run_cli(["generate", "docker", "-m", manifest, "-o", str(kit), "--with-code",
                     "--base-image", docker_base_image]) == 0
-    tag = f"envcapture-test/with-code:{uuid.uuid4().hex[:10]}"
+    tag = f"envcapture-test/with-code-owner:{uuid.uuid4().hex[:10]}"
     changed = f"{tag}-six-changed"
 
     def check(image) -> tuple[int, list]:
