@@ -352,7 +352,7 @@ def test_a_marker_that_cannot_be_evaluated_still_counts_as_a_requirement():
 
 
 def test_unsatisfied_requirements_read_like_pip_check():
-    installed = [("app", "1.0", ["dep>=2", "gone", "win-only; sys_platform == 'win32'", "pre>=1.0",
+    installed = [("app", "1.0", ["dep>=2; python_version >= '3'", "gone", "win-only; sys_platform == 'win32'", "pre>=1.0",
                                  "direct @ https://example.org/direct-0.1.whl", "extra-dep>=5; extra == 'x'",
                                  "Dep_Too (<3,>=2)"]),
                  ("dep", "1.5", None), ("pre", "1.1rc1", []), ("direct", "0.0.1", []), ("extra-dep", "1", []),

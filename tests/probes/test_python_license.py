@@ -44,11 +44,17 @@ def test_purl_follows_the_purl_spec():
 
 
 def test_a_license_name_that_is_no_spdx_expression_is_kept_as_text(tmp_path):
-    """A one-line License header is what the author wrote: it beats the classifiers, unless it is empty,
-    UNKNOWN, or too long to be a name."""
-    classifier = "Classifier: License :: OSI Approved :: BSD License\n"
-    found = headers_of(tmp_path, "Name: a\nVersion: 1\nLicense: Custom Research Licence v2\n" + classifier + "\n")
-    assert package_license(found) == {"license": "Custom Research Licence v2", "license_kind": "text"}
+    """A one-line License header is what the author wrote: it beats the classifiers (even one that names an
+    SPDX license), unless it is empty, UNKNOWN, or too long to be a name."""
+    classifier = "Classifier: License :: OSI Approved :: MIT License\n"
+    found = headers_of(tmp_path, "Name: a\nVersion: 1\nLicense: research use only\n" + classifier + "\n")
+    assert package_license(found) == {"license": "research use only", "license_kind": "text"}
     for declared in ("", "UNKNOWN", "x " * 101):
         found = {"expression": None, "license": declared, "classifiers": ["License :: OSI Approved :: BSD License"]}
         assert package_license(found) == {"license": "BSD License", "license_kind": "text"}
+
+
+def test_classifiers_of_which_only_some_name_an_spdx_license_stay_text(tmp_path):
+    found = headers_of(tmp_path, "Name: a\nVersion: 1\nClassifier: License :: OSI Approved :: MIT License\n"
+                                 "Classifier: License :: OSI Approved :: BSD License\n\n")
+    assert package_license(found) == {"license": "MIT License; BSD License", "license_kind": "text"}
