@@ -49,10 +49,12 @@ def render_text(result: Comparison, command: str, console=None) -> None:
 
     console = console or _console()
     n = len(result.labels)
+    ok = result.same if command == "diff" else result.ok
+    verdict = Text(printable(verdict_line(result, command)), style="bold green" if ok else "bold red")
+    # The verdict comes first (a long report must not hide it) and again last when tables came between.
     console.print(Text(f"Comparing {printable(heading(result.labels))}", style="bold"))
-    by_section: dict = {}
-    for difference in result.differences:
-        by_section.setdefault(difference.section, []).append(difference)
+    console.print(verdict)
+    by_section = sections_with_errors_first(result.differences)
     if n > MATRIX_COLUMNS and result.differences:
         _print_spread_table(console, result)
         by_section = {}
@@ -84,8 +86,18 @@ def render_text(result: Comparison, command: str, console=None) -> None:
             console.print(Text(f"  {printable(group_line(group))}"))
     for reason, sections in _by_reason(result.not_compared).items():
         console.print(Text(printable(f"not compared: {', '.join(sections)} ({reason})"), style="dim"))
-    ok = result.same if command == "diff" else result.ok
-    console.print(Text(printable(verdict_line(result, command)), style="bold green" if ok else "bold red"))
+    if result.differences or result.not_compared or (n > 2 and len(result.groups) > 1):
+        console.print(verdict)
+
+
+def sections_with_errors_first(differences: list[Difference]) -> dict[str, list[Difference]]:
+    """The differences by section, in the order recorded, except that a section holding an error comes before
+    the sections that hold only warnings (hundreds of system-package warnings must not push an error off screen)."""
+    by_section: dict[str, list[Difference]] = {}
+    for difference in differences:
+        by_section.setdefault(difference.section, []).append(difference)
+    has_error = {section: any(d.grade == ERROR for d in items) for section, items in by_section.items()}
+    return dict(sorted(by_section.items(), key=lambda item: not has_error[item[0]]))
 
 
 MAX_ROWS = 40

@@ -79,6 +79,32 @@ def test_diff_verdicts(base):
 
 # --- text ------------------------------------------------------------------------------------------------
 
+def test_text_has_the_verdict_first_and_last_and_error_sections_before_warning_ones(base):
+    # The kernel (operating system, a warning) is recorded before the hardware; a changed CPU model is a warning
+    # too, and a missing package an error: the Python packages' table must come first all the same.
+    result = check(base, edited(base, both(kernel("6.12.0"), lambda m: m["python_packages"].pop(0))))
+    lines = text_of(result, "check").splitlines()
+    verdict = "DRIFT: live does not satisfy envcapture.json: 1 error, 1 warning"
+    assert lines[:2] == ["Comparing envcapture.json vs live", verdict] and lines[-1] == verdict
+    os_only = check(base, edited(base, kernel("6.12.0")))
+    warned = text_of(os_only, "check").splitlines()
+    assert warned[1] == warned[-1] == "OK: live satisfies envcapture.json (0 errors, 1 warning)"
+    assert text_of(check(base, base), "check").splitlines() == ["Comparing envcapture.json vs live",
+                                                                 "OK: live satisfies envcapture.json"]
+
+
+def test_a_section_with_an_error_comes_before_sections_with_warnings_only(base):
+    from envcapture.compare.views import sections_with_errors_first
+
+    result = check(base, edited(base, both(six("1.17.0"), kernel("6.12.0"))))
+    # Recorded order put the warning-only section first: the error's section still leads, each keeps its rows.
+    warnings_first = sorted(result.differences, key=lambda d: d.grade == "error")
+    assert [d.section for d in warnings_first] == ["os", "python_packages"]
+    sections = sections_with_errors_first(warnings_first)
+    assert list(sections) == ["python_packages", "os"]
+    assert [d.what for d in sections["python_packages"]] == ["six"]
+
+
 def test_text_has_a_table_per_section_and_the_verdict_last(base):
     result = check(base, edited(base, both(six("1.17.0"), kernel("6.12.0"),
                                            lambda m: m["python_packages"].pop(0))))
