@@ -223,9 +223,11 @@ def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False,
         if strict:
             grade = ERROR
         shown = {i: rule.show(v) for i, v in by_id.items()}
+        # A fact whose absence counts (a driver, a conda environment) is still "missing" or "extra" when absent.
+        recorded = [p and v is not None for p, v in zip(present, raw)]
         differences.append(Difference(
             section=section, item=item, field=name, what=_what(group, item, name, rule), grade=grade,
-            change=_change(present, value_keys), values=[shown[id(v)] if v is not None else None for v in values],
+            change=_change(recorded, value_keys), values=[shown[id(v)] if v is not None else None for v in values],
             by_design=why))
     return differences
 

@@ -102,6 +102,14 @@ def test_a_source_is_shown_kind_url_commit_subdirectory_hash(base):
 
 # --- GPU --------------------------------------------------------------------------------------------------
 
+def test_a_fact_absent_on_one_side_is_missing_or_extra_not_changed(base):
+    # docs/compare-json.md: `change` is seen from the first manifest; scripts tell "gone" from "other value".
+    nodriver = edited(base, lambda m: m["gpu"].update(driver=None))
+    assert only(nodriver, base).change == "extra"
+    assert only(base, nodriver).change == "missing"
+    assert only(base, edited(base, lambda m: m["gpu"]["driver"].update(version="999.1"))).change == "changed"
+
+
 def test_a_driver_where_none_was_recorded_is_a_warning(base):
     nodriver = edited(base, lambda m: m["gpu"].update(driver=None))
     d = only(nodriver, base)
