@@ -438,6 +438,14 @@ def test_uv_killed_by_a_signal_is_a_failure_not_a_venv(offline, tmp_path, output
     assert str(failed.value) == f"uv venv failed: {reason}"
 
 
+def test_without_uv_a_python_killed_by_a_signal_is_a_failure_not_a_venv(tmp_path):
+    crashing = tmp_path / "python"
+    crashing.write_text("#!/bin/sh\nkill -9 $$\n")
+    crashing.chmod(crashing.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(ToolFailed, match="^python -m venv failed: no output$"):
+        restore.create_venv(str(crashing), tmp_path / "venv", None, VERSION)
+
+
 def test_without_uv_a_python_that_is_not_here_cannot_be_downloaded(tmp_path):
     with pytest.raises(ToolFailed) as missing:
         restore.create_venv("3.99.1", tmp_path / "venv", None, "3.99.1")
