@@ -13,16 +13,12 @@ import pytest
 from envcapture.cli import main as run_cli
 from envcapture.compare import check_command
 from tests.helpers.localwheels import make_project, pip_install
+from tests.helpers.gitrepo import git
 
 pytestmark = pytest.mark.docker
 
 PROJECT = "rtproj"
 COMMITTED = "VALUE = 'as committed'\n"
-
-
-def git(repo, *args) -> str:
-    base = ["git", "-C", str(repo), "-c", "user.name=envcapture tests", "-c", "user.email=tests@invalid"]
-    return subprocess.run([*base, *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture

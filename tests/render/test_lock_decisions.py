@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import subprocess
 
 import pytest
 
 from envcapture.errors import BadInput, ToolFailed
 from envcapture.render.lock import Lock, build_lock, hashed_body, local_path, requirement_line
 from tests.helpers.localwheels import write_wheel
+from tests.helpers.gitrepo import git
 
 COMMIT = "3a2f0b23b5e87e4699734d25008d0fadf212904c"
 SHA = "939de3e7a6161af0c887ef91b7d41a53e7c5a1ca976325f429cb46ea9bc30ecc"
@@ -36,11 +36,6 @@ def manifest(*packages, conda=False, cuda_wheels=(), indexes=None) -> dict:
 def line(record, *, local_sources=False, exact=True, home=None, cpu_only=False):
     return requirement_line(record, "python_packages[0]", local_sources=local_sources, exact=exact, home=home,
                             cpu_only=cpu_only)
-
-
-def git(repo, *args) -> str:
-    base = ["git", "-C", str(repo), "-c", "user.name=envcapture tests", "-c", "user.email=tests@invalid"]
-    return subprocess.run([*base, *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 # ------------------------------------------------------------------------------------------------------- the lock

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
 from envcapture import manifest as manifest_io
 
 from .conftest import MANIFESTS, run_cli
+from tests.helpers.gitrepo import git
 
 PROJECT = "myproj"
-
-
-def git(repo, *args) -> str:
-    base = ["git", "-C", str(repo), "-c", "user.name=envcapture tests", "-c", "user.email=tests@invalid"]
-    return subprocess.run([*base, *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
