@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from envcapture.cli import main
+from tests.helpers.loopback import loopback_is_up
 
 from .conftest import FIXTURES
 
@@ -21,18 +22,6 @@ CHROMIUM = shutil.which("chromium")
 CHROMIUM_SERVICES = {"clients2.google.com", "update.googleapis.com", "accounts.google.com"}
 needs_chromium = pytest.mark.skipif(not CHROMIUM, reason="needs Debian's chromium (installed by .ci/run)")
 
-
-def _loopback_is_up():
-    """False in a network namespace whose lo is down (`unshare -n`): binding works there, connecting does not."""
-    with socket.socket() as server, socket.socket() as client:
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-        client.settimeout(2)
-        try:
-            client.connect(server.getsockname())
-        except OSError:
-            return False
-    return True
 
 
 class _Collector(HTMLParser):
@@ -139,7 +128,7 @@ def png_size_and_colours(path):
 
 @needs_chromium
 def test_html_renders_in_chromium_and_loads_nothing(tmp_path):
-    if not _loopback_is_up():
+    if not loopback_is_up():
         pytest.skip("needs the loopback interface (the counting proxy listens on 127.0.0.1); it is down here")
     report = html_report(tmp_path, FIXTURES / "pytorch-pip-gpu.json")
     control = tmp_path / "control.html"

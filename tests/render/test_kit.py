@@ -153,3 +153,48 @@ def test_reproduce_md_says_how_to_get_the_recorded_code(tmp_path):
     assert run_cli(["generate", "docker", "-m", str(manifest), "-o", str(tmp_path / "kit")]) == 0
     text = (tmp_path / "kit" / "REPRODUCE.md").read_text()
     assert f"git clone https://github.com/org/project.git project && git -C project checkout {'a' * 40}" in text
+
+
+def test_the_header_names_every_option_that_changes_the_kit(tmp_path):
+    """A kit regenerated from its header's command is the same kit: --buildkit and --hashes must be in it, and
+    --hashes puts the index first, then each pin with the digest the index serves."""
+    import functools
+    import hashlib
+    import http.server
+    import json
+    import os
+    import threading
+
+    pytest.importorskip("uv")
+    from tests.helpers.localwheels import write_wheel
+    from tests.helpers.loopback import loopback_is_up
+
+    if not loopback_is_up():
+        pytest.skip("needs the loopback interface (the test's package index is served on 127.0.0.1); it is down")
+
+    root = tmp_path / "simple"
+    wheel = write_wheel(root / "idna", "idna", "3.7")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (root / "idna" / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">{wheel.name}</a>\n')
+    (root / "index.html").write_text('<a href="idna/">idna</a>\n')
+    # An http index (a file:// one is left out of an image's lock): served from the test's folder, no network.
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    index = f"http://127.0.0.1:{server.server_address[1]}/"
+    data = json.loads((MANIFESTS / "plain-venv.json").read_text())
+    data["python_packages"] = [p for p in data["python_packages"] if p["name"] == "idna"]
+    data["python"]["package_indexes"].update(index_url=index, extra_index_urls=[])
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit", "--buildkit", "--hashes"]) == 0
+    finally:
+        os.chdir(cwd)
+        server.shutdown()
+    lock = (tmp_path / "kit" / "requirements.lock").read_text()
+    assert "#   envcapture generate docker -m m.json -o kit --hashes --buildkit\n" in lock
+    body = [line for line in lock.splitlines() if not line.startswith("#")]
+    assert body == [f"--index-url {index}", "idna==3.7 \\", f"    --hash=sha256:{digest}"]
