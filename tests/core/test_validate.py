@@ -81,6 +81,12 @@ def test_broken_files(tmp_path, content, expected):
     assert expected in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_syntax_error_inside_the_file_is_not_called_truncated(tmp_path):
+    proc = envcapture("validate", write(tmp_path, '{"schema_version": 1,, "envcapture": {}}'))
+    assert proc.returncode == 2
+    assert "not valid JSON at line 1 column 22" in proc.stderr and "truncated" not in proc.stderr
+
+
 def test_non_utf8_and_missing_files(tmp_path):
     path = tmp_path / "bin.json"
     path.write_bytes(b"\xff\xfe{}")
