@@ -62,13 +62,17 @@ def test_with_code_the_image_has_the_project_at_the_recorded_commit_and_passes_i
         assert len(warning) == 1 and f"{PROJECT}/__init__.py" in warning[0] and "scratch.txt" in warning[0]
         assert commit[:12] in warning[0]
         assert (kit / "project" / PROJECT / "__init__.py").read_text() == COMMITTED
-        # In the image: the committed files, installed editable from where the image keeps them.
+        # In the image: the committed files, installed editable from where the image keeps them, and the user
+        # owns its home and the project (a project's tests write there: lmfit's failed when root owned them).
         script = (f"import {PROJECT}, os; print({PROJECT}.VALUE); print({PROJECT}.__file__); "
                   "print(sorted(os.listdir('/home/envcapture/project')))")
-        out = docker_client.containers.run(tag, ["python", "-c", script], remove=True).decode().splitlines()
+        shell = (f"python -c \"{script}\" && touch written {PROJECT}/written ~/written "
+                 f"&& stat -c %U . {PROJECT} ~")
+        out = docker_client.containers.run(tag, ["sh", "-c", shell], remove=True).decode().splitlines()
         assert out[0] == "as committed"
         assert out[1] == f"/home/envcapture/project/{PROJECT}/__init__.py"
         assert "scratch.txt" not in out[2] and "pyproject.toml" in out[2] and PROJECT in out[2]
+        assert out[3:] == ["envcapture"] * 3
         capsys.readouterr()
         assert check_command_exit(kit, tag) == 0, capsys.readouterr().out[-4000:]
     finally:
