@@ -130,20 +130,20 @@ def test_a_section_already_seen_valid_is_not_taken_for_another(tmp_path):
 def test_unreadable_or_irregular_text_gets_loads_message(tmp_path, content):
     path = tmp_path / "odd.json"
     path.write_bytes(content)
+    assert_fast_reader_refuses_like_load(path)
+
+
+def test_a_missing_file_or_a_folder_gets_loads_message(tmp_path):
+    for path in (tmp_path / "gone.json", tmp_path):
+        assert_fast_reader_refuses_like_load(path)
+
+
+def assert_fast_reader_refuses_like_load(path):
     with pytest.raises(BadInput) as precise:
         manifest.load(path)
     with pytest.raises(BadInput) as fast:
         read_fast([NODES[0], path])
     assert str(fast.value) == str(precise.value)
-
-
-def test_a_missing_file_or_a_folder_gets_loads_message(tmp_path):
-    for path in (tmp_path / "gone.json", tmp_path):
-        with pytest.raises(BadInput) as precise:
-            manifest.load(path)
-        with pytest.raises(BadInput) as fast:
-            read_fast([NODES[0], path])
-        assert str(fast.value) == str(precise.value)
 
 
 def test_a_key_written_twice_is_read_as_json_reads_it(tmp_path):

@@ -4,27 +4,15 @@ the facts that are never compared, and the facts whose absence on one side count
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
 from envcapture.compare import rules
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"
+from .conftest import edited
+
 COMMIT_A, COMMIT_B = "a" * 40, "b" * 40
-
-
-@pytest.fixture(scope="module")
-def base() -> dict:
-    return manifest.load(FIXTURES / "node-1.json")
-
-
-def edited(base: dict, edit) -> dict:
-    other = copy.deepcopy(base)
-    edit(other)
-    assert manifest.problems(other) == [], "the edited test manifest must stay valid"
-    return other
 
 
 def diff(a: dict, b: dict, **kw) -> list:
