@@ -142,12 +142,14 @@ def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]
     marks = parse_base_marks(status, installed)
     listed, refused = [], []
     for name, version, arch in parse_status(status, installed):
-        (listed if valid_package(name, version, arch) else refused).append((name, version, arch))
+        if valid_package(name, version, arch):
+            listed.append((name, version, arch))
+        else:
+            refused.append(name)
     accepted = {name for name, _, _ in listed}
     packages = [{"name": name, "version": version, "architecture": arch,
                  "manual": is_manual(name, arch, auto, auto_names) if manual_known else None,
                  **valid_marks(marks[name], accepted)} for name, version, arch in listed]
-    refused = [name for name, _, _ in refused]
     if refused:
         warnings.append(ProbeWarning(SOURCE, f"{len(refused)} dpkg package(s) with an unusual name or version "
                                              f"left out: {grammar.quote_for_message(', '.join(refused[:5]))}"))
