@@ -65,7 +65,7 @@ def timed(argv: list[str], cwd: Path | None = None) -> tuple[float, float]:
 
 
 def fingerprint_argv(root: Path, algorithm: str) -> list[str]:
-    code = ("import sys; from envcapture.probes.data import fingerprint; "
+    code = ("import sys; from envcapture.data.fingerprint import fingerprint; "
             f"print(fingerprint({str(root)!r}, algorithm={algorithm!r}).root_hash)")
     return [sys.executable, "-c", code]
 
@@ -89,9 +89,10 @@ def run_alternating(commands: dict[str, list[str]], repeat: int) -> dict[str, tu
 
 def recheck(root: Path, work: Path, repeat: int):
     """(wall, CPU) seconds of the fingerprint with a warm cache in-process, and of `check --data-only`."""
-    from envcapture import datasets, manifest
-    from envcapture.fingerprint_cache import FingerprintCache
-    from envcapture.probes.data import fingerprint
+    from envcapture.data import specs as datasets
+    from envcapture.manifest import file as manifest
+    from envcapture.data.cache import FingerprintCache
+    from envcapture.data.fingerprint import fingerprint
 
     os.environ["XDG_CACHE_HOME"] = ENV["XDG_CACHE_HOME"] = str(work / "cache")
     data = json.loads((REPO / "tests" / "fixtures" / "manifests" / "plain-venv.json").read_text())
@@ -115,8 +116,9 @@ def recheck(root: Path, work: Path, repeat: int):
 
 def million_file_manifest(work: Path, count: int) -> tuple[int, int, float]:
     """(manifest bytes, sidecar bytes, seconds to build both) for a synthesized data set of ``count`` files."""
-    from envcapture import datasets, manifest
-    from envcapture.probes.data import DataSetFacts, FileRecord, root_hash
+    from envcapture.data import specs as datasets
+    from envcapture.manifest import file as manifest
+    from envcapture.data.fingerprint import DataSetFacts, FileRecord, root_hash
 
     start = time.perf_counter()
     records = [FileRecord(f"shard-{i // 10000:03d}/sample-{i:07d}.jpg", 20000 + i % 50000, os.urandom(32).hex())

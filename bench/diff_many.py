@@ -55,7 +55,7 @@ def node_manifest(base: dict, index: int) -> dict:
 
 def make_cluster(folder: Path, count: int) -> None:
     sys.path.insert(0, str(REPO))
-    from envcapture import manifest
+    from envcapture.manifest import file as manifest
 
     base = json.loads(BASE.read_text())
     for index in range(1, count + 1):

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from envcapture import manifest  # noqa: E402
+from envcapture.manifest import file as manifest  # noqa: E402
 from envcapture.errors import BadInput  # noqa: E402
 
 SEED = REPO / "tests" / "fixtures" / "manifests" / "cuda-11.8.json"

@@ -146,21 +146,21 @@ def add_data_options(p) -> None:
 def _run(args) -> int:
     command = args.command
     if command == "freeze":
-        from envcapture.freeze import freeze_command
+        from envcapture.capture.freeze import freeze_command
 
         return freeze_command(args)
     if command == "show":
-        from envcapture.report import show_command
+        from envcapture.show.summary import show_command
 
         return show_command(args)
     if command == "validate":
-        from envcapture import manifest
+        from envcapture.manifest import file as manifest
 
         manifest.load(args.path)
         print(f"{args.path}: valid envcapture manifest (schema version 1)")
         return 0
     if command == "schema":
-        from envcapture import manifest
+        from envcapture.manifest import file as manifest
 
         sys.stdout.write(manifest.schema_text())
         return 0
@@ -177,7 +177,7 @@ def _run(args) -> int:
 
         return gather_command(args)
     if command == "protect":
-        from envcapture.protect import protect_command
+        from envcapture.data.protect import protect_command
 
         return protect_command(args)
     if command == "restore":
@@ -189,7 +189,7 @@ def _run(args) -> int:
 
         return export_command(args)
     if command == "report":
-        from envcapture.paper.command import report_command
+        from envcapture.report.command import report_command
 
         return report_command(args)
     if command == "build":
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
     try:
         return _run(args)
     except EnvcaptureError as exc:
-        from envcapture.grammar import printable  # a hostile value quoted in a message must not drive the terminal
+        from envcapture.text import printable  # a hostile value quoted in a message must not drive the terminal
 
         print(f"envcapture: {printable(exc)}", file=sys.stderr)
         for line in getattr(exc, "problems", ())[:200]:

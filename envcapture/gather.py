@@ -48,7 +48,7 @@ def frame(node: str, document: bytes) -> str:
 
 
 def task_node_name(env) -> str:
-    from envcapture.placeholders import is_safe_value
+    from envcapture.capture.placeholders import is_safe_value
     import socket
 
     name = env.get("SLURMD_NODENAME") or socket.gethostname()
@@ -59,8 +59,8 @@ def task_main(argv: list[str]) -> int:
     """One srun task: freeze this node and print the framed manifest; errors are one line on stderr."""
     import argparse
 
-    from envcapture import manifest as manifest_io
-    from envcapture.freeze import build_manifest
+    from envcapture.manifest import file as manifest_io
+    from envcapture.capture.freeze import build_manifest
 
     parser = argparse.ArgumentParser(prog="envcapture gather --task")
     parser.add_argument("--python")
@@ -121,7 +121,7 @@ def split_labeled(text: str, into: dict, stream: str) -> list[str]:
 
 def unframe(task: int, lines: list[str]) -> tuple[Received | None, str | None]:
     """The manifest one task sent, or why there is none (no frame, cut short, checksum mismatch)."""
-    from envcapture.placeholders import is_safe_value
+    from envcapture.capture.placeholders import is_safe_value
 
     starts = [i for i, line in enumerate(lines) if line.startswith(FRAME_BEGIN + " ")]
     if not starts:
@@ -223,7 +223,7 @@ def unique_names(received: list[Received]) -> list[str]:
 def write_manifests(folder: Path, received: list[Received], manifests) -> tuple[list[Path], list[Failure]]:
     """Validate each manifest (``manifests``: a compare ManifestSet, so identical sections cost nothing twice)
     and write it as it arrived to FOLDER/<node>.json."""
-    from envcapture import manifest as manifest_io
+    from envcapture.manifest import file as manifest_io
 
     paths, failures = [], []
     for item, name in zip(received, unique_names(received)):

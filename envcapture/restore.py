@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from envcapture.errors import BadInput, ToolFailed
-from envcapture.grammar import require
-from envcapture.indexes import PYTORCH_INDEX
+from envcapture.manifest.grammar import require
+from envcapture.manifest.indexes import PYTORCH_INDEX
 from envcapture.render.lock import local_path, requirement_line
 
 VENV_TIMEOUT = 600
@@ -397,7 +397,7 @@ def _refuse_existing(venv: Path) -> None:
 
 def restore_command(args) -> int:
     from envcapture import compare
-    from envcapture import manifest as manifest_io
+    from envcapture.manifest import file as manifest_io
 
     data = manifest_io.load(args.manifest)
     venv = Path(args.venv).absolute()
@@ -410,7 +410,7 @@ def restore_command(args) -> int:
         if created:  # a half-made venv is worse than none: the next try would refuse the folder
             shutil.rmtree(venv, ignore_errors=True)
         raise
-    from envcapture.grammar import printable
+    from envcapture.text import printable
 
     for line in lock.skipped:
         print(f"envcapture: not restored: {printable(line)}", file=sys.stderr)

@@ -118,3 +118,31 @@ def vagrant_env(tmp_path, monkeypatch):
     monkeypatch.setenv("VAGRANT_HOME", str(home))
     monkeypatch.setenv("VAGRANT_CHECKPOINT_DISABLE", "1")
     return {**os.environ, "VAGRANT_HOME": str(home), "VAGRANT_CHECKPOINT_DISABLE": "1"}
+
+
+@pytest.fixture(scope="session")
+def sample_venv(tmp_path_factory):
+    """A venv holding indexpkg (installed like an index package), an editable git checkout, a git+file://
+    install and a local wheel; every package is built here, nothing comes from the network."""
+    from clirun import git_init, run
+    from localwheels import OFFLINE, make_project, offline_env, pip_install, write_wheel
+
+    root = tmp_path_factory.mktemp("envs")
+    venv = root / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    py = venv / "bin" / "python"
+    wheels = root / "wheels"
+    write_wheel(wheels, "indexpkg", "1.16.0")
+    editable = make_project(root / "src" / "editable-pkg", "editable-pkg", requires=["indexpkg"])
+    editable_commit = git_init(editable)
+    gitpkg = make_project(root / "src" / "gitpkg", "gitpkg", "1.2.0")
+    git_commit = git_init(gitpkg)
+    wheelpkg = make_project(root / "src" / "wheelpkg", "wheelpkg", "3.0.0")
+    # --find-links without a direct URL: pip records indexpkg exactly like a package from an index.
+    pip_install(py, "indexpkg==1.16.0", find_links=wheels)
+    pip_install(py, "-e", editable, find_links=wheels)
+    pip_install(py, f"git+file://{gitpkg}@main")
+    run(py, "-m", "pip", "wheel", "-q", *OFFLINE, "--no-deps", "-w", root / "built", wheelpkg, env=offline_env())
+    pip_install(py, next((root / "built").glob("wheelpkg-*.whl")))
+    return {"venv": venv, "python": py, "editable": editable, "editable_commit": editable_commit,
+            "gitpkg": gitpkg, "git_commit": git_commit, "root": root}

@@ -17,7 +17,8 @@ from envcapture.compare.facts import Facts, extract
 from envcapture.compare.grading import Comparison, Difference, compare, sections_not_collected
 from envcapture.compare.image import image_manifest, manifest_from_image_report, run_in_image
 from envcapture.compare.rules import ERROR, JSON_FORMAT_VERSION, RULES, SECTIONS, WARNING, Rule
-from envcapture.compare.views import emit, render_markdown, render_text, verdict_line
+from envcapture.compare.emit import emit
+from envcapture.compare.views import render_markdown, render_text, verdict_line
 
 __all__ = ["ERROR", "JSON_FORMAT_VERSION", "RULES", "SECTIONS", "WARNING", "Comparison", "Difference", "Facts",
            "Rule", "check_command", "check_python_env", "compare", "diff_command", "emit", "extract",

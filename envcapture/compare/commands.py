@@ -9,7 +9,7 @@ from pathlib import Path
 from envcapture.compare.grading import Comparison, compare
 from envcapture.compare.image import manifest_from_image_report, not_reproduced_in_report, run_in_image
 from envcapture.compare.rules import SECTIONS
-from envcapture.compare.views import emit
+from envcapture.compare.emit import emit
 from envcapture.errors import BadInput
 
 
@@ -69,7 +69,7 @@ def diff_command(args) -> int:
 
 
 def check_command(args) -> int:
-    from envcapture import manifest as manifest_io
+    from envcapture.manifest import file as manifest_io
 
     expected = manifest_io.load(args.manifest)
     if getattr(args, "data_only", False):
@@ -94,8 +94,8 @@ def check_command(args) -> int:
 
 
 def _check_data(expected: dict, args, result: Comparison | None) -> int:
-    """The recorded data sets (envcapture/data_check.py), after the environment unless --data-only."""
-    from envcapture import data_check
+    """The recorded data sets (envcapture/data/check.py), after the environment unless --data-only."""
+    from envcapture.data import check as data_check
 
     reports = data_check.run(expected, Path(args.manifest), args.data, args.no_cache)
     if args.format == "json":
@@ -130,7 +130,7 @@ def unsatisfied_differences(live: dict, strict: bool) -> list:
 
 
 def live_manifest(python: str | None) -> tuple[dict, dict]:
-    from envcapture.freeze import build_manifest
+    from envcapture.capture.freeze import build_manifest
 
     return build_manifest(python=python), {}
 

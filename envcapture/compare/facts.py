@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from envcapture.compare.rules import NUMERIC_FLAGS, SECTIONS
-from envcapture.grammar import canonical_name
+from envcapture.manifest.grammar import canonical_name
 
 
 @dataclass

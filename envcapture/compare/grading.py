@@ -143,7 +143,7 @@ def _change(present: list[bool], keys: list) -> str:
 
 def sections_not_collected(manifest: dict) -> set[str]:
     """Sections whose probe failed at freeze time (freeze says so in its warnings): nothing to compare."""
-    from envcapture.freeze import sections_not_collected as from_messages
+    from envcapture.capture.freeze import sections_not_collected as from_messages
 
     return from_messages(warning.get("message", "") for warning in manifest.get("warnings") or [])
 

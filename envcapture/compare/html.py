@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from envcapture.compare.grading import Comparison, _shown
 from envcapture.compare.views import SECTION_TITLES, _by_reason, group_line, heading, spread_cells, verdict_line
-from envcapture.grammar import printable
+from envcapture.text import printable
 
 MAX_HEAT_ROWS = 500  # a page with 500 columns by 500 rows is still quick to open
 

@@ -144,7 +144,7 @@ def not_reproduced_in_report(report: dict) -> dict:
 def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
     import tempfile
 
-    from envcapture.freeze import run_probe
+    from envcapture.capture.freeze import run_probe
     from envcapture.probes import ProbeContext, python_env
 
     target = report["target"]
@@ -168,7 +168,7 @@ def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
     markers = target.get("markers") or {}
     os_section["machine"] = markers.get("platform_machine") or os_section.get("machine")
     os_section["libc"] = target.get("libc") or os_section.get("libc")
-    from envcapture.freeze import sections_not_collected as from_messages
+    from envcapture.capture.freeze import sections_not_collected as from_messages
 
     if from_messages(w.message for w in os_result.warnings):
         skip["os"] = "the image's os-release could not be read"

@@ -72,7 +72,8 @@ class _Validators:
     def __init__(self):
         import jsonschema
 
-        from envcapture import grammar, manifest
+        from envcapture.manifest import grammar
+        from envcapture.manifest import file as manifest
 
         full = manifest.schema()
         checker = jsonschema.FormatChecker(formats=())
@@ -107,7 +108,7 @@ class _Validators:
 
 
 def _load_text(text: str, where: str) -> dict:
-    from envcapture import manifest as manifest_io
+    from envcapture.manifest import file as manifest_io
 
     try:
         data = json.loads(text)
@@ -142,7 +143,7 @@ class ManifestSet:
 
     def add(self, path: str | Path) -> None:
         """Read, validate and flatten one manifest file (BadInput, from ``manifest.load``, when it is not one)."""
-        from envcapture import manifest as manifest_io
+        from envcapture.manifest import file as manifest_io
 
         try:
             text = Path(path).read_bytes().decode("utf-8")
@@ -155,7 +156,7 @@ class ManifestSet:
         self._add(text, lambda: _load_text(text, where))
 
     def _add(self, text: str | None, load_precisely) -> None:
-        from envcapture import manifest as manifest_io
+        from envcapture.manifest import file as manifest_io
 
         try:
             if text is None or len(text) > manifest_io.MAX_MANIFEST_BYTES:

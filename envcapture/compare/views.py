@@ -9,7 +9,7 @@ from collections import Counter
 
 from envcapture.compare.grading import Comparison, Difference, _shown, label_list
 from envcapture.compare.rules import ERROR, WARNING
-from envcapture.grammar import printable
+from envcapture.text import printable
 
 # Every view prints values read from manifests, live environments and images (check --image runs a probe in
 # an image a stranger may have made): control characters and bidi marks are shown escaped (grammar.printable),
@@ -234,16 +234,3 @@ def terminal_safe_json(text: str) -> str:
 
 
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def emit(result: Comparison, command: str, fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(terminal_safe_json(json.dumps(result.to_json(command), indent=2, ensure_ascii=False)) + "\n")
-    elif fmt == "markdown":
-        sys.stdout.write(render_markdown(result, command))
-    elif fmt == "html":
-        from envcapture.compare.html import render_html
-
-        sys.stdout.write(render_html(result, command))
-    else:
-        render_text(result, command)

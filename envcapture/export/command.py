@@ -6,7 +6,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from envcapture import manifest as manifest_io
+from envcapture.manifest import file as manifest_io
 from envcapture.errors import BadInput, ToolFailed
 
 FORMATS = ("cyclonedx", "spdx", "ro-crate")

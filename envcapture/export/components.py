@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from envcapture.grammar import canonical_name
+from envcapture.manifest.grammar import canonical_name
 
 
 @dataclass

@@ -3,7 +3,6 @@ the metadata research repositories (Zenodo, WorkflowHub) read."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import tempfile
 import zipfile
@@ -16,17 +15,15 @@ def write(manifest: dict, manifest_path: Path, out: Path, as_zip: bool) -> None:
     from rocrate.model.contextentity import ContextEntity
     from rocrate.rocrate import ROCrate
 
-    from envcapture.cli import main as envcapture_main
-    from envcapture.paper.facts import build_report
-    from envcapture.paper.views import html
+    from envcapture.report.facts import build_report
+    from envcapture.report.views import html
 
     with tempfile.TemporaryDirectory(prefix="envcapture-crate-") as scratch:
         work = Path(scratch)
         report = work / "report.html"
         report.write_text(html(build_report([manifest], [manifest_path.name])), encoding="utf-8")
         kit = work / "reproduce"
-        with contextlib.redirect_stdout(sys.stderr):  # generate's "wrote N files" is not the crate's output
-            status = envcapture_main(["generate", "docker", "-m", str(manifest_path), "-o", str(kit)])
+        status = _generate_docker_kit(manifest_path, kit)
         crate = ROCrate(version="1.1")  # the version Zenodo and WorkflowHub read
         root = crate.root_dataset
         root["name"] = f"Computational environment ({manifest_path.name})"
@@ -57,3 +54,22 @@ def write(manifest: dict, manifest_path: Path, out: Path, as_zip: bool) -> None:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(folder).as_posix())
+
+
+def _generate_docker_kit(manifest_path: Path, kit: Path) -> int:
+    """The Docker kit as `envcapture generate docker` writes it; a manifest no kit can be made of costs only the kit."""
+    from types import SimpleNamespace
+
+    from envcapture.errors import EnvcaptureError
+    from envcapture.render import kit as kit_module
+    from envcapture.text import printable
+
+    args = SimpleNamespace(manifest=str(manifest_path), output=str(kit), base_image=None, ca_bundle=None,
+                           apt_snapshot=None, hashes=False)
+    try:
+        command = kit_module.command_line(args, ("docker",))
+        kit_module.write_kit(kit, kit_module.build_kit(manifest_path, ("docker",), command=command))
+    except EnvcaptureError as exc:
+        print(f"envcapture: {printable(exc)}", file=sys.stderr)
+        return exc.exit_code
+    return 0

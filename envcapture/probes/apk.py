@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
-from envcapture.redact import strip_url_credentials
+from envcapture.manifest.redact import strip_url_credentials
 
 SOURCE = "apk"
 INSTALLED = "/lib/apk/db/installed"

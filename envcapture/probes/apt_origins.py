@@ -20,7 +20,7 @@ import subprocess
 
 from pathlib import Path
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeWarning
 
 SOURCE = "dpkg"

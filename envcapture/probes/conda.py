@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_relative, to_data
-from envcapture.redact import strip_conda_token
+from envcapture.manifest.redact import strip_conda_token
 
 SOURCE = "conda"
 # Large records carry every file of the package (``files``, ``paths_data``): cut those out before parsing.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
-from envcapture.redact import ENV_ALLOW_LIST
+from envcapture.manifest.redact import ENV_ALLOW_LIST
 
 SOURCE = "determinism"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",

@@ -10,9 +10,9 @@ import glob
 import os
 import re
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
-from envcapture.redact import strip_url_credentials
+from envcapture.manifest.redact import strip_url_credentials
 
 SOURCE = "dpkg"
 STATUS = "/var/lib/dpkg/status"

@@ -10,9 +10,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, run_tool, to_data
-from envcapture.redact import strip_url_credentials
+from envcapture.manifest.redact import strip_url_credentials
 
 SOURCE = "git"
 # user@host:path, the scp-like form of an ssh remote.

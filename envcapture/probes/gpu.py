@@ -17,7 +17,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from envcapture.grammar import canonical_name
+from envcapture.manifest.grammar import canonical_name
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool
 from envcapture.probes import gpu_cuda, gpu_nvidia_smi, gpu_nvml, gpu_python
 from envcapture.probes.gpu_nvidia_smi import ParseError
@@ -44,7 +44,7 @@ class Collector:
 
     def shown(self, path: str | os.PathLike) -> str | None:
         """A path as the manifest writes it: home as ~, forward slashes, or None if the grammar refuses it."""
-        from envcapture import grammar
+        from envcapture.manifest import grammar
 
         text = home_relative(str(path), self.ctx.home).replace("\\", "/")
         return text if grammar.check("path", text) else None
@@ -425,7 +425,7 @@ def collect(ctx: ProbeContext) -> ProbeResult:
 
 def _valid_versions(c: Collector, records: list[dict]) -> list[dict]:
     """Keep what the manifest grammar accepts; a distribution with a non-PEP 440 version is named, not kept."""
-    from envcapture import grammar
+    from envcapture.manifest import grammar
 
     kept = []
     for record in records:

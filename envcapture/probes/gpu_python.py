@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from envcapture.grammar import canonical_name
+from envcapture.manifest.grammar import canonical_name
 
 _SUFFIX_MAJOR = [
     re.compile(r"-cu([0-9]{2,3})$"),            # nvidia-cudnn-cu12, nvidia-nccl-cu13, nvidia-cudnn-cu118?

@@ -11,7 +11,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, run_tool, to_data
 
 SOURCE = "hardware"

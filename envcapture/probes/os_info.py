@@ -7,7 +7,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, to_data
 
 SOURCE = "os"

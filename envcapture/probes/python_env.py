@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import unquote, urlsplit
 
-from envcapture import grammar
-from envcapture.indexes import implied_index
+from envcapture.manifest import grammar
+from envcapture.manifest.indexes import implied_index
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, home_relative, run_tool, to_data
-from envcapture.redact import may_quote, strip_url_credentials
+from envcapture.manifest.redact import may_quote, strip_url_credentials
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from envcapture import grammar
+from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, ToolError, run_tool
 
 SOURCE = "rpm"

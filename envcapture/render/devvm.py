@@ -26,7 +26,7 @@ def render(repo: Path) -> dict[str, str | bytes]:
     out = {f"{KIT_DIR}/{rel}": content for rel, content in files.items()}
     import hashlib
 
-    from envcapture import manifest
+    from envcapture.manifest import file as manifest
 
     raw = (repo / MANIFEST).read_bytes()
     plan = make_plan(manifest.load(repo / MANIFEST), Options(("vagrant",), COMMAND, hashlib.sha256(raw).hexdigest(),

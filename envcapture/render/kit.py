@@ -54,7 +54,7 @@ def command_line(args, targets) -> str:
         if getattr(args, flag, False):
             words.append("--" + flag.replace("_", "-"))
     text = " ".join(shlex.quote(w) for w in words)
-    from envcapture.grammar import check
+    from envcapture.manifest.grammar import check
 
     if not check("text", text):
         raise BadInput("the command line contains control characters; use plain paths")
@@ -65,7 +65,7 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
               buildkit=False) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
-    from envcapture import manifest as manifest_module
+    from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
                                    vagrant)
     from envcapture.render.plan import Options, make_plan

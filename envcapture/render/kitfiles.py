@@ -140,7 +140,7 @@ def write_kit(out: Path, files: dict[str, str | bytes], force: bool = False, ind
             for rel in sorted(files, key=lambda r: r == INDEX_NAME):  # the index last: it vouches for the rest
                 write_file(out / rel, files[rel], mode=0o755 if rel in EXECUTABLE else 0o644)
     except OSError as exc:
-        from envcapture.manifest import write_error
+        from envcapture.manifest.file import write_error
 
         raise BadInput(write_error(exc, Path(exc.filename) if exc.filename else out)) from None
     return files
@@ -161,7 +161,7 @@ def _write_new_folder(out: Path, files) -> None:
 
 
 def write_file(path: Path, content, mode: int) -> None:
-    from envcapture.manifest import write_atomically
+    from envcapture.manifest.file import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, content, mode=mode)

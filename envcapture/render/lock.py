@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from envcapture.errors import ToolFailed
-from envcapture.grammar import canonical_name, require
-from envcapture.indexes import implied_index
+from envcapture.manifest.grammar import canonical_name, require
+from envcapture.manifest.indexes import implied_index
 _GPU_LABEL = re.compile(r"^(cu[0-9]+|rocm[0-9.]+)$")
 _CUDA_WHEEL = re.compile(r"^nvidia-[a-z0-9-]+-cu[0-9]+$")
 # Packages PyTorch publishes as +cpu builds on its CPU index (used where no GPU exists, e.g. Binder).

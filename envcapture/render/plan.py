@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 
 from envcapture.errors import BadInput
-from envcapture import grammar
-from envcapture.grammar import require
+from envcapture.manifest import grammar
+from envcapture.manifest.grammar import require
 from envcapture.render import bases
 from envcapture.render.lock import Lock, build_lock
 

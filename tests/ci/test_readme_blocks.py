@@ -71,7 +71,7 @@ RUNNERS = [
     ("Quick start", r"^bash \.ci/make-base-image\.sh$", "shell"),
     ("Is every node of my cluster the same", r"^srun ", "slurm"),
     ("Reproduction kits", r"^envcapture generate TARGET", "synopsis"),
-    ("Where things are", r"^envcapture/cli\.py", "tree"),
+    ("Where things are", r"^envcapture/errors\.py", "tree"),
     ("Benchmarks", r"^python bench/", "bench"),
     ("For the paper", r"^envcapture report envcapture\.json ", "manifest"),
     ("Data sets", r"^mkdir -p data/raw ", "manifest"),
@@ -109,7 +109,7 @@ def blocks_for(runner: str) -> list[Block]:
 def test_the_layout_block_names_only_paths_that_exist():
     for block in blocks_for("tree"):
         for line in block.text.splitlines():
-            if line.strip():
+            if line.strip() and not line[0].isspace():  # an indented line continues the one above
                 path = line.split()[0]
                 assert (REPO_ROOT / path).exists(), f"README 'Where things are' names {path}, which does not exist"
 

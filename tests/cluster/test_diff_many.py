@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 from envcapture.compare.many import ManifestSet
 

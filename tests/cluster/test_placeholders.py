@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from envcapture.errors import BadInput
-from envcapture.placeholders import fill
+from envcapture.capture.placeholders import fill
 
 from .conftest import envcapture
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from envcapture import manifest
-from envcapture.freeze import build_manifest
+from envcapture.manifest import file as manifest
+from envcapture.capture.freeze import build_manifest
 from envcapture.probes import ProbeContext
 from envcapture.probes.scheduler import collect
 

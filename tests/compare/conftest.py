@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import manifest
+from envcapture.manifest import file as manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import manifest
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 
 pytestmark = pytest.mark.slow

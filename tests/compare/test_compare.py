@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 from envcapture.compare.commands import manifest_labels, manifest_paths, unsatisfied_differences
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
+from envcapture.manifest import file as manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"
 WHEEL = "https://example.org/six-1.16.0-py2.py3-none-any.whl"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import compare, manifest
+from envcapture import compare
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 from envcapture.compare.many import ManifestSet, NotPlain, split_sections
 from envcapture.errors import BadInput
@@ -181,7 +182,7 @@ def test_one_manifest_is_not_a_comparison():
 
 def test_valid_manifests_are_never_read_twice(monkeypatch):
     """The point of the section reader (500 manifests in seconds): a valid file is not validated whole."""
-    from envcapture import manifest as manifest_io
+    from envcapture.manifest import file as manifest_io
 
     def whole(*args, **kwargs):
         raise AssertionError("the section reader gave up on a valid manifest and validated it whole")

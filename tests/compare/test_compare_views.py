@@ -13,7 +13,8 @@ from rich.console import Console
 
 from envcapture import compare
 from envcapture.compare.html import render_html
-from envcapture.compare.views import emit, render_markdown, render_text, verdict_line
+from envcapture.compare.emit import emit
+from envcapture.compare.views import render_markdown, render_text, verdict_line
 
 from .conftest import edited
 

@@ -47,7 +47,8 @@ def cache_home(tmp_path, monkeypatch) -> Path:
 
 def record_manifest(path: Path, specs, project: Path, algorithm: str = "blake3", use_cache: bool = True) -> dict:
     """What `freeze --data` writes, on the recorded base manifest: data section, sidecars, manifest."""
-    from envcapture import datasets, manifest
+    from envcapture.data import specs as datasets
+    from envcapture.manifest import file as manifest
 
     data = json.loads(BASE_MANIFEST.read_text())
     found = datasets.collect(specs, project, algorithm, use_cache, str(path))
@@ -59,6 +60,6 @@ def record_manifest(path: Path, specs, project: Path, algorithm: str = "blake3",
 
 
 def spec(path, **kwargs):
-    from envcapture.datasets import DataSpec
+    from envcapture.data.specs import DataSpec
 
     return DataSpec(str(path), Path.cwd(), **kwargs)

@@ -110,7 +110,7 @@ def test_a_manifest_without_data_sets_says_so_with_data_only(tmp_path):
 
 
 def test_without_the_sidecar_only_the_root_hash_is_compared(tmp_path, cache_home, monkeypatch):
-    from envcapture import datasets
+    from envcapture.data import specs as datasets
 
     monkeypatch.setattr(datasets, "INLINE_LIMIT", 2)
     root = make_tree(tmp_path / "d", FILES)
@@ -178,7 +178,7 @@ def test_protect_with_a_missing_manifest_changes_nothing(tmp_path):
 @pytest.mark.slow
 def test_100000_small_files_go_to_the_sidecar_and_check_names_the_one_that_changed(tmp_path, cache_home):
     """About 30 s on the 2-core machine (making the files is most of it): marked slow."""
-    from envcapture import data_check
+    from envcapture.data import check as data_check
 
     root = tmp_path / "many"
     for shard in range(100):

@@ -20,7 +20,7 @@ FILES = {"a.csv": "x,y\n1,2\n", "sub/b.bin": os.urandom(3 << 20), "sub/deeper/c.
 
 
 def fingerprint(path, **kwargs):
-    from envcapture.probes import data
+    from envcapture.data import fingerprint as data
 
     return data.fingerprint(path, **kwargs)
 
@@ -56,7 +56,7 @@ def test_root_hash_is_the_documented_hash_of_sorted_lines_and_ignores_the_folder
 
 
 def test_a_one_byte_write_with_mtime_put_back_is_caught_through_ctime(tmp_path, cache_home):
-    from envcapture.fingerprint_cache import FingerprintCache
+    from envcapture.data.cache import FingerprintCache
 
     root = make_tree(tmp_path / "d", {"a.csv": "hello world\n", "b.csv": "unchanged\n"})
     cache = FingerprintCache.open()
@@ -77,8 +77,8 @@ def test_a_one_byte_write_with_mtime_put_back_is_caught_through_ctime(tmp_path, 
 
 
 def test_an_unchanged_tree_is_answered_from_the_cache(tmp_path, cache_home, monkeypatch):
-    from envcapture.fingerprint_cache import FingerprintCache
-    from envcapture.probes import data
+    from envcapture.data.cache import FingerprintCache
+    from envcapture.data import fingerprint as data
 
     root = make_tree(tmp_path / "d", FILES)
     cache = FingerprintCache.open()
@@ -125,7 +125,7 @@ def test_fifo_and_socket_are_skipped_with_a_warning_without_blocking(tmp_path):
     server.bind(str(root / "sock"))
     try:
         # in a child process with a timeout: a FIFO opened for reading would block forever
-        script = f"from envcapture.probes import data; f = data.fingerprint({str(root)!r}); " \
+        script = f"from envcapture.data import fingerprint as data; f = data.fingerprint({str(root)!r}); " \
                  "print([r.path for r in f.files]); print(f.warnings)"
         proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                               env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
@@ -156,7 +156,7 @@ def test_an_unreadable_file_is_listed_as_unreadable(tmp_path):
             if path.name != "closed.csv":
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
         script = textwrap.dedent(f"""
-            from envcapture.probes import data
+            from envcapture.data import fingerprint as data
             f = data.fingerprint({str(root)!r}, algorithm="sha256")
             for r in f.files: print(r.path, r.size, r.hash is None, r.error)
             print(f.warnings)
@@ -174,7 +174,7 @@ def test_an_unreadable_file_is_listed_as_unreadable(tmp_path):
 
 
 def test_a_file_that_changes_while_read_is_reported_not_hashed(tmp_path, monkeypatch):
-    from envcapture.probes import data
+    from envcapture.data import fingerprint as data
 
     root = make_tree(tmp_path / "d", {"growing.log": "a" * 100})
     real_read = data._read_all
@@ -193,8 +193,8 @@ def test_a_file_that_changes_while_read_is_reported_not_hashed(tmp_path, monkeyp
 
 CONCURRENT = """
 import sys
-from envcapture.fingerprint_cache import FingerprintCache
-from envcapture.probes import data
+from envcapture.data.cache import FingerprintCache
+from envcapture.data import fingerprint as data
 cache = FingerprintCache.open()
 for _ in range(3):
     facts = data.fingerprint(sys.argv[1], cache=cache)

@@ -67,8 +67,8 @@ def test_a_missing_data_path_is_one_line_and_exit_2(tmp_path):
 def test_freeze_without_data_does_not_load_the_data_code(tmp_path):
     script = ("import sys; from envcapture.cli import main; "
               f"main(['freeze', '-o', {str(tmp_path / 'm.json')!r}, '--project', {str(tmp_path)!r}]); "
-              "print(sorted(m for m in sys.modules if m in ('blake3', 'sqlite3', 'envcapture.datasets', "
-              "'envcapture.probes.data', 'gzip', 'rich.progress')))")
+              "print(sorted(m for m in sys.modules if m in ('blake3', 'sqlite3', 'envcapture.data.specs', "
+              "'envcapture.data.fingerprint', 'gzip', 'rich.progress')))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
@@ -77,7 +77,7 @@ def test_freeze_without_data_does_not_load_the_data_code(tmp_path):
 def test_above_the_inline_limit_records_go_to_a_sidecar_named_by_its_hash(tmp_path, cache_home, monkeypatch):
     import hashlib
 
-    from envcapture import datasets
+    from envcapture.data import specs as datasets
 
     monkeypatch.setattr(datasets, "INLINE_LIMIT", 5)
     root = make_tree(tmp_path / "d", {f"f{i}.txt": f"{i}\n" for i in range(12)})
@@ -101,7 +101,7 @@ def test_above_the_inline_limit_records_go_to_a_sidecar_named_by_its_hash(tmp_pa
 
 @pytest.mark.parametrize("bad", ["../etc/passwd", "/etc/passwd", "a/./b", "a\nb", "a//b"])
 def test_the_schema_refuses_file_paths_outside_the_data_set(tmp_path, cache_home, bad):
-    from envcapture import manifest
+    from envcapture.manifest import file as manifest
 
     root = make_tree(tmp_path / "d", {"a.csv": "1\n"})
     data = record_manifest(tmp_path / "m.json", [spec(root)], tmp_path)
@@ -122,7 +122,7 @@ def test_the_schema_refuses_file_paths_outside_the_data_set(tmp_path, cache_home
     ({"link": "a\u001b[31m"}, "files[0].link: \"a\\u001b[31m\" is not a single line of text"),
 ])
 def test_inline_file_records_are_checked_as_strictly_as_the_schema_says(tmp_path, cache_home, change, message):
-    from envcapture import manifest
+    from envcapture.manifest import file as manifest
 
     root = make_tree(tmp_path / "d", {"a.csv": "1\n"})
     data = record_manifest(tmp_path / "m.json", [spec(root)], tmp_path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import os
 
-from envcapture import progress as progress_module
-from envcapture.probes.data import Progress
+from envcapture.data import progress as progress_module
+from envcapture.data.fingerprint import Progress
 
 
 def test_no_bar_on_a_pipe():

@@ -25,7 +25,8 @@ def gpu_schema_problems(section) -> list[str]:
     """Schema violations of a gpu section alone, with the same format rules manifest.problems applies."""
     import jsonschema
 
-    from envcapture import grammar, manifest
+    from envcapture.manifest import grammar
+    from envcapture.manifest import file as manifest
 
     full = manifest.schema()
     schema = dict(full["properties"]["gpu"])

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from envcapture.probes import gpu_nvidia_smi as smi
 from envcapture.probes.gpu_verdict import verdict
-from envcapture.report_gpu import gpu_summary_rows, render_gpu
+from envcapture.show.gpu import gpu_summary_rows, render_gpu
 
 from gpu_fixtures import fixture_text
 

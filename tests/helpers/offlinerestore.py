@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from localwheels import write_wheel
 
-from envcapture import manifest, restore
+from envcapture import restore
+from envcapture.manifest import file as manifest
 
 # The interpreter behind the test's own venv: real, and of a version that is certainly installed here.
 BASE_PYTHON = getattr(sys, "_base_executable", None) or sys.executable

@@ -15,8 +15,8 @@ def _section_problems(section: str, data) -> list[str]:
     """Schema problems of one section, with the same grammar-rule format checks as ``manifest.problems``."""
     import jsonschema
 
-    from envcapture import grammar
-    from envcapture.manifest_schema import build_schema
+    from envcapture.manifest import grammar
+    from envcapture.manifest.schema import build_schema
 
     schema = build_schema()
     sub = {**schema["properties"][section], "$defs": schema["$defs"]}

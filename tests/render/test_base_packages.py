@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from envcapture import manifest as manifest_io
+from envcapture.manifest import file as manifest_io
 from envcapture.build.docker import failure
 from envcapture.render import base_packages
 from envcapture.render.plan import Options, make_plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from envcapture import manifest
+from envcapture.manifest import file as manifest
 from envcapture.render import devvm
 
 from .conftest import REPO

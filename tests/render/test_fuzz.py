@@ -462,7 +462,7 @@ _FREE_FORMATS = {"text", "url", "path", "subdirectory", "apt-source", "marker-va
 
 def _format(path) -> str | None:
     """The grammar rule (schema format) of the field at ``path``; None where the schema has no single one."""
-    from envcapture.manifest_schema import build_schema
+    from envcapture.manifest.schema import build_schema
 
     node = build_schema()
     for part in path:

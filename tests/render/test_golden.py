@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from .conftest import CASES, EXAMPLES, GOLDEN, MANIFESTS, UPDATE, generate_case, kit_files
 
-from envcapture import manifest
+from envcapture.manifest import file as manifest
 
 
 def _read_tree(folder) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from envcapture import manifest as manifest_io
+from envcapture.manifest import file as manifest_io
 
 from .conftest import MANIFESTS, run_cli
 from tests.helpers.gitrepo import git

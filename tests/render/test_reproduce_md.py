@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from envcapture import manifest as manifest_io
+from envcapture.manifest import file as manifest_io
 from envcapture.render.plan import Options, make_plan
 
 from .conftest import CASES, EXTRA_CA, GOLDEN, MANIFESTS

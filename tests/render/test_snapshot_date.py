@@ -40,7 +40,7 @@ def test_a_real_day_is_accepted_leap_day_included(tmp_path):
 
 
 def test_the_date_grammar_is_a_calendar_day():
-    from envcapture.grammar import is_date
+    from envcapture.manifest.grammar import is_date
 
     assert is_date("2024-02-29") and not is_date("2023-02-29") and not is_date("2025-06-01\n")
     assert not is_date("2025-6-1") and not is_date("20250601")

@@ -11,7 +11,7 @@ import sys
 import pytest
 from offlinerestore import BASE_PYTHON, INDEX_VARIABLES, VERSION, local_index, offline_environment, uv
 
-from envcapture import manifest
+from envcapture.manifest import file as manifest
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from envcapture import manifest, restore
+from envcapture import restore
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"

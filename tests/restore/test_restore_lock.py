@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from envcapture import manifest, restore
+from envcapture import restore
+from envcapture.manifest import file as manifest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "compare"
 HASH = "sha256=" + "c" * 64

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from offlinerestore import BASE_PYTHON, VERSION, local_index, manifest_with
 
-from envcapture import manifest, restore
+from envcapture import restore
+from envcapture.manifest import file as manifest
 from envcapture.cli import main
 from envcapture.errors import BadInput
 

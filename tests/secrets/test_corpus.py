@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from localwheels import write_wheel
 
-from envcapture.redact import REDACTED
+from envcapture.manifest.redact import REDACTED
 
 from .corpus import FREE_TEXT_CONTEXT, SHAPES, Planted, crammed_url, free_text, in_url, plant, url_shapes
 
@@ -41,7 +41,7 @@ def run(*argv, cwd=None, env=None, check=True):
 def clean_env(home: Path) -> dict:
     """This machine's environment without anything that says where packages come from or holds a value
     freeze records, and with a home folder of its own (no user pip.conf)."""
-    from envcapture.redact import ENV_ALLOW_LIST
+    from envcapture.manifest.redact import ENV_ALLOW_LIST
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "UV_", "CONDA")) and k not in ENV_ALLOW_LIST and k != "PYTHONPATH"}
@@ -160,7 +160,7 @@ def apt_outputs(root: Path, corpus: Corpus) -> str:
     """apt sources in both formats and apk repositories, read by the real dpkg and apk probes from a root
     folder, then the final scan."""
     from envcapture.probes import ProbeContext, apk, dpkg
-    from envcapture.redact import scan_and_redact
+    from envcapture.manifest.redact import scan_and_redact
 
     lines, stanzas = [], []
     for k, shape in enumerate(url_shapes()):
@@ -210,7 +210,7 @@ def outcome(tmp_path_factory):
     corpus = Corpus()
     python = plant_venv(root, corpus)
     base_env = clean_env(home)
-    from envcapture.redact import ENV_ALLOW_LIST
+    from envcapture.manifest.redact import ENV_ALLOW_LIST
 
     variables = [name for name in ENV_ALLOW_LIST if name != "PYTHONHASHSEED"]
     texts, manifests = [], []

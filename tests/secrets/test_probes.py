@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from envcapture.probes import ProbeContext
-from envcapture.redact import REDACTED
+from envcapture.manifest.redact import REDACTED
 
 SECRET = "Zq8" + "xOpaqueSecretValue91"
 

@@ -1,4 +1,4 @@
-"""envcapture.redact and the probes' use of it, one behaviour per test, each written to fail on the bug it
+"""envcapture.manifest.redact and the probes' use of it, one behaviour per test, each written to fail on the bug it
 names (issue 8's secrets section, issue 13's surviving mutants of the redaction rules)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from envcapture import grammar
-from envcapture.redact import (REDACTED, SECRET_NAMES, is_secret_param, scan_and_redact, strip_conda_token,
+from envcapture.manifest import grammar
+from envcapture.manifest.redact import (REDACTED, SECRET_NAMES, is_secret_param, scan_and_redact, strip_conda_token,
                                strip_url_credentials)
 
 from .corpus import SHAPES, free_text, plant

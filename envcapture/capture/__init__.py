@@ -1,0 +1,1 @@
+"""Capture: `envcapture freeze` runs the probes and assembles one manifest."""

@@ -1,0 +1,218 @@
+"""`envcapture freeze`: run the probes and assemble one manifest.
+
+Probes that wait on subprocesses or the disk run in threads beside the target interpreter's probe; the ones
+that need the target's facts (conda, determinism, gpu) run after it. A probe that fails adds a warning and
+its section falls back to an empty value: freeze itself always finishes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from envcapture import SCHEMA_VERSION, __version__
+from envcapture.text import one_line
+from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_relative
+
+# section -> probe module (envcapture/probes/<module>.py); the order is the manifest's key order.
+INDEPENDENT_PROBES = {"os": "os_info", "system_packages": "system_packages", "hardware": "hardware",
+                      "filesystem": "filesystem", "code": "git", "scheduler": "scheduler"}
+TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu"}
+
+
+def empty_section(section: str):
+    """What a section holds when its probe failed: valid, and plainly empty."""
+    machine = platform.machine() or "unknown"
+    return {
+        "os": {"system": platform.system() or "unknown", "id": None, "version_id": None, "codename": None,
+               "pretty_name": None, "id_like": [], "kernel": None, "machine": machine,
+               "libc": {"name": None, "version": None}, "container": None, "wsl": False},
+        "system_packages": {"manager": None, "packages": [], "sources": []},
+        "hardware": {"cpu_model": None, "vendor": None, "architecture": machine, "physical_cores": None,
+                     "logical_cores": None, "flags": [], "memory_total": None},
+        "filesystem": {"mounts": [], "project": None, "search_paths": {}},
+        "determinism": {"environment": {}, "threads": {}, "deep": None, "warnings": []},
+    }.get(section)
+
+
+_NOT_COLLECTED = "could not collect {section}: "
+
+
+def not_collected_message(section: str, reason: str) -> str:
+    """The warning for a section whose probe failed; ``sections_not_collected`` reads it back."""
+    return _NOT_COLLECTED.format(section=section) + reason
+
+
+def sections_not_collected(messages) -> set[str]:
+    """Sections that freeze could not collect, from its warning messages (compare skips them)."""
+    import re
+
+    pattern = re.compile(r"^" + re.escape(_NOT_COLLECTED).replace(r"\{section\}", "([a-z_]+)"))
+    return {match.group(1) for match in map(pattern.match, messages) if match}
+
+
+def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
+    try:
+        probe = importlib.import_module(f"envcapture.probes.{module}")
+        return probe.collect(ctx)
+    except Exception as exc:  # a probe bug must not cost the user the whole manifest
+        return ProbeResult(empty_section(section),
+                           [ProbeWarning(module.replace("_", "-"),
+                                         not_collected_message(section, f"{type(exc).__name__}: {exc}"))])
+
+
+def python_section(python_env, ctx: ProbeContext) -> ProbeResult:
+    """The Python probe, guarded like the others: without the packages the interpreter's facts still count."""
+    try:
+        return python_env.collect(ctx)
+    except Exception as exc:  # a probe bug must not cost the user the whole manifest
+        result = python_env.collect(ctx, packages_too=False)
+        result.warnings.append(ProbeWarning("python", not_collected_message(
+            "python_packages", f"{type(exc).__name__}: {exc}")))
+        return result
+
+
+def command_line(argv: list[str], home: str) -> list[str]:
+    return ["envcapture"] + [one_line(home_relative(arg, home) if arg.startswith("/") else arg) for arg in argv]
+
+
+def host_facts() -> dict:
+    import getpass
+    import socket
+
+    machine_id = None
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            machine_id = Path(path).read_text().strip() or None
+            break
+        except OSError:
+            continue
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    return {"hostname": socket.gethostname(), "user": user, "machine_id": machine_id}
+
+
+def build_manifest(python: str | None = None, project: str | os.PathLike = ".", include_host: bool = False,
+                   deep: bool = False, argv: list[str] | None = None, env=None) -> dict:
+    """The whole manifest of one environment, as plain JSON data (not yet validated)."""
+    from envcapture.probes import python_env
+    from envcapture.probes.interpreter import resolve_python, run_probe as run_target_probe
+
+    env = dict(os.environ) if env is None else env
+    ctx = ProbeContext(env=env, project=Path(project).resolve(), include_host=include_host, deep=deep)
+    interpreter = resolve_python(python, env)
+    with ThreadPoolExecutor(max_workers=len(INDEPENDENT_PROBES)) as pool:
+        futures = {section: pool.submit(run_probe, section, module, ctx)
+                   for section, module in INDEPENDENT_PROBES.items()}
+        ctx.target = run_target_probe(interpreter, deep=deep)
+        results = {section: future.result() for section, future in futures.items()}
+    results["python"] = python_section(python_env, ctx)
+    for section, module in TARGET_PROBES.items():
+        results[section] = run_probe(section, module, ctx)
+
+    warnings: list[ProbeWarning] = []
+    for result in results.values():
+        warnings.extend(result.warnings)
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "envcapture": {"version": __version__, "command": command_line(argv or ["freeze"], ctx.home)},
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": results["python"].data["python"],
+        "python_packages": results["python"].data["python_packages"],
+        "conda": results["conda"].data,
+        "os": results["os"].data,
+        "system_packages": results["system_packages"].data,
+        "hardware": results["hardware"].data,
+        "filesystem": results["filesystem"].data,
+        "code": results["code"].data,
+        "determinism": results["determinism"].data,
+        "gpu": results["gpu"].data,
+        "scheduler": results["scheduler"].data,
+        "host": host_facts() if include_host else None,
+        "warnings": [{"source": w.source, "message": one_line(w.message)} for w in warnings],
+    }
+    return conform(redact_secrets(manifest))
+
+
+def conform(manifest: dict) -> dict:
+    """freeze writes only what `validate` accepts: values that break a rule are repaired or left out, and said."""
+    from envcapture.manifest.conform import conform as conform_to_schema
+
+    return conform_to_schema(manifest)
+
+
+def redact_secrets(manifest: dict) -> dict:
+    """Last line of defence: nothing secret-shaped leaves this machine, whichever probe let it through."""
+    from envcapture.manifest.redact import scan_and_redact
+
+    clean, found = scan_and_redact(manifest)
+    for name in sorted(set(found)):
+        clean["warnings"].append({"source": "redact", "message": f"a {name} was found in the collected facts "
+                                                                 "and replaced by REDACTED"})
+    return clean
+
+
+def freeze_command(args) -> int:
+    from envcapture.manifest import file as manifest_io
+
+    from envcapture.capture.placeholders import fill
+
+    output = fill(args.output, os.environ)  # {node}, {rank}, ... before any work: a bad -o fails fast
+    project = Path(args.project)
+    if not project.is_dir():
+        from envcapture.errors import BadInput
+
+        raise BadInput(f"--project {args.project}: not a folder")
+    data_specs = _data_specs(args, project)
+    data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
+                          argv=sys.argv[1:])
+    sidecars = _add_data(data, data_specs, args, project, output) if data_specs is not None else []
+    if output == "-":
+        sys.stdout.write(manifest_io.dumps(data))
+        return 0
+    if sidecars:  # before the manifest that names them
+        from envcapture.data.specs import write_sidecars
+
+        write_sidecars(sidecars, Path(output))
+    manifest_io.save(data, output, force=args.force)
+    count = len(data["python_packages"])
+    print(f"envcapture: wrote {output} ({count} Python packages, {len(data['warnings'])} warnings)",
+          file=sys.stderr)
+    return 0
+
+
+def _data_specs(args, project: Path) -> list | None:
+    """--data paths and the project's [tool.envcapture] data; None (and the data code is not even imported)
+    when there are none and the project does not use DVC."""
+    paths = getattr(args, "data", None) or []
+    has_pyproject = (project / "pyproject.toml").is_file()
+    uses_dvc = (project / "dvc.lock").is_file() or (project / ".dvc").is_dir()
+    if not paths and not has_pyproject and not uses_dvc:
+        return None
+    from envcapture.data.specs import DataSpec, specs_from_pyproject
+
+    specs = [DataSpec(path, Path.cwd(), excludes=tuple(args.exclude)) for path in paths]
+    specs += specs_from_pyproject(project) if has_pyproject else []
+    # empty in a DVC project without data sets: the data section then records only what DVC tracks
+    return specs if specs or uses_dvc else None
+
+
+def _add_data(manifest: dict, specs: list, args, project: Path, output: str) -> list:
+    from envcapture.data import specs as datasets
+    from envcapture.data.progress import data_progress
+
+    output = None if output == "-" else output
+    with data_progress() as progress:
+        found = datasets.collect(specs, project, args.hash, not args.no_cache, output,
+                                 roles=datasets.previous_roles(output), progress=progress)
+    datasets.add_to_manifest(manifest, found.section, found.warnings)
+    for message in found.warnings[:20]:
+        print(f"envcapture: warning: {one_line(message)}", file=sys.stderr)
+    return found.sidecars

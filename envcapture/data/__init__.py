@@ -1,0 +1,1 @@
+"""Data sets: specs, fingerprints and their cache, DVC, `check`'s data part and `protect`."""

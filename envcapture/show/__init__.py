@@ -1,0 +1,1 @@
+"""`envcapture show`: a readable summary of one manifest for a person at a terminal."""
