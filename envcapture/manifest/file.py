@@ -14,7 +14,7 @@ from pathlib import Path
 from envcapture import SCHEMA_VERSION
 from envcapture.errors import BadInput
 
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+from envcapture.manifest.reader import MAX_MANIFEST_BYTES  # noqa: F401  (the name callers use)
 
 
 def schema() -> dict:
@@ -101,53 +101,53 @@ def validate(manifest) -> dict:
 
 
 def load(path: str | os.PathLike) -> dict:
-    """Read and validate a manifest; every failure is one clear BadInput."""
-    path = Path(path)
+    """Read and validate a manifest through the bounded reader; every failure is one clear BadInput."""
+    from envcapture.manifest import reader
+
+    where = os.fspath(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise BadInput(f"{path}: {size} bytes is too large for a manifest")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file (run `envcapture freeze` to make one)") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a manifest") from None
-    except PermissionError:
-        raise BadInput(f"{path}: permission denied") from None
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except RecursionError:
-        raise BadInput(f"{path}: JSON nested too deeply: not an envcapture manifest") from None
-    except _NotJSON as exc:
-        raise BadInput(f"{path}: not valid JSON: {exc} is not a JSON number") from None
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{path}: not UTF-8 text at byte {exc.start}: not an envcapture manifest") from None
-    except json.JSONDecodeError as exc:
-        hint = " (the file looks truncated)" if exc.pos >= len(raw.rstrip()) - 1 else ""
-        raise BadInput(f"{path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}") from None
+        data = reader.read_json(path, MAX_MANIFEST_BYTES, "manifest")
+    except BadInput as exc:
+        if str(exc) == f"{where}: no such file":
+            raise BadInput(f"{where}: no such file (run `envcapture freeze` to make one)") from None
+        raise
+    return validate_loaded(data, where)
+
+
+def loads(text: str, where: str) -> dict:
+    """The same for a manifest that arrived as text (``gather``'s frames)."""
+    from envcapture.manifest import reader
+
+    if len(text) > MAX_MANIFEST_BYTES:
+        raise BadInput(f"{where}: {len(text)} characters is too large for a manifest")
+    return validate_loaded(reader.loads(text, where, "manifest"), where)
+
+
+def validate_loaded(data, where: str) -> dict:
     found = problems(data)
     if found:
-        raise BadInput(f"{path}: invalid manifest ({len(found)} problem(s))", found)
+        raise BadInput(f"{where}: invalid manifest ({len(found)} problem(s))", found)
     return data
 
 
-class _NotJSON(ValueError):
-    pass
-
-
-def _refuse_constant(name: str):
-    """Python's json reads NaN and Infinity, which are not JSON and which no other tool would read back."""
-    raise _NotJSON(name)
-
-
 def is_manifest_file(path: Path) -> bool:
-    """True when ``path`` holds something envcapture wrote (so overwriting it loses nothing foreign)."""
+    """True when ``path`` holds something envcapture wrote (so overwriting it loses nothing foreign).
+
+    Only a regular file can be one: a FIFO named as the output must not hang the check, nor a device feed it.
+    """
+    from envcapture.manifest import reader
+
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-        return b'"schema_version"' in head and b'"envcapture"' in head
+        fd = reader.open_regular(path)
+    except BadInput:
+        return False
+    try:
+        head = os.read(fd, 4096)
     except OSError:
         return False
+    finally:
+        os.close(fd)
+    return b'"schema_version"' in head and b'"envcapture"' in head
 
 
 def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> None:
@@ -174,16 +174,32 @@ def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
     path = Path(path)
     if os.path.islink(path) and not path.exists():
         raise BadInput(f"{path}: is a dangling symbolic link; name a file to write the manifest to")
+    refuse_special_output(path)
     if path.exists() and not force and not is_manifest_file(path):
         raise BadInput(f"{path}: exists and is not an envcapture manifest; use --force to overwrite it")
-    if path.is_dir():
-        raise BadInput(f"{path}: is a directory")
     if not path.parent.is_dir():
         raise BadInput(f"{path}: the folder {path.parent} does not exist (create it first)")
     try:
         write_atomically(path, dumps(manifest))
     except OSError as exc:
         raise BadInput(write_error(exc, path)) from None
+
+
+def refuse_special_output(path: Path) -> None:
+    """A folder, FIFO, device or socket is never replaced by a file, not even with --force (as root, renaming
+    over /dev/null would replace the device node)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        raise BadInput(f"{path}: is a directory")
+    if not stat.S_ISREG(mode):
+        from envcapture.manifest.reader import describe_mode
+
+        raise BadInput(f"{path}: is {describe_mode(mode)}, not a file envcapture writes to")
 
 
 def write_error(exc: OSError, where: Path) -> str:
