@@ -1,4 +1,4 @@
-"""The command line: parse arguments, call one function, map errors to exit codes 0/1/2/3.
+"""The command line: parse arguments, call one function, map errors to exit codes 0/1/2/3 (4: a bug).
 
 Each command lives in its own module and is imported only when that command runs, so ``freeze`` does not
 pay for jinja2 or the docker SDK.
@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from envcapture import __version__
-from envcapture.errors import EXIT_BAD_INPUT, EXIT_TOOL_FAILED, EnvcaptureError
+from envcapture.errors import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_TOOL_FAILED, EnvcaptureError
 
 # Import names of the dependencies in pyproject.toml.
 DEPENDENCIES = ("packaging", "psutil", "rich", "jinja2", "docker", "uv", "blake3", "tomli", "yaml")
@@ -216,7 +216,7 @@ def main(argv=None) -> int:
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top not in DEPENDENCIES:
-            raise
+            return _internal_error(exc)
         # envcapture's own dependency is missing (a partial install): one line, not a traceback
         print(f"envcapture: the Python package {top!r} is missing; reinstall envcapture "
               f"(python -m pip install envcapture) in {sys.prefix}", file=sys.stderr)
@@ -226,3 +226,20 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001  (anything else is a bug: its own exit code, never 1)
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug, not a user's mistake: one summary line first (what a script or a person reads), then the
+    traceback that a bug report needs. Exit 4, so that no caller mistakes it for 1, "a difference was found"."""
+    import traceback
+
+    from envcapture.text import printable
+
+    summary = printable(f"{type(exc).__name__}: {exc}")[:300]
+    print(f"envcapture: internal error (a bug in envcapture {__version__}, please report it with the lines "
+          f"below): {summary}", file=sys.stderr)
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    print(printable(trace.rstrip("\n"), keep_newlines=True), file=sys.stderr)
+    return EXIT_INTERNAL_ERROR

@@ -1,13 +1,14 @@
 """Exit codes shared by every command, and the exceptions that map onto them.
 
-A user mistake is raised as one of these and printed as one line by the CLI; anything else is a bug and
-keeps its traceback.
+A user mistake is raised as one of these and printed as one line by the CLI; anything else is a bug: exit 4,
+one summary line, then the traceback to report.
 """
 
 EXIT_OK = 0
 EXIT_DIFFERENT = 1
 EXIT_BAD_INPUT = 2
 EXIT_TOOL_FAILED = 3
+EXIT_INTERNAL_ERROR = 4  # a bug in envcapture (1 is reserved for "a difference was found")
 
 
 class EnvcaptureError(Exception):

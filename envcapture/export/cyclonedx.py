@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from envcapture.export.components import Component
+from envcapture.manifest.grammar import parse_iso_datetime
 
 
 def _license(component: Component):
@@ -45,7 +45,7 @@ def document(manifest: dict, components: list[Component], digest: str) -> str:
 
     # Same manifest, same document: the serial number comes from the manifest's hash, the time from its capture.
     bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"envcapture:{digest}"))
-    bom.metadata.timestamp = datetime.fromisoformat(manifest["created"].replace("Z", "+00:00"))
+    bom.metadata.timestamp = parse_iso_datetime(manifest["created"])  # the grammar's parser: 3.10 too
     made = {c.ref: _component(c) for c in components}
     for component in made.values():
         bom.components.add(component)

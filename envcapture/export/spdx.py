@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 
 from envcapture import __version__
 from envcapture.export.components import Component
+from envcapture.manifest.grammar import parse_iso_datetime
 
 
 def _spdx_id(index: int, component: Component) -> str:
@@ -44,7 +44,7 @@ def build(manifest: dict, components: list[Component], digest: str):
 
     packages = [_package(i, c) for i, c in enumerate(components)]
     ids = {c.ref: p.spdx_id for c, p in zip(components, packages)}
-    created = datetime.fromisoformat(manifest["created"].replace("Z", "+00:00")).replace(tzinfo=None)
+    created = parse_iso_datetime(manifest["created"]).replace(tzinfo=None)  # the grammar's parser: 3.10 too
     info = CreationInfo(spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name="envcapture environment",
                         document_namespace=f"https://spdx.org/spdxdocs/envcapture-{digest}",
                         creators=[Actor(ActorType.TOOL, f"envcapture-{__version__}")], created=created)

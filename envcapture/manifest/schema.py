@@ -29,8 +29,11 @@ def arr(items: dict, max_items: int = 200_000) -> dict:
     return {"type": "array", "items": items, "maxItems": max_items}
 
 
-INT = {"type": "integer", "minimum": 0}
-NINT = {"type": ["integer", "null"], "minimum": 0}
+# Counts and sizes have a maximum: the largest signed 64-bit integer (9.2 EB, beyond any file system a probe
+# measures), so a hostile 1e300 or 1e309 is refused by validate instead of reaching show, report or export.
+MAX_INT = 2 ** 63 - 1
+INT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+NINT = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT}
 BOOL = {"type": "boolean"}
 # Free-form facts (``--deep`` runtime views): any JSON, but every string in it is still one line of text, and
 # the section is bounded: nested at most MAX_FACT_DEPTH levels (the definition is unrolled, one level per

@@ -3,7 +3,7 @@
 jsonschema stays the reference (a test checks that both agree on mutated manifests), but it dispatches on
 every keyword of every node and took 34 s on a 20 MB manifest and minutes on a 1 MB nested free-form
 section. The manifest schema uses a small subset of JSON Schema: type, properties, required,
-additionalProperties, items, maxItems, maxProperties, maxLength, minimum, pattern, enum, const, anyOf,
+additionalProperties, items, maxItems, maxProperties, maxLength, minimum, maximum, pattern, enum, const, anyOf,
 $ref, propertyNames and format (a rule of grammar.py). Those are compiled here, plus one envcapture keyword,
 ``x-max-json-bytes``, that bounds the size of a free-form section (JSON Schema cannot say it; other
 validators ignore it).
@@ -63,7 +63,7 @@ def short(value) -> str:
 
 
 _BODY_KEYWORDS = ("maxLength", "format", "items", "maxItems", "properties", "required", "additionalProperties",
-                  "propertyNames", "maxProperties", "minimum")
+                  "propertyNames", "maxProperties", "minimum", "maximum")
 # Python type of a parsed JSON value -> the JSON Schema type names it satisfies.
 _PY_TYPES = [(str, "string"), (dict, "object"), (list, "array"), (bool, "boolean"), (type(None), "null"),
              (int, "integer"), (int, "number"), (float, "number")]
@@ -78,6 +78,7 @@ _MESSAGES: dict[str, Callable[[Problem], str]] = {
     "maxProperties": lambda p: f"{len(p.value)} keys, more than the {p.detail} allowed",
     "maxLength": lambda p: f"{short(p.value)} is longer than {p.detail} characters",
     "minimum": lambda p: f"{short(p.value)} is less than the minimum of {p.detail}",
+    "maximum": lambda p: f"{short(p.value)} is greater than the maximum of {p.detail}",
     "pattern": lambda p: f"{short(p.value)} does not match {p.detail!r}",
     "anyOf": lambda p: f"{short(p.value)} is not a number, boolean, null, text, list or object within the limits",
     SIZE_KEYWORD: lambda p: f"free-form section larger than {p.detail} bytes of JSON",
@@ -319,13 +320,15 @@ def _enum_check(allowed: list) -> Check:
 
 
 def _number_body(schema: dict):
-    minimum = schema.get("minimum")
-    if minimum is None:
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
+    if minimum is None and maximum is None:
         return None
 
     def number(value, path, out):
-        if value < minimum:
+        if minimum is not None and value < minimum:
             _add(out, Problem(path, "minimum", value, minimum))
+        elif maximum is not None and value > maximum:
+            _add(out, Problem(path, "maximum", value, maximum))
     return number
 
 
