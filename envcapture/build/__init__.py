@@ -63,7 +63,8 @@ def generate_kit(args, tool: str) -> None:
                                  base_image=args.base_image, base_os=base_os, base_has=base_has,
                                  ca_bundle=getattr(args, "ca_bundle", None), hashes=False,
                                  apt_snapshot=getattr(args, "apt_snapshot", None),
-                                 with_code=getattr(args, "with_code", False), force=getattr(args, "force", False))
+                                 with_code=getattr(args, "with_code", False), force=getattr(args, "force", False),
+                                 system_packages=getattr(args, "system_packages", None))
     generate_command(options)
 
 

@@ -22,7 +22,7 @@ from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_rela
 # section -> probe module (envcapture/probes/<module>.py); the order is the manifest's key order.
 INDEPENDENT_PROBES = {"os": "os_info", "system_packages": "system_packages", "hardware": "hardware",
                       "filesystem": "filesystem", "code": "git", "scheduler": "scheduler"}
-TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu"}
+TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu", "shared_libraries": "shared_libs"}
 
 
 def empty_section(section: str):
@@ -100,13 +100,14 @@ def host_facts() -> dict:
 
 
 def build_manifest(python: str | None = None, project: str | os.PathLike = ".", include_host: bool = False,
-                   deep: bool = False, argv: list[str] | None = None, env=None) -> dict:
+                   deep: bool = False, argv: list[str] | None = None, env=None, output: str | None = None) -> dict:
     """The whole manifest of one environment, as plain JSON data (not yet validated)."""
     from envcapture.probes import python_env
     from envcapture.probes.interpreter import resolve_python, run_probe as run_target_probe
 
     env = dict(os.environ) if env is None else env
-    ctx = ProbeContext(env=env, project=Path(project).resolve(), include_host=include_host, deep=deep)
+    ctx = ProbeContext(env=env, project=Path(project).resolve(), include_host=include_host, deep=deep,
+                       output=os.path.abspath(output) if output and output != "-" else None)
     interpreter = resolve_python(python, env)
     with ThreadPoolExecutor(max_workers=len(INDEPENDENT_PROBES)) as pool:
         futures = {section: pool.submit(run_probe, section, module, ctx)
@@ -129,6 +130,7 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
         "conda": results["conda"].data,
         "os": results["os"].data,
         "system_packages": results["system_packages"].data,
+        "shared_libraries": results["shared_libraries"].data,
         "hardware": results["hardware"].data,
         "filesystem": results["filesystem"].data,
         "code": results["code"].data,
@@ -172,7 +174,7 @@ def freeze_command(args) -> int:
         raise BadInput(f"--project {args.project}: not a folder")
     data_specs = _data_specs(args, project)
     data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
-                          argv=sys.argv[1:])
+                          argv=sys.argv[1:], output=output)
     sidecars = _add_data(data, data_specs, args, project, output) if data_specs is not None else []
     if output == "-":
         sys.stdout.write(manifest_io.dumps(data))

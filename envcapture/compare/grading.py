@@ -19,6 +19,7 @@ class Difference:
     change: str  # missing | extra | changed, seen from the first manifest; unsatisfied (pip check)
     values: list  # one display value per manifest; None where absent or not known
     by_design: str | None = None  # why the kit leaves this out on purpose (not-reproduced.json in the image)
+    items: list | None = None  # a summary of many differences: each one's item and why (detail for --format json)
 
     def spread(self, labels: list[str]) -> tuple[tuple, list]:
         """(majority value, its labels), then [(value, labels)] of every other value, in order of appearance.
@@ -35,6 +36,8 @@ class Difference:
         return f"{text} (not reproduced, by design: {self.by_design})" if self.by_design else text
 
     def _message(self, labels: list[str]) -> str:
+        if self.items is not None:
+            return self.what
         if self.change == "unsatisfied":  # a broken requirement in the checked environment (pip check's finding)
             return f"{self.what} (in {labels[-1]})"
         if len(self.values) > 2:
@@ -61,6 +64,8 @@ class Difference:
             out["minority"] = [{"value": v, "labels": ls} for v, ls in others]
         if self.by_design:
             out["by_design"] = self.by_design
+        if self.items is not None:
+            out["items"] = self.items
         return out
 
 
@@ -217,26 +222,54 @@ def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False,
             continue
         values = [v if p else None for v, p in zip(raw, present)]
         grade = _grade(rule, values, directional)
-        why = _by_design(by_design, section, item)
+        recorded = [p and v is not None for p, v in zip(present, raw)]
+        change = _change(recorded, value_keys)
+        why = _by_design(by_design, section, item, change)
         if why:
             grade = WARNING
         if strict:
             grade = ERROR
         shown = {i: rule.show(v) for i, v in by_id.items()}
         # A fact whose absence counts (a driver, a conda environment) is still "missing" or "extra" when absent.
-        recorded = [p and v is not None for p, v in zip(present, raw)]
         differences.append(Difference(
             section=section, item=item, field=name, what=_what(group, item, name, rule), grade=grade,
-            change=_change(recorded, value_keys), values=[shown[id(v)] if v is not None else None for v in values],
+            change=change, values=[shown[id(v)] if v is not None else None for v in values],
             by_design=why))
-    return differences
+    return fold_left_out(differences, strict)
 
 
-def _by_design(by_design: dict | None, section: str, item: str) -> str | None:
+# not-reproduced.json's item for every recorded system package the kit does not install (render/plan.py).
+ALL_OTHERS = "*"
+FOLD_AT = 3
+
+
+def _by_design(by_design: dict | None, section: str, item: str, change: str = "changed") -> str | None:
     if not by_design or not item:
         return None
     # A multiarch system package is compared as name:arch; the kit records the name.
-    return by_design.get((section, item)) or by_design.get((section, item.split(":")[0]))
+    why = by_design.get((section, item)) or by_design.get((section, item.split(":")[0]))
+    if why is None and change == "missing":
+        # Only an absent package: a package the kit pinned and the image has at another version is never this.
+        why = by_design.get((section, ALL_OTHERS))
+    return why
+
+
+def fold_left_out(differences: list[Difference], strict: bool) -> list[Difference]:
+    """Recorded system packages a kit leaves out on purpose become one line (a workstation has hundreds);
+    ``--format json`` still lists each one, with why."""
+    left_out = [d for d in differences if d.section == "system_packages" and d.by_design and d.change == "missing"]
+    if len(left_out) < FOLD_AT:
+        return differences
+    first = differences.index(left_out[0])
+    rest = [d for d in differences if not (d.section == "system_packages" and d.by_design and d.change == "missing")]
+    summary = Difference(
+        section="system_packages", item="", field="left_out",
+        what=f"{len(left_out)} recorded system packages not in the image, left out by design: "
+             "`--system-packages all` adds them",
+        grade=ERROR if strict else WARNING, change="missing", values=[len(left_out), None],
+        items=[{"item": d.item, "why": d.by_design} for d in left_out])
+    rest.insert(min(first, len(rest)), summary)
+    return rest
 
 
 def groups_of(labels: list[str], differences: list[Difference]) -> list[list[str]]:

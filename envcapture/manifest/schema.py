@@ -181,6 +181,24 @@ def _system_packages() -> dict:
     })
 
 
+def _shared_libraries() -> dict:
+    # Optional (absent from older manifests): the system libraries the Python environment links against or
+    # opens by name, and the system packages that own them (probes/shared_libs.py). A kit installs these.
+    library = obj({
+        "name": s("package-token"),  # the soname, as DT_NEEDED or the ctypes table names it
+        "package": s("package-token", nullable=True),  # null: no package of the manager owns a file of that name
+        "via": {"enum": ["elf", "ctypes"]},
+        "users": arr(s("text"), 10),
+    })
+    return obj({
+        "manager": {"enum": ["dpkg", "rpm", "apk", None]},
+        "files_read": INT,
+        "libraries": arr(library, 10_000),
+        "packages": arr(s("package-token"), 10_000),
+        "requested": arr(s("package-token"), 1000),  # [tool.envcapture] system-packages in pyproject.toml
+    }, nullable=True)
+
+
 def _hardware() -> dict:
     return obj({
         "cpu_model": s("text", nullable=True),
@@ -360,6 +378,7 @@ def build_schema() -> dict:
             "conda": _conda(),
             "os": _os(),
             "system_packages": _system_packages(),
+            "shared_libraries": _shared_libraries(),
             "hardware": _hardware(),
             "filesystem": _filesystem(),
             "code": _code(),

@@ -41,6 +41,8 @@ class ProbeContext:
     # What the stdlib-only target probe (probes/target.py) reported about the inspected interpreter.
     target: dict = field(default_factory=dict)
     timeout: float = 5.0
+    # The file freeze is writing (absolute), so a probe does not count it as part of the project's state.
+    output: str | None = None
 
     def path(self, absolute: str) -> Path:
         """``absolute`` (e.g. /var/lib/dpkg/status) inside ``root``."""

@@ -97,12 +97,28 @@ def clean_remote(url: str | None, ctx: ProbeContext, warnings: list[ProbeWarning
     return url
 
 
+def own_output_pathspec(ctx: ProbeContext) -> list[str]:
+    """The whole work tree except the manifest freeze is writing: a committed checkout stays clean when the
+    manifest is written into it (for the first time, or over the committed copy)."""
+    if not ctx.output:
+        return []
+    project = os.path.realpath(ctx.project)
+    output = os.path.join(os.path.realpath(os.path.dirname(ctx.output)), os.path.basename(ctx.output))
+    if not output.startswith(project.rstrip("/") + "/"):
+        return []
+    relative = os.path.relpath(output, project)
+    if any(c in relative for c in "*?[\\"):  # pathspec wildcards: keep the plain, counted status
+        return []
+    return ["--", ":/", f":(exclude,literal){relative}"]
+
+
 def collect(ctx: ProbeContext) -> ProbeResult:
     warnings: list[ProbeWarning] = []
     if not os.path.isdir(ctx.project):
         return ProbeResult(None)
     try:
-        status = git(ctx, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal")
+        status = git(ctx, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal",
+                     *own_output_pathspec(ctx))
     except ToolError as exc:
         if "not a git repository" in str(exc):
             return ProbeResult(None)

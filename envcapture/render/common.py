@@ -24,8 +24,11 @@ def _templates_folder() -> Path:
 TEMPLATES = _templates_folder()
 
 
-def with_header(plan, prefix: str, body: str) -> str:
-    return comment(plan.header_lines, prefix) + "\n" + body
+def with_header(plan, prefix: str, body: str, cached: bool = False) -> str:
+    """``body`` under the generated-file header. ``cached``: a file a Dockerfile copies before it installs
+    something, whose header must not change with every freeze (the manifest's hash), or the layer rebuilds."""
+    lines = plan.header_lines[:2] if cached else plan.header_lines
+    return comment(lines, prefix) + "\n" + body
 
 
 def comment(lines, prefix: str) -> str:

@@ -45,6 +45,7 @@ def context(plan) -> dict:
         "project_home": f"/home/{CONDA_USER if conda else USER}/project",
         "project_path": project_path(plan),
         "apt_packages": apt_packages(plan),
+        "apt_suites": plan.apt_suites if apt_packages(plan) else [],
         "apt_unpinned": plan.base.python_setup in ("uv", "apt") and plan.base.kind != "distro",
         "environment": plan.environment,
         "gpu_wheels": plan.gpu.mode == "wheels",

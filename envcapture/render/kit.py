@@ -27,6 +27,7 @@ def generate_command(args) -> int:
         base_image=args.base_image, ca_bundle=args.ca_bundle, hashes=args.hashes, apt_snapshot=args.apt_snapshot,
         base_os=getattr(args, "base_os", None), with_code=getattr(args, "with_code", False),
         base_has=getattr(args, "base_has", None), buildkit=getattr(args, "buildkit", False),
+        system_packages=getattr(args, "system_packages", None),
     )
     out = Path(args.output)
     files = write_kit(out, files, force=args.force)
@@ -48,6 +49,8 @@ def command_line(args, targets) -> str:
                         ("--apt-snapshot", args.apt_snapshot)):
         if value:
             words += [flag, value]
+    if getattr(args, "system_packages", None):
+        words += ["--system-packages", *args.system_packages]
     if args.hashes:
         words.append("--hashes")
     for flag in ("with_code", "buildkit"):
@@ -63,7 +66,7 @@ def command_line(args, targets) -> str:
 
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
-              buildkit=False) -> dict[str, str | bytes]:
+              buildkit=False, system_packages=None) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -75,7 +78,7 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     options = Options(targets=tuple(targets), command=command, manifest_sha256=hashlib.sha256(raw).hexdigest(),
                       base_image=base_image, ca_bundle=_read_ca_bundle(ca_bundle), hashes=hashes,
                       apt_snapshot=apt_snapshot, base_os=base_os, with_code=with_code, base_has=base_has,
-                      buildkit=buildkit)
+                      buildkit=buildkit, system_packages=tuple(system_packages) if system_packages else None)
     plan = make_plan(data, options)
     files: dict[str, str | bytes] = {"envcapture.json": raw}
     files.update(shared_files(plan))
@@ -114,7 +117,7 @@ def shared_files(plan) -> dict[str, str | bytes]:
     body = hashed_body(plan.lock, plan.python_version) if plan.options.hashes else plan.lock.body()
     if plan.options.hashes:
         body = "".join(line + "\n" for line in plan.lock.option_lines()) + body
-    files["requirements.lock"] = with_header(plan, "#", body)
+    files["requirements.lock"] = with_header(plan, "#", body, cached=True)
     packages = "".join(f"{name}={version}\n" for name, version in plan.system_packages)
     files["system-packages.txt"] = with_header(plan, "#", packages)
     if plan.is_conda or plan.conda_explicit:
@@ -122,7 +125,7 @@ def shared_files(plan) -> dict[str, str | bytes]:
             line + "\n" for line in plan.conda_explicit))
     snapshot = plan.snapshot_lines or ("docker" in plan.options.targets and plan.fallback_snapshot_lines)
     if snapshot:
-        files["apt-snapshot.list"] = with_header(plan, "#", "".join(line + "\n" for line in snapshot))
+        files["apt-snapshot.list"] = with_header(plan, "#", "".join(line + "\n" for line in snapshot), cached=True)
     if plan.options.ca_bundle is not None:
         files["ca-bundle.crt"] = plan.options.ca_bundle
     if not plan.project_in_kit:

@@ -42,6 +42,9 @@ class Options:
     with_code: bool = False  # --with-code: project/ is filled from the recorded commit
     buildkit: bool = False  # --buildkit: cache mounts for pip/uv downloads (BuildKit only)
     base_has: frozenset[str] | None = None  # packages the base image already has (read by `build`)
+    # --system-packages: None installs what the Python environment needs (and what pyproject.toml names);
+    # names add to that; ("all",) installs every recorded hand-installed package.
+    system_packages: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -131,6 +134,12 @@ class Plan:
     left_to_base: list[str] = field(default_factory=list)  # manual packages the base image brings itself
     fallback_snapshot_lines: list[str] = field(default_factory=list)  # capture date, used when a pin is gone
     not_reproduced: list[NotReproduced] = field(default_factory=list)
+    # How the installed system packages were chosen: "needed" (what the environment needs), "all" (every
+    # hand-installed package: --system-packages all, or a manifest without the shared_libraries record).
+    system_selection: str = "all"
+    system_wanted: list[str] = field(default_factory=list)  # the chosen roots (before their dependencies)
+    system_left_out: list[str] = field(default_factory=list)  # recorded hand-installed packages not installed
+    apt_suites: list[tuple[str, str]] = field(default_factory=list)  # (suite, one-line source) the kit adds
 
     @property
     def header_lines(self) -> list[str]:
@@ -340,9 +349,11 @@ def _third_party_sources(plan: Plan, system: dict) -> None:
 
 def _system_packages(plan: Plan, manifest: dict) -> None:
     system = manifest["system_packages"]
+    packages = system.get("packages") or []
+    roots = _chosen_roots(plan, manifest)
     chosen, dropped = [], []
-    for i, package in enumerate(system.get("packages") or []):
-        if not package.get("manual"):
+    for i, package in enumerate(packages):
+        if package.get("name") not in roots:
             continue
         name = require("deb-name" if system.get("manager") == "dpkg" else "package-token", package["name"],
                        f"system_packages.packages[{i}].name")
@@ -371,11 +382,129 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
         plan.system_note = (f"not installed in the image: they were recorded on {captured[0]} {captured[1]} "
                             f"and the base is {base_os}, where these exact versions do not exist; "
                             "they are listed in system-packages.txt")
-    _leave_to_base(plan, system.get("packages") or [])
+    _leave_to_base(plan, packages)
+    if plan.system_selection == "needed":
+        _with_dependencies(plan, manifest, packages)
+    installed = {name for name, _ in plan.system_packages} | set(plan.left_to_base)
+    plan.system_left_out = sorted({p["name"] for p in packages if p.get("manual") and p.get("name") not in installed
+                                   and p.get("name") not in roots})
+    _apt_suites(plan, system)
     if plan.base.python_setup == "apt" and plan.base.kind == "distro":
         versions = dict((name, version) for name, version in _all_packages(system))
         plan.apt_python = [f"{name}={versions[name]}" if name in versions else name
                            for name in ("python3", "python3-venv")]
+
+
+ALL_SYSTEM_PACKAGES = "all"
+
+
+def _chosen_roots(plan: Plan, manifest: dict) -> set[str]:
+    """The recorded packages the kit starts from: every hand-installed one (--system-packages all, or a manifest
+    without the shared_libraries record), else the owners of the libraries the environment needs, what
+    pyproject.toml names, and what --system-packages names."""
+    system = manifest["system_packages"]
+    recorded = {p.get("name") for p in system.get("packages") or []}
+    manual = {p.get("name") for p in system.get("packages") or [] if p.get("manual")}
+    asked = list(plan.options.system_packages or ())
+    needs = manifest.get("shared_libraries")
+    if ALL_SYSTEM_PACKAGES in asked or not isinstance(needs, dict):
+        plan.system_selection = "all"
+        if not isinstance(needs, dict) and ALL_SYSTEM_PACKAGES not in asked and manual:
+            plan.notes.append("the manifest does not record which system libraries the environment needs (an older "
+                              "envcapture made it), so every hand-installed system package is installed; freezing "
+                              "again records them")
+        return manual
+    plan.system_selection = "needed"
+    for i, name in enumerate(asked):
+        if not grammar.is_package_token(name):
+            raise BadInput(f"--system-packages {grammar.quote_for_message(name)}: not a package name")
+        if name not in recorded:
+            raise BadInput(f"--system-packages {name}: the manifest records no installed package of that name "
+                           "(a kit installs recorded versions only)")
+    roots = set(asked)
+    for i, name in enumerate(needs.get("packages") or []):
+        roots.add(require("package-token", name, f"shared_libraries.packages[{i}]"))
+    for i, name in enumerate(needs.get("requested") or []):
+        require("package-token", name, f"shared_libraries.requested[{i}]")
+        if name in recorded:
+            roots.add(name)
+        else:
+            plan.warnings.append(f"[tool.envcapture] system-packages names {name}, which was not installed when "
+                                 "the manifest was made: not in the kit")
+    plan.system_wanted = sorted(roots & recorded)
+    return roots & recorded
+
+
+def _with_dependencies(plan: Plan, manifest: dict, packages: list[dict]) -> None:
+    """The recorded dependencies of the chosen packages, pinned to the recorded versions too: a pinned package
+    that depends on an exact version of another (libpq-dev on libpq5 (= 15.18-0+deb12u1)) installs only beside
+    that version, which the recorded machine had. The base's own packages stay the base's."""
+    by_name = {p.get("name"): (i, p) for i, p in enumerate(packages)}
+    base = set(plan.left_to_base) | _base_names(plan, packages)
+    pinned = {name for name, _ in plan.system_packages}
+    unavailable = {name for name, _, _ in plan.unavailable_system}
+    todo = list(pinned)
+    added = []
+    while todo:
+        _, package = by_name.get(todo.pop(), (None, {}))
+        for dependency in package.get("depends") or ():
+            if dependency in pinned or dependency in base or dependency in unavailable or dependency not in by_name \
+                    or _MACHINE_ONLY.match(dependency):
+                continue
+            i, record = by_name[dependency]
+            version = require("deb-version", record["version"], f"system_packages.packages[{i}].version")
+            require("deb-name", dependency, f"system_packages.packages[{i}].name")
+            if "origin" in record and (why := _unavailable(record["origin"], plan, i)):
+                plan.unavailable_system.append((dependency, version, why))
+                unavailable.add(dependency)
+                continue
+            pinned.add(dependency)
+            added.append((dependency, version))
+            todo.append(dependency)
+    plan.system_packages = sorted(set(plan.system_packages) | set(added))
+    plan.unavailable_system.sort()
+
+
+def _base_names(plan: Plan, packages: list[dict]) -> set[str]:
+    from envcapture.render import base_packages
+
+    if not plan.system_install:
+        return set()
+    table = base_packages.left_to_base(*(plan.base.distro or (None, None)))
+    return set(table) | set(plan.options.base_has or ()) | base_packages.marked_in_manifest(packages).names
+
+
+# Keys of the distributions' own archives, as their keyring packages install them (in every base image).
+_ARCHIVE_KEYRINGS = {"debian": "/usr/share/keyrings/debian-archive-keyring.gpg",
+                     "ubuntu": "/usr/share/keyrings/ubuntu-archive-keyring.gpg"}
+
+
+def _apt_suites(plan: Plan, system: dict) -> None:
+    """The official update suites the recorded machine used (-updates, -security): a base image built with
+    debootstrap has only the release itself, and the recorded versions of security updates live there."""
+    if not plan.system_install or plan.os_id not in _ARCHIVE_KEYRINGS or not plan.os_codename:
+        return
+    wanted = (f"{plan.os_codename}-updates", f"{plan.os_codename}-security")
+    for i, line in enumerate(system.get("sources") or []):
+        require("apt-source", line, f"system_packages.sources[{i}]")
+        words = line.split()
+        if not words or words[0] != "deb":
+            continue
+        words = words[1:]
+        if words and words[0].startswith("["):
+            while words and not words[0].endswith("]"):
+                words = words[1:]
+            words = words[1:]
+        if len(words) < 3 or words[1] not in wanted:
+            continue
+        url, suite, components = words[0], words[1], words[2:]
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        if host not in _OFFICIAL_ARCHIVES or host.startswith("snapshot.") or \
+                suite in {known for known, _ in plan.apt_suites}:
+            continue
+        require("url", url, f"system_packages.sources[{i}]")
+        plan.apt_suites.append((suite, f"deb [signed-by={_ARCHIVE_KEYRINGS[plan.os_id]}] {url} {suite} "
+                                       + " ".join(components)))
 
 
 _DISTRIBUTION_ARCHIVES = ("Debian", "Ubuntu")
@@ -582,10 +711,16 @@ def _not_reproduced(plan: Plan, manifest: dict) -> None:
     pinned = {name for name, _ in plan.system_packages}
     base = set(plan.left_to_base)
     unavailable = {name: why for name, _, why in plan.unavailable_system}
+    left_out = set(plan.system_left_out)
+    unpinned = set(BOOTSTRAP_PACKAGES) if plan.base.python_setup in ("apt", "uv") and plan.base.kind != "distro" \
+        else set()
     for name, _ in manual:
         if name in pinned and plan.system_install:
             continue
-        if name in unavailable:
+        if name in unpinned:
+            why = ("installed unpinned by design, from the base's own archive (the bootstrap Python and the CA "
+                   "certificates of the image)")
+        elif name in unavailable:
             why = f"the image's apt cannot install it: {unavailable[name]}"
         elif name in base:
             why = "left to the base image: essential or already in the base, so it keeps the base's version"
@@ -593,9 +728,23 @@ def _not_reproduced(plan: Plan, manifest: dict) -> None:
             why = "belongs to the machine (kernel, boot loader, driver, firmware), not to an image"
         elif name in {p.split("=")[0] for p in plan.apt_python}:
             continue
+        elif name in left_out and plan.system_install:
+            why = LEFT_OUT_WHY
         else:
             why = f"system packages are not installed on this base: {plan.system_note}"
         found.append(NotReproduced("system_packages", name, why))
+    if plan.system_selection == "needed" and plan.system_install:
+        # Every other recorded package (the dependencies of what was left out) is left out for the same reason;
+        # what the kit pins is never covered by this: a changed pin stays an error.
+        found.append(NotReproduced("system_packages", ALL_OTHERS, LEFT_OUT_WHY))
+
+
+# not-reproduced.json: the item that stands for every recorded system package the kit does not install.
+ALL_OTHERS = "*"
+LEFT_OUT_WHY = ("left out by design: the Python environment does not need it (`--system-packages NAME` or "
+                "`--system-packages all` adds it)")
+# Installed unpinned when the Python comes from the base's archive (render/docker.py apt_packages).
+BOOTSTRAP_PACKAGES = ("ca-certificates", "python3", "python3-venv")
 
 
 def _machine(plan: Plan, manifest: dict) -> None:

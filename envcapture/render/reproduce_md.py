@@ -19,7 +19,20 @@ def context(plan, files) -> dict:
         "table_date": bases.TABLE_DATE,
         "gpu_run": "--gpus all " if plan.needs_gpu else "",
         "python_image_override": plan.base.kind == "override" and plan.base.python_setup == "image",
+        "project_home": project_home(plan),
+        "test_command": test_command(plan),
     }
+
+
+def project_home(plan) -> str:
+    from envcapture.render.docker import project_path
+
+    return project_path(plan)
+
+
+def test_command(plan) -> str:
+    """How to run the project's tests in the image (the environment's own Python, from the project folder)."""
+    return "python -m pytest"
 
 
 def decisions(plan) -> list[str]:
@@ -78,6 +91,8 @@ def decisions(plan) -> list[str]:
 
 def system_packages_line(plan) -> str | None:
     """The one sentence about the recorded system packages (REPRODUCE.md states each decision once)."""
+    if plan.system_selection == "needed" and plan.system_install:
+        return needed_packages_line(plan)
     total = len(plan.system_packages) + len(plan.left_to_base)
     if not total:
         return None
@@ -87,6 +102,26 @@ def system_packages_line(plan) -> str | None:
                 f"they keep the base's versions). The base is the captured {plan.base.distro[0]} "
                 f"{plan.base.distro[1]}.")
     return f"System packages: {total} installed by hand, {plan.system_note}."
+
+
+SHOWN_LEFT_OUT = 5
+
+
+def needed_packages_line(plan) -> str:
+    wanted = ", ".join(f"`{name}`" for name in plan.system_wanted[:10]) or "none"
+    if len(plan.system_wanted) > 10:
+        wanted += f" and {len(plan.system_wanted) - 10} more"
+    line = (f"System packages: the ones the Python environment needs ({wanted}: the owners of the libraries its "
+            f"compiled modules link against or open, and what `--system-packages` or pyproject.toml name), with "
+            f"their recorded dependencies: {len(plan.system_packages)} installed pinned, {len(plan.left_to_base)} "
+            f"left to the base image (the captured {plan.base.distro[0]} {plan.base.distro[1]}).")
+    left_out = plan.system_left_out
+    if left_out:
+        shown = ", ".join(f"`{name}`" for name in left_out[:SHOWN_LEFT_OUT])
+        more = f" and {len(left_out) - SHOWN_LEFT_OUT} more" if len(left_out) > SHOWN_LEFT_OUT else ""
+        line += (f" {len(left_out)} recorded hand-installed packages left out ({shown}{more}): "
+                 "`--system-packages NAME...` adds them, `--system-packages all` adds every one.")
+    return line
 
 
 def project_line(plan) -> str:
