@@ -115,11 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("markdown", "latex", "html"), default="markdown")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.add_argument("--standalone", action="store_true", help="LaTeX: a whole document, not only a \\section")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file given with -o")
 
     p = sub.add_parser("export", help="the manifest as an SBOM (CycloneDX 1.6, SPDX 2.3) or an RO-Crate")
     p.add_argument("manifest", nargs="?", default="envcapture.json")
     p.add_argument("--format", choices=("cyclonedx", "spdx", "ro-crate"), required=True)
     p.add_argument("-o", "--output", help="file (ro-crate: a new folder, or a .zip); default standard output")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file given with -o (not a folder)")
 
     p = sub.add_parser("build", help="generate a kit and build it with the real tool")
     p.add_argument("tool", choices=("docker", "packer", "vagrant"))

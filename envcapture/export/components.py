@@ -31,17 +31,55 @@ def _purl(kind, name, version, namespace=None, qualifiers=None) -> str:
                       qualifiers={k: v for k, v in (qualifiers or {}).items() if v}).to_string()
 
 
+# Hex digest length per algorithm: a digest of another length is not one (validators refuse the document).
+DIGEST_LENGTH = {"md5": 32, "sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128}
+LOCAL_KINDS = ("editable", "directory")  # built from a folder on the capturing machine: not a PyPI release
+
+
+def valid_digest(algorithm: str, digest: str) -> bool:
+    length = DIGEST_LENGTH.get(algorithm.lower())
+    return length is not None and len(digest) == length and all(c in "0123456789abcdefABCDEF" for c in digest)
+
+
+def vcs_locator(source: dict) -> str | None:
+    """``git+https://host/repo@commit`` (SPDX's downloadLocation form): one VCS prefix, no ``#egg=`` fragment."""
+    url, commit = source.get("url"), source.get("commit")
+    if not url or not commit:
+        return None
+    url = url.split("#", 1)[0]
+    vcs = source.get("vcs") or "git"
+    if not url.startswith(f"{vcs}+"):
+        url = f"{vcs}+{url}"
+    return f"{url}@{commit}"
+
+
+def python_purl(p: dict) -> str:
+    """pkg:pypi for what an index serves (with the index as ``repository_url`` when it is not PyPI, as for a
+    local-label build like torch 2.13.0+cpu); pkg:generic for a project built from a local folder."""
+    name = canonical_name(p["name"])
+    if (p.get("source") or {}).get("kind") in LOCAL_KINDS:
+        return _purl("generic", name, p["version"])
+    return _purl("pypi", name, p["version"], qualifiers={"repository_url": p.get("index_url")})
+
+
+def project_package(manifest: dict) -> dict | None:
+    """The project the manifest was made for: the installed package built from a local folder (editable first)."""
+    local = [p for p in manifest["python_packages"] if (p.get("source") or {}).get("kind") in LOCAL_KINDS]
+    local.sort(key=lambda p: (p["source"]["kind"] != "editable", not p.get("top_level"), p["name"].lower()))
+    return local[0] if local else None
+
+
 def python_components(manifest: dict) -> list[Component]:
     by_name = {}
     for p in manifest["python_packages"]:
-        purl = _purl("pypi", canonical_name(p["name"]), p["version"])
+        purl = python_purl(p)
         source = p.get("source") or {}
-        hashes, vcs = {}, None
-        if source.get("kind") == "vcs" and source.get("url") and source.get("commit"):
-            vcs = f"{source.get('vcs') or 'git'}+{source['url']}@{source['commit']}"
+        hashes = {}
         if source.get("hash") and "=" in source["hash"]:
             algorithm, digest = source["hash"].split("=", 1)
-            hashes[algorithm] = digest
+            if valid_digest(algorithm, digest):
+                hashes[algorithm.lower()] = digest.lower()
+        vcs = vcs_locator(source) if source.get("kind") == "vcs" else None
         by_name[canonical_name(p["name"])] = Component(
             ref=purl, name=p["name"], version=p["version"], kind="python", purl=purl,
             license=p.get("license"), license_kind=p.get("license_kind"), hashes=hashes, vcs=vcs)
@@ -77,7 +115,7 @@ def conda_components(manifest: dict) -> list[Component]:
     for p in conda.get("packages") or []:
         purl = _purl("conda", p["name"], p["version"], qualifiers={
             "build": p.get("build"), "channel": p.get("channel"), "subdir": p.get("subdir")})
-        hashes = {k: p[k] for k in ("md5", "sha256") if p.get(k)}
+        hashes = {k: p[k].lower() for k in ("md5", "sha256") if p.get(k) and valid_digest(k, p[k])}
         out.append(Component(ref=purl, name=p["name"], version=p["version"], kind="conda", purl=purl, hashes=hashes))
     return out
 
@@ -93,12 +131,28 @@ def system_components(manifest: dict) -> list[Component]:
     if not kind:
         return []
     namespace = (manifest.get("os") or {}).get("id") or {"deb": "debian", "rpm": "rpm", "apk": "alpine"}[kind]
-    out = []
+    out, refs = [], {}
     for p in system.get("packages") or []:
         purl = _purl(kind, p["name"], p["version"], namespace=namespace,
                      qualifiers={"arch": p.get("architecture"), "distro": _distro(manifest)})
-        out.append(Component(ref=purl, name=p["name"], version=p["version"], kind=kind, purl=purl))
+        license = p.get("license")
+        out.append(Component(ref=purl, name=p["name"], version=p["version"], kind=kind, purl=purl,
+                             license=license, license_kind=_license_kind(license) if license else None))
+        refs.setdefault(p["name"], purl)
+    for component, p in zip(out, system.get("packages") or []):
+        # `depends` names the installed packages that satisfy it (the dpkg probe resolved alternatives).
+        component.depends_on = sorted({refs[name] for name in p.get("depends") or []
+                                       if name in refs and refs[name] != component.ref})
     return out
+
+
+def _license_kind(text: str) -> str:
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
+    try:
+        return "spdx" if canonicalize_license_expression(text) == text else "text"
+    except InvalidLicenseExpression:
+        return "text"
 
 
 def platform_components(manifest: dict) -> list[Component]:

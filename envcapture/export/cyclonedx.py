@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from envcapture.export.components import Component
-from envcapture.manifest.grammar import parse_iso_datetime
 
 
 def _license(component: Component):
@@ -39,18 +39,40 @@ def _component(component: Component):
         licenses=_license(component), hashes=hashes, external_references=references)
 
 
-def document(manifest: dict, components: list[Component], digest: str) -> str:
+def document(manifest: dict, components: list[Component], digest: str, created: datetime) -> str:
     from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentType
     from cyclonedx.output.json import JsonV1Dot6
+
+    from envcapture import __version__
+    from envcapture.export.components import project_package, python_purl
+    from envcapture.manifest.grammar import canonical_name
 
     # Same manifest, same document: the serial number comes from the manifest's hash, the time from its capture.
     bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"envcapture:{digest}"))
-    bom.metadata.timestamp = parse_iso_datetime(manifest["created"])  # the grammar's parser: 3.10 too
+    bom.metadata.timestamp = created
+    bom.metadata.tools.components.add(CdxComponent(
+        type=ComponentType.APPLICATION, name="envcapture", version=__version__, bom_ref="tool:envcapture"))
     made = {c.ref: _component(c) for c in components}
+    project = project_package(manifest)
+    subject = made.pop(python_purl(project), None) if project else None
+    if subject is not None:
+        subject.type = ComponentType.APPLICATION
+    else:  # no local project: the subject is the recorded environment itself
+        subject = CdxComponent(type=ComponentType.PLATFORM, name="python-environment", bom_ref="environment",
+                               version=(manifest.get("python") or {}).get("version"))
+    bom.metadata.component = subject
     for component in made.values():
         bom.components.add(component)
+    everything = {**made, subject.bom_ref.value: subject}
+    if subject.bom_ref.value == "environment":
+        top = {canonical_name(p["name"]) for p in manifest["python_packages"] if p.get("top_level")}
+        bom.register_dependency(subject, [made[c.ref] for c in components
+                                          if c.kind == "python" and canonical_name(c.name) in top and c.ref in made])
     for c in components:
-        bom.register_dependency(made[c.ref], [made[ref] for ref in c.depends_on if ref in made])
+        if c.ref in everything:
+            bom.register_dependency(everything[c.ref], [everything[ref] for ref in c.depends_on if ref in everything])
     return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"
 
 

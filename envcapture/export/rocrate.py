@@ -1,59 +1,161 @@
 """An RO-Crate 1.1 (written with the `rocrate` package): the manifest, its HTML report and the Docker kit, with
-the metadata research repositories (Zenodo, WorkflowHub) read."""
+the metadata research repositories (Zenodo, WorkflowHub) read: authors (and where they were found), a license
+entity, a publisher where one is known, and an encodingFormat on every file.
+
+The crate is made in a scratch folder and only then put where the user asked: a .zip is written atomically, a
+folder is renamed into place, so a failure leaves nothing half-made.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import tempfile
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 from envcapture import __version__
+from envcapture.export.people import Person, find_authors
+from envcapture.export.components import project_package
+
+DEFAULT_LICENSE = "CC-BY-4.0"  # when the project's own license is not recorded
+
+# By file name suffix (the kit's files are known by name); anything else is plain text.
+_FORMATS = {".json": "application/json", ".html": "text/html", ".md": "text/markdown", ".txt": "text/plain",
+            ".lock": "text/plain", ".sh": "text/x-shellscript", ".yml": "application/yaml",
+            ".yaml": "application/yaml", ".toml": "application/toml", ".pem": "application/x-pem-file",
+            ".crt": "application/x-pem-file"}
+_BY_NAME = {"Dockerfile": "text/x-dockerfile", ".dockerignore": "text/plain"}
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same crate zips to the same bytes
 
 
-def write(manifest: dict, manifest_path: Path, out: Path, as_zip: bool) -> None:
+def encoding_format(name: str) -> str:
+    return _BY_NAME.get(name) or _FORMATS.get(Path(name).suffix.lower(), "text/plain")
+
+
+def zipped(manifest: dict, manifest_path: Path, created: datetime) -> bytes:
+    """The crate as .zip bytes, with an entry for every folder it describes (roc-validator requires them)."""
+    import io
+
+    with tempfile.TemporaryDirectory(prefix="envcapture-crate-") as scratch:
+        folder = _build(manifest, manifest_path, created, Path(scratch))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                name = path.relative_to(folder).as_posix()
+                if path.is_dir():
+                    info = zipfile.ZipInfo(name + "/", _ZIP_TIME)
+                    info.external_attr = (0o40755 << 16) | 0x10
+                    archive.writestr(info, b"")
+                elif path.is_file():
+                    info = zipfile.ZipInfo(name, _ZIP_TIME)
+                    info.external_attr = 0o644 << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+        return buffer.getvalue()
+
+
+def write_folder(manifest: dict, manifest_path: Path, out: Path, created: datetime) -> None:
+    """The crate as a new folder: made beside ``out``, then renamed onto it (a missing or empty folder)."""
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        folder = _build(manifest, manifest_path, created, work)
+        os.rename(folder, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _build(manifest: dict, manifest_path: Path, created: datetime, work: Path) -> Path:
     from rocrate.model.contextentity import ContextEntity
     from rocrate.rocrate import ROCrate
 
     from envcapture.report.facts import build_report
     from envcapture.report.views import html
 
-    with tempfile.TemporaryDirectory(prefix="envcapture-crate-") as scratch:
-        work = Path(scratch)
-        report = work / "report.html"
-        report.write_text(html(build_report([manifest], [manifest_path.name])), encoding="utf-8")
-        kit = work / "reproduce"
-        status = _generate_docker_kit(manifest_path, kit)
-        crate = ROCrate(version="1.1")  # the version Zenodo and WorkflowHub read
-        root = crate.root_dataset
-        root["name"] = f"Computational environment ({manifest_path.name})"
-        root["description"] = ("The software environment of this work, recorded by envcapture: the manifest, a "
-                               "readable report and a kit that rebuilds it.")
-        root["datePublished"] = manifest["created"]
-        root["license"] = "https://spdx.org/licenses/CC-BY-4.0"
-        crate.add_file(manifest_path, dest_path="envcapture.json", properties={
-            "name": "envcapture manifest", "encodingFormat": "application/json",
-            "description": "Every package, the OS, hardware, GPU stack and code state (schema-validated JSON)."})
-        crate.add_file(report, dest_path="report.html", properties={
-            "name": "Computational environment report", "encodingFormat": "text/html"})
-        if status == 0:
-            crate.add_tree(kit, dest_path="reproduce", properties={
-                "name": "Reproduction kit (Dockerfile)",
-                "description": "envcapture generate docker: build it with `docker build reproduce`."})
-        tool = crate.add(ContextEntity(crate, "https://pypi.org/project/envcapture/", properties={
-            "@type": "SoftwareApplication", "name": "envcapture", "version": __version__}))
-        crate.add_action(tool, identifier="#freeze", object=None, result=[crate.get("envcapture.json")],
-                         properties={"name": "envcapture freeze", "endTime": manifest["created"]})
-        if not as_zip:
-            crate.write(str(out))
-            return
-        # rocrate's write_zip stores a tree's files twice (as the folder and as parts): zip the written folder.
-        folder = work / "crate"
-        crate.write(str(folder))
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(folder).as_posix())
+    from envcapture.manifest import file as manifest_io
+
+    # The manifest as loaded and validated, not the file again (it could have changed since it was read).
+    copy = work / "envcapture.json"
+    copy.write_text(manifest_io.dumps(manifest), encoding="utf-8")
+    report = work / "report.html"
+    report.write_text(html(build_report([manifest], [manifest_path.name])), encoding="utf-8")
+    kit = work / "reproduce"
+    status = _generate_docker_kit(copy, kit)
+    crate = ROCrate(version="1.1")  # the version Zenodo and WorkflowHub read
+    root = crate.root_dataset
+    root["name"] = f"Computational environment ({manifest_path.name})"
+    root["description"] = ("The software environment of this work, recorded by envcapture: the manifest, a "
+                           "readable report and a kit that rebuilds it.")
+    root["datePublished"] = created.isoformat()
+    root["license"] = crate.add(_license_entity(crate, ContextEntity, manifest))
+    authors, where = find_authors(manifest_path.parent)
+    if authors:
+        people = [crate.add(_person_entity(crate, ContextEntity, person, index, where))
+                  for index, person in enumerate(authors)]
+        root["author"] = people[0] if len(people) == 1 else people  # RO-Crate 1.1: a single value, not [x]
+        publisher = next((p.affiliation for p in authors if p.affiliation), None)
+        if publisher:
+            root["publisher"] = crate.add(ContextEntity(crate, "#publisher", properties={
+                "@type": "Organization", "name": publisher,
+                "description": f"The first author's affiliation ({where})"}))
+        print(f"envcapture: crate authors from {where}: {len(authors)}", file=sys.stderr)
+    else:
+        print("envcapture: no authors found (CITATION.cff, pyproject.toml, git config user.name): "
+              "the crate has none", file=sys.stderr)
+    crate.add_file(copy, dest_path="envcapture.json", properties={
+        "name": "envcapture manifest", "encodingFormat": "application/json",
+        "description": "Every package, the OS, hardware, GPU stack and code state (schema-validated JSON)."})
+    crate.add_file(report, dest_path="report.html", properties={
+        "name": "Computational environment report", "encodingFormat": "text/html"})
+    if status == 0:
+        crate.add_dataset(kit, dest_path="reproduce/", properties={
+            "name": "Reproduction kit (Dockerfile)",
+            "description": "envcapture generate docker: build it with `docker build reproduce`."})
+        for path in sorted(kit.rglob("*")):
+            relative = f"reproduce/{path.relative_to(kit).as_posix()}"
+            if path.is_dir():
+                crate.add_dataset(path, dest_path=relative + "/", properties={"name": relative})
+            elif path.is_file():
+                crate.add_file(path, dest_path=relative, properties={
+                    "name": relative, "encodingFormat": encoding_format(path.name)})
+    tool = crate.add(ContextEntity(crate, "https://pypi.org/project/envcapture/", properties={
+        "@type": "SoftwareApplication", "name": "envcapture", "version": __version__}))
+    crate.add_action(tool, identifier="#freeze", object=None, result=crate.get("envcapture.json"),
+                     properties={"name": "envcapture freeze", "endTime": created.isoformat()})
+    folder = work / "crate"
+    crate.write(str(folder))
+    return folder
+
+
+def _license_entity(crate, ContextEntity, manifest: dict):
+    project = project_package(manifest)
+    spdx = project.get("license") if project and project.get("license_kind") == "spdx" else None
+    if spdx and _is_single_spdx_id(spdx):
+        return ContextEntity(crate, f"https://spdx.org/licenses/{spdx}", properties={
+            "@type": "CreativeWork", "name": spdx, "identifier": spdx,
+            "description": f"The license of the project {project['name']} (its package metadata)"})
+    return ContextEntity(crate, f"https://spdx.org/licenses/{DEFAULT_LICENSE}", properties={
+        "@type": "CreativeWork", "name": "Creative Commons Attribution 4.0 International",
+        "identifier": DEFAULT_LICENSE,
+        "description": "envcapture's default for a crate whose project declares no single SPDX license"})
+
+
+def _is_single_spdx_id(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", text) is not None
+
+
+def _person_entity(crate, ContextEntity, person: Person, index: int, where: str):
+    identifier = person.orcid or f"#author-{index + 1}"
+    properties = {"@type": "Person", "name": person.name, "description": f"Author, from {where}"}
+    if person.email:
+        properties["email"] = person.email
+    if person.affiliation:
+        properties["affiliation"] = person.affiliation
+    return ContextEntity(crate, identifier, properties=properties)
 
 
 def _generate_docker_kit(manifest_path: Path, kit: Path) -> int:

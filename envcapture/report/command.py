@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from envcapture.manifest import file as manifest_io
-from envcapture.errors import BadInput
+from envcapture.report.output import check_target, write_output
+from envcapture.text import printable
 
 
 def report_command(args) -> int:
@@ -14,14 +15,14 @@ def report_command(args) -> int:
     from envcapture.report.views import RENDERERS
 
     paths = list(args.manifests) or ["envcapture.json"]
+    if args.output not in (None, "-"):
+        check_target(Path(args.output), getattr(args, "force", False))  # refused before any work
     manifests = [manifest_io.load(path) for path in paths]
     text = RENDERERS[args.format](build_report(manifests, paths), standalone=args.standalone)
     if args.output in (None, "-"):
         sys.stdout.write(text)
         return 0
     out = Path(args.output)
-    if out.is_dir():
-        raise BadInput(f"{out} is a folder; give a file name for the report")
-    manifest_io.write_atomically(out, text)
-    print(f"envcapture: wrote the {args.format} report to {out}", file=sys.stderr)
+    write_output(out, text, force=getattr(args, "force", False))
+    print(f"envcapture: wrote the {args.format} report to {printable(out)}", file=sys.stderr)
     return 0

@@ -17,7 +17,7 @@ from .conftest import FIXTURES
 
 def report(tmp_path, *manifests, fmt="markdown", extra=()):
     out = tmp_path / f"report.{fmt}"
-    assert main(["report", *map(str, manifests), "--format", fmt, "-o", str(out), *extra]) == 0
+    assert main(["report", *map(str, manifests), "--format", fmt, "-o", str(out), "--force", *extra]) == 0
     return out.read_text()
 
 
