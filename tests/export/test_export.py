@@ -221,8 +221,11 @@ def test_impossible_created_date_is_one_line(tmp_path, capsys):
     m["created"] = "2026-02-30T12:00:00Z"
     path = tmp_path / "feb30.json"
     path.write_text(json.dumps(m))
-    for fmt in ("cyclonedx", "spdx"):
-        one_line_refusal(capsys, ["export", str(path), "--format", fmt])
+    for fmt in ("cyclonedx", "spdx", "ro-crate"):
+        assert main(["export", str(path), "--format", fmt, "-o", str(tmp_path / f"out-{fmt}")]) == 2
+        err = capsys.readouterr().err  # validate's verdict: one headline and the problem, naming the field
+        assert "Traceback" not in err and "created" in err and len(err.strip().splitlines()) <= 2, err
+    assert not list(tmp_path.glob("out-*"))
 
 
 def test_hashes_and_vcs_urls_that_validators_refuse_are_not_exported(tmp_path):
