@@ -123,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file (ro-crate: a new folder, or a .zip); default standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file given with -o (not a folder)")
 
+    p = sub.add_parser("run", help="run a command and write a run record: environment, seed, data, files used")
+    p.add_argument("-o", dest="output", default="run.json", metavar="RUN.json", help="the run record (default run.json)")
+    p.add_argument("--seed", type=_seed_value, help="seed every framework the run imports, and set PYTHONHASHSEED "
+                   "and CUBLAS_WORKSPACE_CONFIG for it")
+    p.add_argument("--data", action="append", default=[], metavar="PATH", help="input data fingerprinted before "
+                   "the run (repeatable)")
+    p.add_argument("--output", dest="output_path", action="append", default=[], metavar="PATH",
+                   help="output file or folder fingerprinted after the run (repeatable)")
+    p.add_argument("--project", default=".", help="project folder: its git state, and the files read and "
+                   "written under it")
+    p.add_argument("--no-cache", action="store_true", help="hash every data file again (no fingerprint cache)")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+
     p = sub.add_parser("build", help="generate a kit and build it with the real tool")
     p.add_argument("tool", choices=("docker", "packer", "vagrant"))
     p.add_argument("-m", "--manifest", default="envcapture.json")
@@ -138,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--system-packages", nargs="+", metavar="NAME", help="recorded system packages to install "
                    "beside the ones the Python environment needs (default: only those); `all`: every hand-installed one")
     return parser
+
+
+def _seed_value(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 2 ** 32 - 1:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 to 4294967295 (NumPy's and PYTHONHASHSEED's range)")
+    return value
 
 
 def add_data_options(p) -> None:
@@ -198,6 +221,10 @@ def _run(args) -> int:
         from envcapture.report.command import report_command
 
         return report_command(args)
+    if command == "run":
+        from envcapture.run.command import run_command
+
+        return run_command(args)
     if command == "build":
         from envcapture.build import build_command
 

@@ -361,6 +361,59 @@ def _host() -> dict:
                 "machine_id": s("text", nullable=True)}, nullable=True, required=[])
 
 
+# ---------------------------------------------------------------------------------------- run (envcapture run)
+# Written by `envcapture run` (envcapture/run/record.py) beside the environment of the Python that ran the
+# command; optional, so manifests without it stay valid. Kept as one block: other sections are edited elsewhere.
+
+def _seed_record() -> dict:
+    """What ``envcapture.seed_everything`` did (envcapture/seed.py), by the program's call or run's hook."""
+    seeded = obj({"name": s("identifier"), "version": s("identifier", nullable=True, max_length=200),
+                  "call": s(max_length=400), "when": {"enum": ["at call", "on import"]}})
+    not_set = obj({"name": s("identifier", max_length=200), "reason": s(max_length=1000),
+                   "value_to_set": s(nullable=True, max_length=200)})
+    return obj({
+        "seed": INT,
+        "deterministic": BOOL,
+        "warn_only": BOOL,
+        "mode": {"enum": ["call", "hook"]},
+        "seeded": arr(seeded, 50),
+        "switches": {"type": "object", "additionalProperties": {"type": ["boolean", "string"], "format": "text",
+                                                                 "maxLength": 200},
+                     "propertyNames": {"format": "identifier", "maxLength": 200}, "maxProperties": 100},
+        "environment": {"type": "object", "additionalProperties": s(max_length=200),
+                        "propertyNames": {"format": "env-name"}, "maxProperties": 100},
+        "not_set": arr(not_set, 100),
+        "waiting": arr(s("identifier"), 50),
+    })
+
+
+def _run() -> dict:
+    data_sets = _data()["properties"]["sets"]
+    return obj({
+        "argv": arr(s(), 10_000),
+        "working_folder": s("path"),
+        "started": s("iso-datetime"),
+        "ended": s("iso-datetime"),
+        "duration_seconds": {"type": "number", "minimum": 0},
+        "status": {"enum": ["succeeded", "failed", "killed", "not started"]},
+        "exit_code": {"type": ["integer", "null"]},
+        "signal": s("identifier", nullable=True, max_length=40),
+        "seed": NINT,
+        "seed_records": arr(_seed_record(), 100),
+        "outputs": data_sets,  # fingerprinted after the run; the --data inputs are the manifest's data section
+        "used": obj({
+            "recorded": BOOL,
+            "python_packages": {**arr(s("dist-name"), 20_000), "type": ["array", "null"]},
+            "shared_libraries": arr(s(), 1000),
+            "files_read": arr(s(), 100_000),  # relative to the project, else ~/... or absolute
+            "files_written": arr(s(), 100_000),
+            "files_not_listed": INT,
+            "problems": arr(s(), 100),
+        }),
+        "warnings": arr(s(), 1000),
+    }, nullable=True)
+
+
 def build_schema() -> dict:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -387,6 +440,7 @@ def build_schema() -> dict:
             "scheduler": _scheduler(),
             "host": _host(),
             "data": _data(),
+            "run": _run(),
             "warnings": arr(_warning(), 10_000),
         }, required=["schema_version", "envcapture", "created", "python", "python_packages", "conda", "os",
                      "system_packages", "hardware", "filesystem", "code", "determinism", "gpu", "warnings"]),

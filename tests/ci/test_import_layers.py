@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "envcapture"
 
 # Bottom first. A module may import its own wing and any wing listed before it.
 LAYERS = ["envcapture", "envcapture.errors", "envcapture.text", "envcapture.manifest", "envcapture.probes",
-          "envcapture.data", "envcapture.capture", "envcapture.render", "envcapture.compare", "envcapture.build",
+          "envcapture.data", "envcapture.capture", "envcapture.run", "envcapture.render", "envcapture.compare", "envcapture.build",
           "envcapture.show", "envcapture.report", "envcapture.export", "envcapture.restore", "envcapture.gather",
           "envcapture.cli", "envcapture.__main__"]
 

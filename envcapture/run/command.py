@@ -1,0 +1,262 @@
+"""`envcapture run [-o run.json] [--seed N] [--data PATH ...] [--output PATH ...] -- COMMAND [ARGS...]`.
+
+The command runs as a child with envcapture's stdin, stdout and stderr; its exit code (or the signal that
+killed it) becomes envcapture's. While it starts, the environment manifest of the Python that runs it is
+collected in a thread. A ``sitecustomize`` on the child's PYTHONPATH (hook/) records what the run opened,
+loaded and imported, and seeds each framework on import with ``--seed``. The record is written whatever
+happens to the child: a crash is recorded as ``failed`` or ``killed``.
+
+Signals: Ctrl-C goes from the terminal to the whole foreground process group, so the child receives it
+itself; envcapture ignores SIGINT and SIGQUIT while the child runs (it must live to write the record) and
+forwards SIGTERM and SIGHUP, which are usually sent to envcapture alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from envcapture.errors import BadInput
+from envcapture.run import record as run_record
+
+HOOK_DIR = Path(__file__).resolve().parent / "hook"
+SEED_MODULE = Path(__file__).resolve().parent.parent / "seed.py"
+CUBLAS_VALUE = ":4096:8"
+FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+IGNORED = (signal.SIGINT, signal.SIGQUIT)
+EXIT_NOT_FOUND, EXIT_NOT_EXECUTABLE = 127, 126
+
+
+def command_argv(raw: list[str]) -> list[str]:
+    argv = raw[1:] if raw and raw[0] == "--" else list(raw)
+    if not argv:
+        raise BadInput("run needs a command: envcapture run [-o run.json] [--seed N] -- COMMAND [ARGS...]")
+    return argv
+
+
+def python_of(argv0: str, env: dict) -> str | None:
+    """The interpreter that runs the command: argv[0] itself (python, python3.11, a venv's bin/python) or the
+    #! line of a script or console script; None for anything else (the active environment is recorded)."""
+    found = shutil.which(argv0, path=env.get("PATH")) if os.sep not in argv0 else argv0
+    if not found:
+        return None
+    if Path(found).name.startswith("python"):
+        return os.path.abspath(found)
+    try:
+        with open(found, "rb") as handle:
+            first = handle.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if words and Path(words[0]).name == "env" and len(words) > 1:
+        words = words[1:]
+    if words and Path(words[0]).name.startswith("python"):
+        return shutil.which(words[0], path=env.get("PATH")) or words[0]
+    return None
+
+
+def child_environment(seed: int | None, roots: list[str], hook_out: Path) -> tuple[dict, dict]:
+    """(the child's environment, the environment as the program will see it once the hook removed itself)."""
+    seen = dict(os.environ)
+    if seed is not None:
+        seen["PYTHONHASHSEED"] = str(seed)
+        if seen.get("CUBLAS_WORKSPACE_CONFIG") not in (":4096:8", ":16:8"):
+            seen["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_VALUE
+    child = dict(seen)
+    original = seen.get("PYTHONPATH")
+    child["PYTHONPATH"] = str(HOOK_DIR) + (os.pathsep + original if original else "")
+    if original is None:
+        child["ENVCAPTURE_RUN_PYTHONPATH_UNSET"] = "1"
+    else:
+        child["ENVCAPTURE_RUN_PYTHONPATH"] = original
+    child["ENVCAPTURE_RUN_OUT"] = str(hook_out)
+    child["ENVCAPTURE_RUN_ROOTS"] = os.pathsep.join(roots)
+    if seed is not None:
+        child["ENVCAPTURE_RUN_SEED"] = str(seed)
+        child["ENVCAPTURE_RUN_SEED_MODULE"] = str(SEED_MODULE)
+    return child, seen
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse a bad -o before the command runs: a refusal afterwards would lose the record."""
+    from envcapture.manifest.file import is_manifest_file
+
+    if output.is_dir():
+        raise BadInput(f"-o {output}: is a directory")
+    if not output.parent.is_dir():
+        raise BadInput(f"-o {output}: the folder {output.parent} does not exist (create it first)")
+    if output.exists() and not is_manifest_file(output):
+        raise BadInput(f"-o {output}: exists and is not an envcapture manifest; choose another name")
+
+
+def fingerprint(paths: list[str], project: Path, output: Path, warnings: list[str], no_cache: bool):
+    from envcapture.data import specs as datasets
+
+    specs = [datasets.DataSpec(path, Path.cwd()) for path in paths]
+    found = datasets.collect(specs, project, "blake3", not no_cache, str(output),
+                             roles=datasets.previous_roles(str(output)))
+    warnings.extend(found.warnings)
+    return found
+
+
+def run_command(args) -> int:
+    argv = command_argv(args.argv)
+    output = Path(args.output)
+    check_output_path(output)
+    project = Path(os.path.abspath(args.project))
+    if not project.is_dir():
+        raise BadInput(f"--project {args.project}: not a folder")
+    for path in list(args.data) + list(args.output_path):
+        if not path:
+            raise BadInput("--data and --output need a path")
+    for path in args.data:
+        if not os.path.lexists(path):
+            raise BadInput(f"--data {path}: no such file or folder")
+    warnings: list[str] = []
+    inputs = fingerprint(args.data, project, output, warnings, args.no_cache) if args.data else None
+    roots = [str(project)] + [os.path.abspath(p) for p in list(args.data) + list(args.output_path)]
+    with tempfile.TemporaryDirectory(prefix="envcapture-run-") as private:
+        hook_out = Path(private) / "hook.json"
+        child_env, seen_env = child_environment(args.seed, roots, hook_out)
+        code = _code_at_start(project, seen_env)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            started = datetime.datetime.now(datetime.timezone.utc)
+            clock = time.monotonic()
+            with signals_held():
+                returncode, failure = _run_child(argv, child_env)
+                if failure is None:
+                    _CHILD.append(returncode)
+                    manifest_future = pool.submit(_environment, argv, project, seen_env)
+                    returncode = _wait(returncode)
+            duration = time.monotonic() - clock
+            ended = datetime.datetime.now(datetime.timezone.utc)
+            manifest = manifest_future.result() if failure is None else _environment(argv, project, seen_env)
+        hook, hook_problem = run_record.read_hook(hook_out)
+    if failure is not None:
+        warnings.append(failure[1])
+    outputs = fingerprint(args.output_path, project, output, warnings, args.no_cache) if args.output_path else None
+    home = os.path.expanduser("~")
+    section = run_record.run_section(
+        argv=argv, cwd=Path.cwd(), project=project, home=home, started=started, ended=ended, duration=duration,
+        returncode=None if failure else returncode.returncode, seed=args.seed, hook=hook,
+        hook_problem=hook_problem, outputs=outputs.section["sets"] if outputs else [], warnings=warnings,
+        site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []])
+    _save(manifest, code, inputs, outputs, section, output)
+    if failure is not None:
+        print(f"envcapture: {failure[1]}", file=sys.stderr)
+        return failure[0]
+    return _exit_like(returncode.returncode)
+
+
+def _code_at_start(project: Path, env: dict):
+    """The git state before the command can change it (freeze's own probe runs while the command does)."""
+    from envcapture.capture.freeze import run_probe
+    from envcapture.probes import ProbeContext
+
+    return run_probe("code", "git", ProbeContext(env=env, project=project))
+
+
+def _environment(argv: list[str], project: Path, env: dict) -> dict:
+    from envcapture.capture.freeze import build_manifest
+
+    python = python_of(argv[0], env)
+    try:
+        return build_manifest(python=python, project=project, argv=sys.argv[1:], env=env)
+    except BadInput:  # an interpreter that cannot be probed: record the active environment instead
+        return build_manifest(python=None, project=project, argv=sys.argv[1:], env=env)
+
+
+def _run_child(argv: list[str], env: dict):
+    try:
+        return subprocess.Popen(argv, env=env), None
+    except FileNotFoundError:
+        return None, (EXIT_NOT_FOUND, f"{argv[0]}: command not found")
+    except PermissionError:
+        return None, (EXIT_NOT_EXECUTABLE, f"{argv[0]}: permission denied (not executable)")
+    except OSError as exc:
+        return None, (EXIT_NOT_EXECUTABLE, f"{argv[0]}: cannot run it ({exc.strerror})")
+
+
+def _wait(child: subprocess.Popen) -> subprocess.Popen:
+    try:
+        child.wait()
+    finally:
+        _CHILD[:] = []
+    return child
+
+
+_CHILD: list = []
+
+
+def _on_signal(signum, frame):
+    """SIGINT, SIGQUIT: the terminal sent them to the child too, wait for it; SIGTERM, SIGHUP: pass them on.
+    A handler, not SIG_IGN: an ignored signal would stay ignored in the child across exec."""
+    if signum in FORWARDED:
+        for child in _CHILD:
+            try:
+                child.send_signal(signum)
+            except OSError:
+                pass
+
+
+class signals_held:
+    """From before the child starts (a Ctrl-C in the first millisecond must not kill envcapture) to the end."""
+
+    def __enter__(self):
+        self.previous = {signum: signal.signal(signum, _on_signal) for signum in IGNORED + FORWARDED}
+        return self
+
+    def __exit__(self, *exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path) -> None:
+    from envcapture.capture.freeze import conform, redact_secrets
+    from envcapture.data import specs as datasets
+    from envcapture.manifest import file as manifest_io
+    from envcapture.text import one_line
+
+    manifest["code"] = code.data
+    manifest["warnings"].extend({"source": "git", "message": one_line(w.message)} for w in code.warnings)
+    if inputs is not None:
+        datasets.add_to_manifest(manifest, inputs.section, [])
+    tail = manifest.pop("warnings")
+    manifest["run"] = section
+    manifest["warnings"] = tail
+    record = conform(redact_secrets(manifest))
+    sidecars = (inputs.sidecars if inputs else []) + (outputs.sidecars if outputs else [])
+    if sidecars:
+        datasets.write_sidecars(sidecars, output)
+    manifest_io.validate(record)
+    manifest_io.save(record, output)
+    status = section["status"]
+    print(f"envcapture: wrote {output} (run {status}, {section['duration_seconds']:.2f} s)", file=sys.stderr)
+
+
+def _exit_like(returncode: int) -> int:
+    """The child's exit code; killed by a signal: die of the same signal, so a shell sees what it would have."""
+    if returncode >= 0:
+        return returncode
+    signum = -returncode
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGKILL, signal.SIGSEGV,
+                  signal.SIGABRT, signal.SIGPIPE, signal.SIGBUS, signal.SIGFPE, signal.SIGILL):
+        try:
+            if signum != signal.SIGKILL:  # its handler cannot be changed (and is always the default)
+                signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        except (OSError, ValueError):
+            pass
+    return 128 + signum
