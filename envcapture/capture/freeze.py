@@ -101,7 +101,15 @@ def host_facts() -> dict:
 
 def build_manifest(python: str | None = None, project: str | os.PathLike = ".", include_host: bool = False,
                    deep: bool = False, argv: list[str] | None = None, env=None, output: str | None = None) -> dict:
-    """The whole manifest of one environment, as plain JSON data (not yet validated)."""
+    """The whole manifest of one environment, through the gate (redacted, conformed, validated)."""
+    from envcapture.manifest.gate import seal
+
+    return seal(collect_manifest(python, project, include_host, deep, argv, env, output))
+
+
+def collect_manifest(python: str | None = None, project: str | os.PathLike = ".", include_host: bool = False,
+                     deep: bool = False, argv: list[str] | None = None, env=None, output: str | None = None) -> dict:
+    """The whole manifest of one environment, as the probes found it: not yet through the gate."""
     from envcapture.probes import python_env
     from envcapture.probes.interpreter import resolve_python, run_probe as run_target_probe
 
@@ -140,31 +148,12 @@ def build_manifest(python: str | None = None, project: str | os.PathLike = ".", 
         "host": host_facts() if include_host else None,
         "warnings": [{"source": w.source, "message": one_line(w.message)} for w in warnings],
     }
-    return conform(redact_secrets(manifest))
-
-
-def conform(manifest: dict) -> dict:
-    """freeze writes only what `validate` accepts: values that break a rule are repaired or left out, and said."""
-    from envcapture.manifest.conform import conform as conform_to_schema
-
-    return conform_to_schema(manifest)
-
-
-def redact_secrets(manifest: dict) -> dict:
-    """Last line of defence: nothing secret-shaped leaves this machine, whichever probe let it through."""
-    from envcapture.manifest.redact import scan_and_redact
-
-    clean, found = scan_and_redact(manifest)
-    for name in sorted(set(found)):
-        clean["warnings"].append({"source": "redact", "message": f"a {name} was found in the collected facts "
-                                                                 "and replaced by REDACTED"})
-    return clean
+    return manifest
 
 
 def freeze_command(args) -> int:
-    from envcapture.manifest import file as manifest_io
-
     from envcapture.capture.placeholders import fill
+    from envcapture.manifest.gate import write_manifest
 
     output = fill(args.output, os.environ)  # {node}, {rank}, ... before any work: a bad -o fails fast
     project = Path(args.project)
@@ -173,20 +162,16 @@ def freeze_command(args) -> int:
 
         raise BadInput(f"--project {args.project}: not a folder")
     data_specs = _data_specs(args, project)
-    data = build_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
-                          argv=sys.argv[1:], output=output)
+    data = collect_manifest(python=args.python, project=project, include_host=args.include_host, deep=args.deep,
+                            argv=sys.argv[1:], output=output)
     sidecars = _add_data(data, data_specs, args, project, output) if data_specs is not None else []
-    if output == "-":
-        sys.stdout.write(manifest_io.dumps(data))
-        return 0
-    if sidecars:  # before the manifest that names them
-        from envcapture.data.specs import write_sidecars
-
-        write_sidecars(sidecars, Path(output))
-    manifest_io.save(data, output, force=args.force)
-    count = len(data["python_packages"])
-    print(f"envcapture: wrote {output} ({count} Python packages, {len(data['warnings'])} warnings)",
-          file=sys.stderr)
+    # the one gate, then the writes: a refusal (an existing file that is no manifest) writes no sidecar either
+    data = write_manifest(data, output, [(s.file_name, s.content) for s in sidecars], force=args.force)
+    _print_data_warnings(data)
+    if output != "-":
+        count = len(data["python_packages"])
+        print(f"envcapture: wrote {output} ({count} Python packages, {len(data['warnings'])} warnings)",
+              file=sys.stderr)
     return 0
 
 
@@ -215,6 +200,13 @@ def _add_data(manifest: dict, specs: list, args, project: Path, output: str) -> 
         found = datasets.collect(specs, project, args.hash, not args.no_cache, output,
                                  roles=datasets.previous_roles(output), progress=progress)
     datasets.add_to_manifest(manifest, found.section, found.warnings)
-    for message in found.warnings[:20]:
-        print(f"envcapture: warning: {one_line(message)}", file=sys.stderr)
     return found.sidecars
+
+
+def _print_data_warnings(manifest: dict) -> None:
+    """The data warnings as the gate left them (a file name may have held a secret), the first 20."""
+    from envcapture.text import printable
+
+    messages = [w["message"] for w in manifest.get("warnings", []) if w.get("source") == "data"]
+    for message in messages[:20]:
+        print(f"envcapture: warning: {printable(message)}", file=sys.stderr)

@@ -79,7 +79,7 @@ def _load_yaml(raw: bytes):
 def _output(entry, base: str, source: str, stage: str | None, warnings: list[str]) -> DvcOutput | None:
     if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
         return None
-    path = os.path.normpath(os.path.join(base, entry["path"])).replace(os.sep, "/")
+    path = _output_path(base, entry["path"])
     md5 = entry.get("md5")
     md5 = md5 if isinstance(md5, str) and grammar.is_dvc_hash(md5) else None
     size, nfiles = entry.get("size"), entry.get("nfiles")
@@ -90,6 +90,17 @@ def _output(entry, base: str, source: str, stage: str | None, warnings: list[str
                         "characters a manifest cannot hold")
         return None
     return DvcOutput(path, md5, size, nfiles, source, stage)
+
+
+def _output_path(base: str, path: str) -> str:
+    """Project-relative, ``/``-separated; a URL (an external output, ``s3://``, ``https://user:pw@``) is kept as a
+    URL without its credentials: normpath would fold its ``//`` into ``/`` and hide the userinfo from every URL
+    rule."""
+    if "://" in path:
+        from envcapture.manifest.redact import strip_url_credentials
+
+        return strip_url_credentials(path)
+    return os.path.normpath(os.path.join(base, path)).replace(os.sep, "/")
 
 
 def lock_outputs(data, warnings: list[str]) -> list[DvcOutput]:

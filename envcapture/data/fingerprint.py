@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from envcapture.manifest import grammar
+from envcapture.text import printable
 
 ALGORITHMS = ("blake3", "sha256")
 # Above this size BLAKE3 hashes a memory map on all cores; below it one read() and one call are faster.
@@ -170,6 +171,8 @@ class _Entry:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+# What the schema's data-path rule refuses besides line breaks: written as escapes, so the file is still covered
+_INVISIBLE = re.compile(r"[\x80-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _relative_name(name: str, parent: str, warnings: list[str]) -> str | None:
@@ -178,6 +181,8 @@ def _relative_name(name: str, parent: str, warnings: list[str]) -> str | None:
     scandir never yields ``.``, ``..`` or a name with ``/``, so only line breaks and non-UTF-8 bytes are
     left to refuse: one regex search per name, not the full data-path rule (this runs once per file).
     """
+    if _INVISIBLE.search(name):  # C1 controls and bidi marks: recorded as \x85 / \u202e text, like printable()
+        name = printable(name)
     relative = f"{parent}/{name}" if parent else name
     if _CONTROL.search(name):
         warnings.append(f"skipped {grammar.quote_for_message(relative)}: its name has control characters")
@@ -327,11 +332,36 @@ def fingerprint(path: str | os.PathLike, algorithm: str = "blake3", excludes: tu
             progress.files_done += 1
             progress.bytes_done += entry.info.st_size
             on_progress(progress)
+    records = recordable(records)
     records.sort(key=lambda r: r.path.encode("utf-8"))
+    warnings = recordable_warnings(warnings)
     return DataSetFacts(path=root, kind=kind, algorithm=algorithm, files=records,
                         root_hash=root_hash(records, algorithm), file_count=len(records),
                         total_bytes=sum(r.size or 0 for r in records if r.link is None),
                         read_only=read_only, writable=writable, warnings=warnings)
+
+
+def recordable(records: list[FileRecord]) -> list[FileRecord]:
+    """Records as a manifest may hold them: a secret in a name or a link's target (wget names a download
+    after the presigned URL's query, ``?X-Amz-Credential=AKIA...``; a link may point at ``https://user:pw@``)
+    is replaced by REDACTED with the manifest gate's rules. Done here, where records are made, so that the root
+    hash covers the names as recorded and `check` (which fingerprints the same way) compares like with like."""
+    from envcapture.manifest.redact import may_hold_secret, redact_text
+
+    if not may_hold_secret("\n".join(r.path if r.link is None else f"{r.path}\n{r.link}" for r in records)):
+        return records
+    for record in records:
+        record.path = redact_text(record.path)
+        if record.link is not None:
+            record.link = redact_text(record.link)
+    return records
+
+
+def recordable_warnings(warnings: list[str]) -> list[str]:
+    """Warnings quote names: the same redaction (they are printed by freeze and check as they are made)."""
+    from envcapture.manifest.redact import may_hold_secret, redact_text
+
+    return [redact_text(w) for w in warnings] if may_hold_secret("\n".join(warnings)) else warnings
 
 
 def file_record(entry: _Entry, algorithm: str, cache, warnings: list[str]) -> FileRecord:

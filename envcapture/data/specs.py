@@ -144,6 +144,7 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
     from envcapture.data.cache import FingerprintCache
     from envcapture.data import fingerprint as data_probe
     from envcapture.data import dvc as dvc_probe
+    from envcapture.manifest.redact import redact_text
     from envcapture.probes import to_data
 
     home = os.path.expanduser("~") if home is None else home
@@ -155,8 +156,9 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
     try:
         for spec in specs:
             absolute = Path(os.path.abspath(os.path.join(spec.base, os.path.expanduser(spec.path))))
-            path_text = recorded_path(absolute, project, home)
-            name = spec.name or default_name(absolute, taken)
+            path_text = redact_text(recorded_path(absolute, project, home))
+            name = spec.name if spec.name and redact_text(spec.name) == spec.name \
+                else default_name(Path(redact_text(spec.name or absolute.name)), taken)
             if name in taken:
                 raise BadInput(f"data set name {name!r} is used twice ({spec.origin}); names are unique")
             taken.add(name)
@@ -167,7 +169,7 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
                 raise BadInput(f"{spec.origin} {exc}") from None
             warnings.extend(f"data set {name}: {message}" for message in facts.warnings)
             role = spec.role or roles.get(path_text) or "derived"
-            record, sidecar = set_record(name, path_text, role, spec.excludes, facts, manifest_name)
+            record, sidecar = set_record(name, path_text, role, spec.excludes, facts, manifest_name, warnings)
             sets.append(record)
             if sidecar:
                 sidecars.append(sidecar)
@@ -183,7 +185,8 @@ def collect(specs: list[DataSpec], project: Path, algorithm: str, use_cache: boo
     return DataSection(section, sidecars, warnings)
 
 
-def set_record(name: str, path_text: str, role: str, excludes, facts, manifest_name: str | None):
+def set_record(name: str, path_text: str, role: str, excludes, facts, manifest_name: str | None,
+               warnings: list[str] | None = None):
     record = {
         "name": name,
         "path": path_text,
@@ -202,25 +205,37 @@ def set_record(name: str, path_text: str, role: str, excludes, facts, manifest_n
     if manifest_name is None or facts.file_count <= INLINE_LIMIT:
         record["files"] = [f.to_json() for f in facts.files]
         return record, None
-    sidecar = make_sidecar(manifest_name, record, facts.files)
+    sidecar = make_sidecar(manifest_name, record, facts.files, warnings)
     record["sidecar"] = {"file": sidecar.file_name, "sha256": sidecar.sha256}
     return record, sidecar
 
 
-def make_sidecar(manifest_name: str, record: dict, files) -> Sidecar:
-    """JSON lines, gzip'd without a timestamp: the same records always give the same bytes and name."""
+def make_sidecar(manifest_name: str, record: dict, files, warnings: list[str] | None = None) -> Sidecar:
+    """JSON lines, gzip'd without a timestamp: the same records always give the same bytes and name. The
+    records pass the manifest gate first (redacted, checked as inline records are)."""
+    from envcapture.manifest.gate import seal_records
+
     header = {"envcapture_data_sidecar": SIDECAR_FORMAT, "name": record["name"],
               "algorithm": record["algorithm"], "root_hash": record["root_hash"]}
+    records, found = seal_records([f.to_json() for f in files], f"data set {record['name']}")
+    if warnings is not None:
+        warnings.extend(found)
     lines = [json.dumps(header, separators=(",", ":"))]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    lines.extend(dumps(f.to_json()) for f in files)
+    lines.extend(dumps(r) for r in records)
     import gzip
 
     content = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), compresslevel=6, mtime=0)
     digest = hashlib.sha256(content).hexdigest()
+    return Sidecar(f"{sidecar_stem(manifest_name)}.{record['name']}.{digest[:24]}.jsonl.gz", content, digest)
+
+
+def sidecar_stem(manifest_name: str) -> str:
+    """The manifest's file name without .json, in characters any path rule accepts (a quote or a $ in the
+    manifest's name must not make its sidecar's name one the schema refuses)."""
     stem = Path(manifest_name).name
     stem = stem[:-5] if stem.endswith(".json") else stem
-    return Sidecar(f"{stem}.{record['name']}.{digest[:24]}.jsonl.gz", content, digest)
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", stem) or "manifest"
 
 
 def write_sidecars(sidecars: list[Sidecar], manifest_path: Path) -> None:

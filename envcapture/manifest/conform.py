@@ -24,11 +24,20 @@ _NOT_QUOTED = {"url", "apt-source"}
 
 def conform(manifest: dict) -> dict:
     """``manifest`` made valid in place (and returned); what had to change is added to its warnings."""
+    conform_and_validate(manifest)
+    return manifest
+
+
+def conform_and_validate(manifest: dict) -> list[str]:
+    """Make ``manifest`` valid in place; return what had to change (the notes added to its warnings).
+
+    A manifest that is valid as it comes is validated exactly once. BadInput when a repair did not work."""
     from envcapture.manifest.file import find_problems
 
     notes: list[str] = []
     escape_undecodable(manifest, notes)
     tries: dict[tuple, int] = {}
+    found = []
     for _ in range(MAX_ROUNDS):
         found = find_problems(manifest)
         if not found:
@@ -45,6 +54,8 @@ def conform(manifest: dict) -> dict:
             parent = _get(manifest, path[:-1])
             if isinstance(parent, list) and path[-1] < len(parent):
                 del parent[path[-1]]
+    if not notes and not found:
+        return notes  # valid as it was: the one validation above was enough
     warnings = manifest.setdefault("warnings", [])
     if isinstance(warnings, list):
         warnings.extend({"source": "freeze", "message": note[:4000]} for note in notes)
@@ -57,7 +68,7 @@ def conform(manifest: dict) -> dict:
         from envcapture.errors import BadInput
 
         raise BadInput(f"freeze could not make a valid manifest: {left[0].message()}")
-    return manifest
+    return notes
 
 
 def repair(manifest: dict, problem, attempt: int, notes: list[str]):

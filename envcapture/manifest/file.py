@@ -172,6 +172,15 @@ def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> Non
 
 def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
     path = Path(path)
+    refuse_to_write(path, force)
+    try:
+        write_atomically(path, dumps(manifest))
+    except OSError as exc:
+        raise BadInput(write_error(exc, path)) from None
+
+
+def refuse_to_write(path: Path, force: bool = False) -> None:
+    """BadInput when a manifest may not be written to ``path``; checked before anything is written."""
     if os.path.islink(path) and not path.exists():
         raise BadInput(f"{path}: is a dangling symbolic link; name a file to write the manifest to")
     refuse_special_output(path)
@@ -179,10 +188,6 @@ def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:
         raise BadInput(f"{path}: exists and is not an envcapture manifest; use --force to overwrite it")
     if not path.parent.is_dir():
         raise BadInput(f"{path}: the folder {path.parent} does not exist (create it first)")
-    try:
-        write_atomically(path, dumps(manifest))
-    except OSError as exc:
-        raise BadInput(write_error(exc, path)) from None
 
 
 def refuse_special_output(path: Path) -> None:

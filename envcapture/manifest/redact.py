@@ -31,7 +31,9 @@ _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]*")
 # (X-Amz-*, X-Goog-*), Azure SAS (sig), Hugging Face's hf_token, and the generic words.
 _SECRET_PARAM_WORDS = ("token", "secret", "passw", "pwd", "credential", "signature", "auth", "apikey",
                        "session", "private", "accesskey")
-_SECRET_PARAM_PARTS = {"key", "sig", "pass", "sas", "jwt", "code"}
+_SECRET_PARAM_PARTS = {"key", "sig", "pass", "pw", "sas", "jwt", "code"}
+# Whole names that are short for a credential in real index and download URLs (``?t=TOKEN``, ``?pw=...``).
+_SECRET_PARAM_NAMES = {"t", "pw"}
 # The userinfo that ssh URLs conventionally carry: an address, not a person or a secret.
 _SSH_USER = "git"
 
@@ -39,6 +41,8 @@ _SSH_USER = "git"
 def is_secret_param(name: str) -> bool:
     """Whether a query parameter's name says that its value is a credential."""
     lowered = unquote_plus(name).strip().lower()
+    if lowered in _SECRET_PARAM_NAMES:
+        return True
     if lowered.startswith(("x-amz-", "x-goog-")) or lowered.endswith("key"):
         return True
     if any(word in lowered for word in _SECRET_PARAM_WORDS):
@@ -85,8 +89,29 @@ def _clean_url(url: str) -> str:
         authority = authority if keep else host
     if "?" in tail or "#" in tail:
         path, mark, after = re.split(r"([?#])", tail, maxsplit=1)
-        tail = path + mark + re.sub(r"[^#]+", lambda m: _redact_params(m.group(0)), after)
+        tail = _redact_path_token(authority, path) + mark + re.sub(r"[^#]+", lambda m: _redact_params(m.group(0)),
+                                                                  after)
+    else:
+        tail = _redact_path_token(authority, tail)
     return f"{scheme}://{authority}{tail}"
+
+
+# Package hosts that take the token as the first segment of the path (the index URL they tell users to set):
+# Cloudsmith https://dl.cloudsmith.io/TOKEN/OWNER/REPO/python/simple/ (``basic`` and ``public`` are no token),
+# Gemfury https://pypi.fury.io/TOKEN/OWNER/ (a public index is https://pypi.fury.io/OWNER/, one segment).
+_CLOUDSMITH_NOT_TOKENS = {"basic", "public"}
+
+
+def _redact_path_token(authority: str, path: str) -> str:
+    host = authority.rpartition("@")[2].partition(":")[0].lower()
+    parts = path.split("/")  # "", first, second, ...
+    if len(parts) < 3 or not parts[1] or parts[1] == REDACTED:
+        return path
+    if host == "dl.cloudsmith.io" and parts[1] not in _CLOUDSMITH_NOT_TOKENS:
+        parts[1] = REDACTED
+    elif (host == "fury.io" or host.endswith(".fury.io")) and parts[2]:
+        parts[1] = REDACTED
+    return "/".join(parts)
 
 
 def strip_url_credentials(text: str) -> str:
@@ -134,16 +159,29 @@ class Rule:
     milliseconds per rule; a leading ``\b`` or alternation makes it try every position, fifty times slower. So
     a word boundary is a look-behind placed after the literal. A ``folded`` rule is case-insensitive: the
     whole manifest is searched lower-cased with ``scan`` (a case-insensitive regex over megabytes is many times
-    slower), and each string is cleaned with the case-insensitive ``pattern``."""
+    slower), and each string is cleaned with the case-insensitive ``pattern``. Patterns are compiled on first
+    use: importing this module costs no regex compilation."""
 
-    __slots__ = ("name", "pattern", "scan", "folded", "replace")
+    __slots__ = ("name", "_pattern", "_scan", "_sources", "folded", "replace")
 
     def __init__(self, name: str, pattern: str, folded: bool = False, replace=REDACTED, scan: str | None = None):
         self.name = name
-        self.pattern = re.compile("(?i)" + pattern if folded else pattern)
-        self.scan = re.compile(scan or pattern) if folded else self.pattern
+        self._sources = ("(?i)" + pattern if folded else pattern, (scan or pattern) if folded else None)
+        self._pattern = self._scan = None
         self.folded = folded
         self.replace = replace
+
+    @property
+    def pattern(self) -> re.Pattern:
+        if self._pattern is None:
+            self._pattern = re.compile(self._sources[0])
+        return self._pattern
+
+    @property
+    def scan(self) -> re.Pattern:
+        if self._scan is None:
+            self._scan = re.compile(self._sources[1]) if self.folded else self.pattern
+        return self._scan
 
     def search(self, text: str, lowered: str):
         return self.scan.search(lowered) if self.folded else self.pattern.search(text)
@@ -155,6 +193,18 @@ def _userinfo(match: re.Match) -> str:
 
 def _keep_name(match: re.Match) -> str:
     return match.group(1) + REDACTED
+
+
+def _single_slash_userinfo(match: re.Match) -> str:
+    return ":/"
+
+
+def _query(match: re.Match) -> str:
+    return "?" + _redact_params(match.group(0)[1:])
+
+
+def _path_token(match: re.Match) -> str:
+    return match.group(1) + REDACTED + "/"
 
 
 def _starts_word(literal: str) -> str:
@@ -178,13 +228,17 @@ _KEY_VALUE_SCAN = "=(?:" + "|".join(f"(?<={re.escape(word + plural)}=)" for word
 SECRET_RULES = (
     Rule("private key block", _PEM + r"(?:[\s\S]*?" + _PEM_END + r"|[\s\S]*)"),
     Rule("AWS access key id", _starts_word("A") + r"(?:KIA|SIA|BIA|CCA|3T[A-Z0-9])[A-Z0-9]{16}\b"),
-    Rule("GitHub token", _starts_word("gh") + r"[pousr]_[A-Za-z0-9]{36,255}\b"),
-    Rule("GitHub token", _starts_word("github_pat_") + r"[A-Za-z0-9_]{22,255}\b"),
+    # an STS session token is base64 of a binary blob that starts the same way ("\x21\n\tOrigin_ec..." and the
+    # older "\x17\n\x06..."); percent-encoded as it sits in a presigned URL's X-Amz-Security-Token
+    Rule("AWS session token", _starts_word("IQoJb3JpZ2luX2Vj") + r"[A-Za-z0-9+/=%]{20,}"),
+    Rule("AWS session token", _starts_word("FwoGZXIvYXdzE") + r"[A-Za-z0-9+/=%]{20,}"),
+    Rule("GitHub token", _starts_word("gh") + r"[pousr]_[A-Za-z0-9]{36,}"),
+    Rule("GitHub token", _starts_word("github_pat_") + r"[A-Za-z0-9_]{22,}"),
     Rule("GitLab token", _starts_word("gl") + r"(?:pat|dt|ptt|rt|cbt|soat|ffct|imt|agent)-[A-Za-z0-9_-]{20,}"),
     Rule("Slack webhook URL", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{8,}"),
     Rule("Slack token", _starts_word("x") + r"(?:ox(?:[abposre]|e\.xox[bp])|app)-[A-Za-z0-9-]{10,}"),
-    Rule("Stripe key", _starts_word("sk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,99}\b"),
-    Rule("Stripe key", _starts_word("rk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,99}\b"),
+    Rule("Stripe key", _starts_word("sk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}"),
+    Rule("Stripe key", _starts_word("rk_") + r"(?:live|test|prod)_[A-Za-z0-9]{10,}"),
     Rule("PyPI token", _starts_word("pypi-AgE") + r"[A-Za-z0-9_-]{50,}"),
     Rule("npm token", _starts_word("npm_") + r"[A-Za-z0-9]{36}\b"),
     Rule("Databricks token", _starts_word("dapi") + r"[a-f0-9]{32}(?:-[0-9]+)?\b"),
@@ -193,13 +247,32 @@ SECRET_RULES = (
     Rule("Google OAuth secret or token", _starts_word("ya29.") + r"[0-9A-Za-z_-]{20,}"),
     Rule("Hugging Face token", _starts_word("hf_") + r"[A-Za-z0-9]{30,}\b"),
     Rule("Hugging Face token", _starts_word("api_org_") + r"[A-Za-z0-9]{30,}\b"),
+    Rule("Groq API key", _starts_word("gsk_") + r"[A-Za-z0-9]{40,}"),
+    Rule("Replicate API token", _starts_word("r8_") + r"[A-Za-z0-9]{30,}"),
+    Rule("Pinecone API key", _starts_word("pcsk_") + r"[A-Za-z0-9_]{30,}"),
+    # Neptune's token is base64 of {"api_address": ..., "api_url": ..., "api_key": ...}
+    Rule("Neptune API token", _starts_word("eyJhcGlf") + r"(?:YWRkcmVzcyI6|dXJsIjoi|a2V5Ijoi)[A-Za-z0-9+/=_-]{20,}"),
+    # W&B (40 hex) and Kaggle (32 hex) keys have no prefix: recognised next to their names
+    # (WANDB_API_KEY=..., "wandb": {"api_key": "..."}, KAGGLE_KEY=..., kaggle.json's "key")
+    Rule("W&B API key", r"(wandb[^\n]{0,30}?[=: \"'])[0-9a-f]{40}(?![0-9a-f])", folded=True, replace=_keep_name),
+    Rule("Kaggle API key", r"(kaggle[^\n]{0,30}?[=: \"'])[0-9a-f]{32}(?![0-9a-f])", folded=True, replace=_keep_name),
     Rule("Anthropic API key", _starts_word("sk-ant-") + r"[a-z]{2,6}[0-9]{2}-[A-Za-z0-9_-]{20,}"),
     Rule("OpenAI API key", _starts_word("sk-") + r"(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
     Rule("Twilio API key", _starts_word("SK") + r"[0-9a-f]{32}\b"),
-    Rule("SendGrid API key", _starts_word("SG.") + r"[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}"),
+    Rule("SendGrid API key", _starts_word("SG.") + r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}"),
     Rule("JSON web token", _starts_word("eyJ") + r"[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
     # user:password@ and a token alone as TOKEN@ (not the conventional git@ of ssh URLs), to the LAST @
     Rule("credentials in a URL", r"://(?!git@[^@/?#\s\"']*(?:[/?#\s\"']|$))[^/?#\s\"']*@", replace=_userinfo),
+    # a URL whose // a path normalisation made one (os.path.normpath("https://a:b@h") is "https:/a:b@h")
+    Rule("credentials in a URL", r":/(?<=[A-Za-z0-9+.-]{2}:/)(?!/)[^/?#\s\"'@:]+:[^/?#\s\"']*@",
+         replace=_single_slash_userinfo),
+    Rule("token in a package index URL", r"(dl\.cloudsmith\.io/)(?!basic/|public/|REDACTED/)[^/?#\s\"']+/",
+         replace=_path_token),
+    Rule("token in a package index URL", r"(\.fury\.io/)(?!REDACTED/)[^/?#\s\"']+/(?=[^/?#\s\"'])",
+         replace=_path_token),
+    # every query (a URL's, or the one wget keeps in a downloaded file's name): secret-named parameters lose their
+    # value, as strip_url_credentials does for the URLs probes record (?t=, ?pw=, X-Amz-Security-Token=, ...)
+    Rule("secret in a URL query", r"\?[^\s\"'#<>]+", replace=_query),
     Rule("secret in a key=value setting", "(" + _KEY_NAME + ")" + _KEY_VALUE, folded=True, replace=_keep_name,
          scan=_KEY_VALUE_SCAN),
 )
@@ -215,6 +288,18 @@ def _scrub(value: str, rules, found: list) -> str:
                 found.append(rule.name)
                 value, lowered = cleaned, cleaned.lower()
     return value
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether any rule matches somewhere in ``text`` (one pass per rule: many values joined are checked at once)."""
+    lowered = text.lower()
+    return any(rule.search(text, lowered) for rule in SECRET_RULES)
+
+
+def redact_text(text: str, found: list | None = None) -> str:
+    """One string as the final scan leaves it (a data file's name, a link's target, a data set's name): the
+    same rules, so a value cleaned where it is made is left alone by the gate."""
+    return _scrub(text, SECRET_RULES, [] if found is None else found)
 
 
 def scan_and_redact(data):

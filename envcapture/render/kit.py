@@ -73,8 +73,11 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
                                    vagrant)
     from envcapture.render.plan import Options, make_plan
 
+    from envcapture.manifest.gate import for_publication
+
     data = manifest_module.load(manifest_path)
-    raw = manifest_path.read_bytes()
+    # the kit publishes the manifest (envcapture.json goes into the image): through the gate's redaction
+    data, raw = for_publication(data, manifest_path.read_bytes())
     options = Options(targets=tuple(targets), command=command, manifest_sha256=hashlib.sha256(raw).hexdigest(),
                       base_image=base_image, ca_bundle=_read_ca_bundle(ca_bundle), hashes=hashes,
                       apt_snapshot=apt_snapshot, base_os=base_os, with_code=with_code, base_has=base_has,

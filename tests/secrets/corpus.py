@@ -30,6 +30,16 @@ def pem_body(rng: random.Random, lines: int = 6) -> list[str]:
     return ["MII" + pick(rng, B64, 61)] + [pick(rng, B64, 64) for _ in range(lines - 1)]
 
 
+def neptune_token(rng: random.Random) -> str:
+    """Neptune's API token: base64 of a JSON object naming its server and holding the key."""
+    import base64
+    import json
+
+    key = "-".join(pick(rng, HEX, n) for n in (8, 4, 4, 4, 12))
+    body = {"api_address": "https://app.neptune.ai", "api_url": "https://app.neptune.ai", "api_key": key}
+    return base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
+
+
 # shape -> value generator. Each value keeps the provider's prefix and length so the shape is what a scanner
 # (and envcapture's final scan) would see in the wild.
 SHAPES = {
@@ -61,6 +71,15 @@ SHAPES = {
     "twilio-api-key": lambda r: "SK" + pick(r, HEX, 32),
     "sendgrid-api-key": lambda r: "SG." + pick(r, B64URL, 22) + "." + pick(r, B64URL, 43),
     "password": lambda r: "Hunter2-" + pick(r, ALNUM, 14),
+    "groq-api-key": lambda r: "gsk_" + pick(r, ALNUM, 52),
+    "replicate-api-token": lambda r: "r8_" + pick(r, ALNUM, 37),
+    "pinecone-api-key": lambda r: "pcsk_" + pick(r, ALNUM, 5) + "_" + pick(r, ALNUM, 63),
+    "aws-session-token": lambda r: "IQoJb3JpZ2luX2Vj" + pick(r, B64, 340) + "==",
+    "wandb-api-key": lambda r: pick(r, HEX, 40),
+    "kaggle-api-key": lambda r: pick(r, HEX, 32),
+    "neptune-api-token": lambda r: neptune_token(r),
+    "cloudsmith-entitlement-token": lambda r: pick(r, ALNUM, 16),
+    "gemfury-token": lambda r: pick(r, ALNUM, 20),
     "private-key-pem": lambda r: "\n".join(["-----BEGIN RSA PRIVATE KEY-----", *pem_body(r),
                                             "-----END RSA PRIVATE KEY-----"]),
     "private-key-one-line": lambda r: "-----BEGIN PRIVATE KEY-----" + "".join(pem_body(r))
@@ -77,7 +96,15 @@ FREE_TEXT_CONTEXT = {
                                  "EndpointSuffix=core.windows.net",
     "azure-sas-signature": "https://mlartifacts.blob.core.windows.net/wheels?sv=2022-11-02&ss=b&srt=o&sp=r"
                            "&se=2027-01-01T00:00:00Z&spr=https&sig={}",
+    # keys without a prefix, next to their names as people write them
+    "wandb-api-key": "wandb login {}",
+    "kaggle-api-key": "KAGGLE_KEY={}",
+    # tokens that the index URL the provider tells users to set carries as its first path segment
+    "cloudsmith-entitlement-token": "https://dl.cloudsmith.io/{}/acme/ml-wheels/python/simple/",
+    "gemfury-token": "https://pypi.fury.io/{}/acme/",
 }
+# Shapes that are a path segment of an index URL: planted in index URLs that way (index_path_url).
+INDEX_PATH_SHAPES = ("cloudsmith-entitlement-token", "gemfury-token")
 # Query parameters that carry credentials in real URLs (GitLab, S3 and GCS presigned URLs, Azure SAS, generic).
 SECRET_PARAMS = ("private_token", "X-Amz-Security-Token", "X-Goog-Signature", "auth_token", "access-token",
                  "hf_token", "token", "sig", "key", "password", "secret", "X-Amz-Credential", "access_token",
@@ -140,6 +167,11 @@ def crammed_url(shapes: list[str], placement: str, base: str, userinfo_form: int
     params = "&".join(f"{SECRET_PARAMS[i % len(SECRET_PARAMS)]}={quote(p.value, safe='')}"
                       for i, p in enumerate(rest))
     return f"{scheme}://{userinfo}@{tail}?{params}", planted
+
+
+def index_path_url(planted: Planted) -> str:
+    """An index URL with the token as a path segment, as Cloudsmith and Gemfury document it."""
+    return FREE_TEXT_CONTEXT[planted.shape].format(planted.value)
 
 
 def url_shapes() -> list[str]:

@@ -25,12 +25,17 @@ RULE_OF_SHAPE = {
     "google-oauth-client-secret": "Google OAuth secret or token", "hugging-face-token": "Hugging Face token",
     "openai-project-key": "OpenAI API key", "anthropic-api-key": "Anthropic API key",
     "azure-storage-account-key": "secret in a key=value setting",
-    "azure-sas-signature": "secret in a key=value setting",
+    "azure-sas-signature": "secret in a URL query",
     "jwt": "JSON web token", "twilio-api-key": "Twilio API key", "sendgrid-api-key": "SendGrid API key",
     "password": "secret in a key=value setting", "private-key-pem": "private key block",
     "private-key-one-line": "private key block",
+    "groq-api-key": "Groq API key", "replicate-api-token": "Replicate API token",
+    "pinecone-api-key": "Pinecone API key", "aws-session-token": "AWS session token",
+    "wandb-api-key": "W&B API key", "kaggle-api-key": "Kaggle API key", "neptune-api-token": "Neptune API token",
+    "cloudsmith-entitlement-token": "token in a package index URL", "gemfury-token": "token in a package index URL",
 }
-OTHER_RULE_SAMPLES = {"credentials in a URL": "https://deploy:" + "Zq8-hunter-2@git.example.com/r.git"}
+OTHER_RULE_SAMPLES = {"credentials in a URL": "https://deploy:" + "Zq8-hunter-2@git.example.com/r.git",
+                      "secret in a URL query": "https://wheels.example.com/simple/?t=" + "Qz8mK2pX9wL4"}
 
 
 def test_every_rule_has_a_shape_and_every_shape_a_rule():
