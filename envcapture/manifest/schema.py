@@ -345,7 +345,12 @@ def _data() -> dict:
         "read_only": BOOL,
         "files": {**arr(file_record, 10_000), "type": ["array", "null"]},
         "sidecar": obj({"file": s("path"), "sha256": s("sha256")}, nullable=True),
-    })
+        # `protect`: each mode before it took the write bits (the usual ones and the exceptions), for --undo
+        "protected": obj({"at_ns": INT, "root": INT, "files": INT, "folders": INT,
+                          "exceptions": arr(obj({"path": s("data-path"), "mode": INT}), 10_000),
+                          "file_count": INT, "folder_count": INT}, nullable=True),
+    }, required=["algorithm", "excludes", "file_count", "files", "kind", "name", "path", "read_only", "role",
+                 "root_hash", "sidecar", "total_bytes", "unreadable"])
     dvc_file = obj({"path": s("path"), "sha256": s("sha256")})
     dvc = obj({
         "lock": {**dvc_file, "type": ["object", "null"]},

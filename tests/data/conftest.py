@@ -63,3 +63,55 @@ def spec(path, **kwargs):
     from envcapture.data.specs import DataSpec
 
     return DataSpec(str(path), Path.cwd(), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ sandbox
+# protect changes modes, and the tests run as root: a bug could damage this machine. So protect runs as an
+# unprivileged uid that owns nothing on this machine but the sandbox folder (setpriv drops every privilege;
+# a user namespace would not do: as root, `unshare -r` maps to root outside).
+SANDBOX_UID = 64999
+
+
+class Sandbox:
+    def __init__(self, root: Path):
+        self.root = root
+        self.home = root / "home"
+
+    def own(self, *paths: Path) -> None:
+        """Give ``paths`` (and all below them) to the sandbox user, links included (never followed)."""
+        for top in paths:
+            for path in [top, *(top.rglob("*") if top.is_dir() and not top.is_symlink() else [])]:
+                os.chown(path, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+
+    def run(self, argv, cwd=None, env=None, timeout=120) -> subprocess.CompletedProcess:
+        # setpriv execs the command itself: an `env` in between could not reach an interpreter under /root
+        command = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+                   "--inh-caps=-all", *map(str, argv)]
+        environment = cli_env({"HOME": str(self.home), "XDG_CACHE_HOME": str(self.root / "cache"), **(env or {})})
+        return subprocess.run(command, capture_output=True, text=True, cwd=cwd or self.root, env=environment,
+                              timeout=timeout)
+
+    def envcapture(self, *args, cwd=None, timeout=120) -> subprocess.CompletedProcess:
+        return self.run([sys.executable, "-m", "envcapture", *args], cwd=cwd, timeout=timeout)
+
+    def python(self, code: str, *args, timeout=300) -> subprocess.CompletedProcess:
+        return self.run([sys.executable, "-c", code, *args], timeout=timeout)
+
+
+@pytest.fixture
+def sandbox(tmp_path_factory):
+    """A folder owned by the unprivileged sandbox uid, outside pytest's root-only temp folder."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox switches to an unprivileged uid: run as root")
+    if shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is needed to run protect unprivileged", pytrace=False)
+    root = Path(tempfile.mkdtemp(prefix="envcapture-sandbox-", dir="/tmp"))
+    (root / "home").mkdir()
+    os.chown(root, SANDBOX_UID, SANDBOX_UID)
+    os.chown(root / "home", SANDBOX_UID, SANDBOX_UID)
+    yield Sandbox(root)
+    subprocess.run(["chmod", "-R", "u+rwX", str(root)], check=False)
+    shutil.rmtree(root, ignore_errors=True)
