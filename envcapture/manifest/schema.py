@@ -34,6 +34,7 @@ def arr(items: dict, max_items: int = 200_000) -> dict:
 MAX_INT = 2 ** 63 - 1
 INT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
 NINT = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT}
+MODE = {"type": "integer", "minimum": 0, "maximum": 0o7777}  # permission bits of a file
 BOOL = {"type": "boolean"}
 # Free-form facts (``--deep`` runtime views): any JSON, but every string in it is still one line of text, and
 # the section is bounded: nested at most MAX_FACT_DEPTH levels (the definition is unrolled, one level per
@@ -346,8 +347,8 @@ def _data() -> dict:
         "files": {**arr(file_record, 10_000), "type": ["array", "null"]},
         "sidecar": obj({"file": s("path"), "sha256": s("sha256")}, nullable=True),
         # `protect`: each mode before it took the write bits (the usual ones and the exceptions), for --undo
-        "protected": obj({"at_ns": INT, "root": INT, "files": INT, "folders": INT,
-                          "exceptions": arr(obj({"path": s("data-path"), "mode": INT}), 10_000),
+        "protected": obj({"at_ns": INT, "root": MODE, "files": MODE, "folders": MODE,
+                          "exceptions": arr(obj({"path": s("data-path"), "mode": MODE}), 10_000),
                           "file_count": INT, "folder_count": INT}, nullable=True),
     }, required=["algorithm", "excludes", "file_count", "files", "kind", "name", "path", "read_only", "role",
                  "root_hash", "sidecar", "total_bytes", "unreadable"])
