@@ -29,7 +29,8 @@ def build_command(args) -> int:
         generate_kit(args, args.tool)
     timeout = build_timeout()
     if args.tool == "docker":
-        return _build_docker(kit, manifest, args.tag or default_tag(manifest), timeout)
+        return _build_docker(kit, manifest, args.tag or default_tag(manifest), timeout,
+                             offline=getattr(args, "vendor", False))
     if args.tool == "packer":
         return _build_packer(kit, manifest, args.tag, timeout)
     from envcapture.build import vagrant
@@ -64,7 +65,8 @@ def generate_kit(args, tool: str) -> None:
                                  ca_bundle=getattr(args, "ca_bundle", None), hashes=False,
                                  apt_snapshot=getattr(args, "apt_snapshot", None),
                                  with_code=getattr(args, "with_code", False), force=getattr(args, "force", False),
-                                 system_packages=getattr(args, "system_packages", None))
+                                 system_packages=getattr(args, "system_packages", None),
+                                 vendor=getattr(args, "vendor", False))
     generate_command(options)
 
 
@@ -85,11 +87,16 @@ def say(line: str) -> None:
     print(f"envcapture: {line}", file=sys.stderr, flush=True)
 
 
-def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float) -> int:
+def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float, offline: bool = False) -> int:
     from envcapture.build import docker
 
+    if offline:
+        from envcapture.render.vendor import verify_kit
+
+        say(f"verified {verify_kit(kit)} vendored file(s) against {kit}/.envcapture-files; building with no network")
     client = docker.connect()
-    built = docker.build_image(kit, tag, client=client, timeout=int(timeout), snapshot_date=capture_date(manifest))
+    built = docker.build_image(kit, tag, client=client, timeout=int(timeout), snapshot_date=capture_date(manifest),
+                               network_mode="none" if offline else None)
     say(f"built {built.tag} ({built.image_id[:19]}) in {built.seconds:.1f} s; checking it against {manifest}")
     for line in docker.size_report(client, built.tag):
         say(line)

@@ -76,7 +76,7 @@ def classic_dockerfile(text: str) -> tuple[str, int]:
 
 def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dockerfile",
                 echo: Callable[[str], None] | None = None, timeout: int = 3600, nocache: bool = False,
-                snapshot_date: str | None = None) -> BuiltImage:
+                snapshot_date: str | None = None, network_mode: str | None = None) -> BuiltImage:
     """``docker build`` of ``context`` (a generated kit) as ``tag``; the log streams to ``echo`` (stderr)."""
     context = Path(context)
     source = context / dockerfile
@@ -93,7 +93,7 @@ def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dock
         private = Path(tmp) / "Dockerfile"
         private.write_text(text, encoding="utf-8")
         started = time.monotonic()
-        image_id = _stream_build(client, context, str(private), tag, echo, nocache, snapshot_date)
+        image_id = _stream_build(client, context, str(private), tag, echo, nocache, snapshot_date, network_mode)
     return BuiltImage(tag=tag, image_id=image_id, seconds=time.monotonic() - started)
 
 
@@ -145,7 +145,7 @@ def failure(context: Path, message: str, tail: list[str], tool_errors: list[str]
 
 
 def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocache: bool,
-                  snapshot_date: str | None = None) -> str:
+                  snapshot_date: str | None = None, network_mode: str | None = None) -> str:
     import docker
 
     tail: list[str] = []
@@ -154,7 +154,8 @@ def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocach
     pending = ""
     try:
         chunks = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
-                                  pull=False, decode=True, nocache=nocache, labels=image_labels())
+                                  pull=False, decode=True, nocache=nocache, labels=image_labels(),
+                                  network_mode=network_mode)
         for chunk in chunks:
             if "error" in chunk or "errorDetail" in chunk:
                 message = chunk.get("error") or chunk.get("errorDetail", {}).get("message", "")

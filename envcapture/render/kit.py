@@ -8,6 +8,7 @@ written. A hostile manifest therefore writes no file at all.
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
 from pathlib import Path
 
@@ -21,18 +22,35 @@ INDEX_NAME = ".envcapture-files"
 def generate_command(args) -> int:
     targets = resolve_targets(args.targets)
     manifest_path = Path(args.manifest)
-    files = build_kit(
-        manifest_path, targets,
-        command=command_line(args, targets),
-        base_image=args.base_image, ca_bundle=args.ca_bundle, hashes=args.hashes, apt_snapshot=args.apt_snapshot,
-        base_os=getattr(args, "base_os", None), with_code=getattr(args, "with_code", False),
-        base_has=getattr(args, "base_has", None), buildkit=getattr(args, "buildkit", False),
-        system_packages=getattr(args, "system_packages", None),
-    )
     out = Path(args.output)
-    files = write_kit(out, files, force=args.force)
+    import contextlib
+    import tempfile
+
+    vendor = getattr(args, "vendor", False)
+    # Vendored files are staged on disk (wheels can be gigabytes), beside the kit so that copying is cheap.
+    staged = tempfile.TemporaryDirectory(prefix=".envcapture-vendor-", dir=_staging_parent(out)) if vendor \
+        else contextlib.nullcontext()
+    with staged as staging:
+        files = build_kit(
+            manifest_path, targets,
+            command=command_line(args, targets),
+            base_image=args.base_image, ca_bundle=args.ca_bundle, hashes=args.hashes, apt_snapshot=args.apt_snapshot,
+            base_os=getattr(args, "base_os", None), with_code=getattr(args, "with_code", False),
+            base_has=getattr(args, "base_has", None), buildkit=getattr(args, "buildkit", False),
+            system_packages=getattr(args, "system_packages", None),
+            vendor_to=Path(staging) if vendor else None,
+        )
+        files = write_kit(out, files, force=args.force)
     print(f"envcapture: wrote {len(files)} files to {out}/ ({', '.join(targets)}); see {out}/REPRODUCE.md")
     return 0
+
+
+def _staging_parent(out: Path) -> str | None:
+    parent = out.absolute().parent
+    try:
+        return str(parent) if parent.is_dir() and os.access(parent, os.W_OK) else None
+    except OSError:
+        return None
 
 
 def resolve_targets(names) -> tuple[str, ...]:
@@ -53,7 +71,7 @@ def command_line(args, targets) -> str:
         words += ["--system-packages", *args.system_packages]
     if args.hashes:
         words.append("--hashes")
-    for flag in ("with_code", "buildkit"):
+    for flag in ("with_code", "buildkit", "vendor"):
         if getattr(args, flag, False):
             words.append("--" + flag.replace("_", "-"))
     text = " ".join(shlex.quote(w) for w in words)
@@ -66,7 +84,7 @@ def command_line(args, targets) -> str:
 
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
-              buildkit=False, system_packages=None) -> dict[str, str | bytes]:
+              buildkit=False, system_packages=None, vendor_to: Path | None = None) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -95,10 +113,34 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
         files.update(renderers[target](plan))
     if {"packer", "vagrant"} & set(targets):
         files.update(provision.render(plan))
-    files["REPRODUCE.md"] = reproduce_md.render(plan, sorted(files))
+    if vendor_to is not None:
+        from envcapture.render import vendor
+
+        vendored, done = vendor.kit_files(plan, data, vendor_to, say=_say)
+        files.update(vendored)
+        for line in done.warnings():
+            _say(f"warning: {line}")
+    files["REPRODUCE.md"] = reproduce_md.render(plan, _listed(files))
     # The kit's own file list: lets a rerun recognise files that cannot carry a header (runtime.txt, ...).
     files[INDEX_NAME] = with_header(plan, "#", "".join(f"{rel}\n" for rel in sorted(files)))
     return files
+
+
+def _say(line: str) -> None:
+    import sys
+
+    from envcapture.text import printable
+
+    print(f"envcapture: {printable(line)}", file=sys.stderr, flush=True)
+
+
+def _listed(files) -> list[str]:
+    """The kit's files for REPRODUCE.md: a vendored folder as one entry, not one line per package."""
+    shown = set()
+    for rel in files:
+        top = rel.split("/", 1)[0]
+        shown.add(f"{top}/" if top in ("wheels", "debs") else rel)
+    return sorted(shown)
 
 
 def _read_ca_bundle(path) -> bytes | None:

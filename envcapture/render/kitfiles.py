@@ -26,7 +26,9 @@ EXECUTABLE = {"provision.sh", "binder/postBuild", "binder/start"}
 PLACEHOLDER = "project/README.md"
 
 
-def digest(content: str | bytes) -> str:
+def digest(content) -> str:
+    if hasattr(content, "sha256"):  # a vendored file staged on disk (render/vendor.py StagedFile)
+        return content.sha256
     data = content if isinstance(content, bytes) else content.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
 
@@ -164,4 +166,30 @@ def write_file(path: Path, content, mode: int) -> None:
     from envcapture.manifest.file import write_atomically
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    if hasattr(content, "sha256"):
+        _copy_staged(path, content, mode)
+        return
     write_atomically(path, content, mode=mode)
+
+
+def _copy_staged(path: Path, staged, mode: int) -> None:
+    """Copy a staged file beside its place, check it is still what was hashed, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        check = hashlib.sha256()
+        with os.fdopen(fd, "wb") as out, open(staged.path, "rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                check.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        if check.hexdigest() != staged.sha256:
+            raise BadInput(f"{staged.path}: changed while the kit was written; vendor again")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

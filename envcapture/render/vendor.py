@@ -1,0 +1,489 @@
+"""`generate --vendor`: the packages themselves in the kit, so that its build needs no network.
+
+Manifest (through the plan) in, files out: every Python distribution of the lock as a wheel for the manifest's
+platform and Python (not this machine's) in ``wheels/``, and the Debian packages the plan installs, with what
+they need beyond the base image, in ``debs/`` with a ``Packages`` index. Each folder carries a ``SHA256SUMS``
+that the build checks before installing anything, and the kit's index records every file's sha256.
+
+Wheels come from ``pip download --only-binary :all: --platform ... --python-version ... --abi ...`` (pip's
+HTTP cache serves what it already holds); sdists and VCS installs are built into wheels here, once, with a
+warning naming them; a package with no wheel the manifest's platform accepts is named with the reason and the
+rest is vendored. Built wheels get the capture time as SOURCE_DATE_EPOCH, so vendoring twice gives the same
+files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from envcapture.errors import BadInput, ToolFailed
+from envcapture.manifest.grammar import canonical_name
+
+WHEELS = "wheels"
+DEBS = "debs"
+SUMS = "SHA256SUMS"
+REQUIREMENTS = "requirements.txt"
+_PIP_TIMEOUT = 1800
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
+_DIRECT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*) @ (?P<url>\S+)$")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A kit file too large to hold in memory: written by copying ``path``; its digest is known already."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class Target:
+    """The interpreter and platform the wheels must install on (from the manifest, never from this machine)."""
+
+    python: str  # "3.11"
+    implementation: str  # "cp"
+    platforms: list[str]
+    tags: frozenset = frozenset()
+
+    def describe(self) -> str:
+        return f"{self.implementation}{self.python.replace('.', '')} {self.platforms[0]}"
+
+
+@dataclass
+class Vendored:
+    files: dict[str, StagedFile] = field(default_factory=dict)  # kit path -> staged file
+    pins: list[str] = field(default_factory=list)  # name==version of every vendored distribution
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (requirement, why)
+    built: list[str] = field(default_factory=list)  # built here from an sdist or a repository
+    debs: list[str] = field(default_factory=list)  # name=version installed from debs/
+    tools: list[str] = field(default_factory=list)  # installer wheels (uv) the build uses, not the environment
+
+    def warnings(self) -> list[str]:
+        found = []
+        if self.built:
+            found.append(f"{len(self.built)} distribution(s) had no wheel and were built into one on this machine: "
+                         + ", ".join(self.built))
+        for requirement, why in self.missing:
+            found.append(f"not vendored: {requirement}: {why}")
+        return found
+
+
+# ------------------------------------------------------------------ the target platform
+
+
+def target_for(manifest: dict, python_version: str) -> Target:
+    """cp311 on manylinux_2_36_x86_64 (and every older manylinux) for a CPython 3.11 on glibc 2.36, x86_64."""
+    from packaging import tags
+
+    os_info = manifest["os"]
+    machine = os_info.get("machine") or ""
+    implementation = {"cpython": "cp", "pypy": "pp"}.get(str(manifest["python"].get("implementation")).lower())
+    if implementation is None or os_info.get("system") != "Linux" or not re.fullmatch(r"[a-z0-9_]+", machine):
+        raise BadInput("--vendor: the manifest's Python is not CPython or PyPy on Linux "
+                       f"({manifest['python'].get('implementation')} on {os_info.get('system')} {machine}); "
+                       "envcapture vendors wheels for Linux images only")
+    libc = os_info.get("libc") or {}
+    platforms = _platforms(machine, libc.get("name"), libc.get("version"))
+    minor = ".".join(python_version.split(".")[:2])
+    version = tuple(int(p) for p in minor.split("."))
+    interpreter = f"{implementation}{version[0]}{version[1]}"
+    if implementation == "cp":
+        supported = list(tags.cpython_tags(version, [interpreter], platforms))
+    else:
+        supported = list(tags.generic_tags(interpreter, [f"pypy{version[0]}{version[1]}_pp73"], platforms))
+    supported += list(tags.compatible_tags(version, interpreter, platforms))
+    return Target(minor, implementation, platforms, frozenset(supported))
+
+
+def _platforms(machine: str, libc_name, libc_version) -> list[str]:
+    match = re.fullmatch(r"([0-9]+)\.([0-9]+)", str(libc_version or ""))
+    if libc_name == "glibc" and match and match[1] == "2":
+        minor = int(match[2])
+        found = []
+        for m in range(minor, 4, -1):
+            found.append(f"manylinux_2_{m}_{machine}")
+            if m in _LEGACY_MANYLINUX:
+                found.append(f"{_LEGACY_MANYLINUX[m]}_{machine}")
+        return found
+    if libc_name == "musl" and match:
+        return [f"musllinux_{match[1]}_{m}_{machine}" for m in range(int(match[2]), -1, -1)]
+    raise BadInput(f"--vendor: the manifest records no glibc or musl version ({libc_name} {libc_version}), so "
+                   "envcapture cannot tell which Linux wheels the environment can use")
+
+
+# ------------------------------------------------------------------ wheels
+
+
+def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say) -> Vendored:
+    """Download (or build) a wheel for every line of the plan's lock into ``staging``; nothing is written into
+    the kit here."""
+    target = target_for(manifest, plan.python_version)
+    done = Vendored()
+    folder = staging / WHEELS
+    folder.mkdir(parents=True, exist_ok=True)
+    pins, direct = _split_lock(plan.lock.requirements)
+    options = plan.lock.option_lines()  # pip takes each exact pin from whichever configured index has it
+    say(f"vendoring {len(pins)} wheel(s) for {target.describe()}")
+    failed = _download(pins + tools, folder, target, options)
+    for requirement, pip_says in failed.items():
+        why = f"no wheel for {target.describe()} (pip: {pip_says})"
+        if requirement in tools:
+            raise ToolFailed(f"--vendor: cannot download {requirement} for {target.describe()}: {why}")
+        built = _build_from_sdist(requirement, folder, target, options, plan.created)
+        if isinstance(built, str):
+            done.missing.append((requirement, f"{why}; {built}"))
+        else:
+            done.built.append(requirement)
+    for name, url in direct:
+        built = _build_wheel(f"{name} @ {url}", folder, target, plan.created)
+        if isinstance(built, str):
+            done.missing.append((f"{name} @ {url}", built))
+        else:
+            done.built.append(name)
+    _check_wheels(folder, target, pins, tools, plan, done)
+    return done
+
+
+def _split_lock(lines) -> tuple[list[str], list[tuple[str, str]]]:
+    pins, direct = [], []
+    for line in lines:
+        if _PIN.match(line):
+            pins.append(line)
+        elif _DIRECT.match(line):
+            found = _DIRECT.match(line)
+            direct.append((found["name"], found["url"]))
+        else:
+            raise BadInput(f"--vendor: cannot vendor the lock line {line!r}")
+    return pins, direct
+
+
+def _pip(args: list[str], timeout: int = _PIP_TIMEOUT, env=None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *args]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              env={**os.environ, **(env or {})})
+    except FileNotFoundError:
+        raise ToolFailed("--vendor needs pip (python -m pip) to download wheels") from None
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"pip {args[0]} timed out after {timeout} s") from None
+
+
+def _target_args(target: Target) -> list[str]:
+    args = ["--only-binary", ":all:", "--python-version", target.python, "--implementation", target.implementation]
+    if target.implementation == "cp":
+        args += ["--abi", f"cp{target.python.replace('.', '')}"]
+    for platform in target.platforms:
+        args += ["--platform", platform]
+    return args
+
+
+def _download(requirements: list[str], folder: Path, target: Target, options: list[str]) -> dict[str, str]:
+    """Download every requirement pip can; returns the others, each with pip's own words for why not."""
+    extra = [word for line in options for word in line.split(" ", 1)]
+    failed: dict[str, str] = {}
+    left = list(requirements)
+    while left:
+        done = _pip(["download", "--no-deps", "--dest", str(folder), *_target_args(target), *extra, *left])
+        if done.returncode == 0:
+            break
+        # pip stops at the first requirement it cannot satisfy and names it: set that one aside, try the rest.
+        culprit = _named_in_error(done, left) or (left[0] if len(left) == 1 else None)
+        if culprit is None:
+            for requirement in left:  # pip named none of them: one at a time
+                single = _pip(["download", "--no-deps", "--dest", str(folder), *_target_args(target), *extra,
+                               requirement])
+                if single.returncode != 0:
+                    failed[requirement] = _pip_error(single)
+            break
+        failed[culprit] = _pip_error(done)
+        left.remove(culprit)
+    return failed
+
+
+def _named_in_error(done: subprocess.CompletedProcess, requirements: list[str]) -> str | None:
+    for line in (done.stderr or "").splitlines():
+        if line.startswith("ERROR:"):
+            for requirement in requirements:
+                if line.rstrip().endswith(f" {requirement}") or f"requirement {requirement} " in line:
+                    return requirement
+    return None
+
+
+def _pip_error(done: subprocess.CompletedProcess) -> str:
+    lines = [line.strip() for line in (done.stderr or "").splitlines() if line.startswith("ERROR:")]
+    text = lines[0].removeprefix("ERROR:").strip() if lines else f"pip exited with {done.returncode}"
+    return text[:300]
+
+
+def _build_from_sdist(requirement: str, folder: Path, target: Target, options, created: str):
+    """An sdist built into a wheel here; the text of why not when that is impossible or gives a wheel the
+    manifest's platform cannot use."""
+    import tempfile
+
+    extra = [word for line in options for word in line.split(" ", 1)]
+    with tempfile.TemporaryDirectory(prefix="envcapture-sdist-") as tmp:
+        done = _pip(["download", "--no-deps", "--no-binary", ":all:", "--dest", tmp, *extra, requirement])
+        if done.returncode != 0:
+            return "no sdist either"
+        sdists = sorted(Path(tmp).iterdir())
+        return _build_wheel(str(sdists[0]), folder, target, created)
+
+
+def _build_wheel(source: str, folder: Path, target: Target, created: str):
+    import tempfile
+
+    from packaging.utils import parse_wheel_filename
+
+    with tempfile.TemporaryDirectory(prefix="envcapture-wheel-") as tmp:
+        done = _pip(["wheel", "--no-deps", "--wheel-dir", tmp, source], env={"SOURCE_DATE_EPOCH": _epoch(created)})
+        if done.returncode != 0:
+            return f"building a wheel here failed: {_pip_error(done)}"
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if not wheels:
+            return "building a wheel here gave no wheel"
+        wheel = wheels[0]
+        if not set(parse_wheel_filename(wheel.name)[3]) & target.tags:
+            return (f"built here as {wheel.name}, which {target.describe()} cannot install "
+                    "(this machine's platform or Python differs from the manifest's)")
+        shutil.copyfile(wheel, folder / wheel.name)
+        return wheel
+
+
+def _epoch(created: str) -> str:
+    import datetime
+
+    return str(int(datetime.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()))
+
+
+def _check_wheels(folder: Path, target: Target, pins, tools, plan, done: Vendored) -> None:
+    """Every file in the folder is one wheel of a wanted name at its pinned version, for the target."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    wanted = {}
+    for line in list(pins) + list(tools):
+        found = _PIN.match(line)
+        wanted[canonical_name(found["name"])] = found["version"]
+    recorded_hashes = _recorded_hashes(plan.lock.requirements)
+    tool_names = {canonical_name(_PIN.match(t)["name"]) for t in tools}
+    for path in sorted(folder.iterdir()):
+        try:
+            name, version, _, wheel_tags = parse_wheel_filename(path.name)
+        except InvalidWheelFilename:
+            raise ToolFailed(f"--vendor: pip left {path.name}, which is not a wheel") from None
+        name = canonical_name(name)
+        if name in wanted and str(version) != wanted[name] and \
+                canonical_name(str(version)) != canonical_name(wanted[name]):
+            raise ToolFailed(f"--vendor: {path.name} is not version {wanted[name]} of {name}")
+        if not set(wheel_tags) & target.tags:
+            raise ToolFailed(f"--vendor: {path.name} does not install on {target.describe()}")
+        digest = _sha256(path)
+        if name in recorded_hashes and recorded_hashes[name] != digest:
+            raise ToolFailed(f"--vendor: {path.name} has sha256 {digest}, the manifest recorded "
+                             f"{recorded_hashes[name]}; not vendored")
+        done.files[f"{WHEELS}/{path.name}"] = StagedFile(path, digest, path.stat().st_size)
+        if name in tool_names:
+            done.tools.append(f"{name}=={version}")
+        else:
+            done.pins.append(f"{name}=={version}")
+    done.pins.sort()
+
+
+def _recorded_hashes(lines) -> dict[str, str]:
+    found = {}
+    for line in lines:
+        match = _DIRECT.match(line)
+        # Only a wheel's recorded hash is the vendored file's (pip checks an sdist's itself before building it).
+        if match and "#sha256=" in match["url"] and match["url"].split("#")[0].endswith(".whl"):
+            found[canonical_name(match["name"])] = match["url"].split("#sha256=")[1].split("&")[0].lower()
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ Debian packages
+
+
+def vendor_debs(packages: list[str], image: str, staging: Path, codename: str | None, os_id: str | None,
+                say) -> list[str]:
+    """The .deb files ``apt-get install`` of ``packages`` needs on ``image`` (its dependencies beyond the base
+    included), downloaded inside a container of that image; returns the names in ``staging/debs``."""
+    if not packages:
+        return []
+    import docker
+
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise ToolFailed("--vendor: the Debian packages are downloaded in a container of the base image, and no "
+                         f"Docker engine answers ({str(exc).splitlines()[0][:200] if str(exc) else exc})") from None
+    folder = staging / DEBS
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = ""
+    if os_id == "debian" and codename:
+        # The recorded versions may be security or point-release updates, which a minimal base lacks.
+        sources = (f"deb http://deb.debian.org/debian {codename}-updates main\n"
+                   f"deb http://security.debian.org/debian-security {codename}-security main\n")
+    script = ("set -e; printf '%s' \"$ENVCAPTURE_SOURCES\" > /etc/apt/sources.list.d/envcapture-vendor.list; "
+              "apt-get update -qq; mkdir -p /out/partial; "
+              "DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --download-only --no-install-recommends "
+              "-o Dir::Cache::archives=/out \"$@\"; rm -rf /out/partial /out/lock")
+    say(f"vendoring {len(packages)} Debian package(s) and their dependencies beyond {image}")
+    try:
+        logs = client.containers.run(image, ["sh", "-c", script, "sh", *packages], remove=True, user="0",
+                                     environment={"ENVCAPTURE_SOURCES": sources},
+                                     volumes={str(folder.resolve()): {"bind": "/out", "mode": "rw"}},
+                                     stderr=True)
+    except docker.errors.ContainerError as exc:
+        tail = (exc.stderr or b"").decode("utf-8", "replace")
+        raise ToolFailed(f"--vendor: apt-get in a container of {image} could not download the Debian packages",
+                         tail="\n".join(tail.splitlines()[-15:])) from None
+    except docker.errors.DockerException as exc:
+        raise ToolFailed(f"--vendor: cannot run a container of {image}: {str(exc).splitlines()[0][:300]}") from None
+    del logs
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".deb"))
+    for path in folder.iterdir():
+        if not path.name.endswith(".deb"):
+            raise ToolFailed(f"--vendor: apt left {path.name} among the packages")
+    (folder / "Packages").write_bytes(packages_index(folder, names))
+    return names
+
+
+def packages_index(folder: Path, names: list[str]) -> bytes:
+    """A flat repository's Packages file (what dpkg-scanpackages writes): each control paragraph, then where
+    the file is, its size and sha256. Sorted by file name, so the same packages give the same bytes."""
+    out = io.StringIO()
+    for name in names:
+        data = (folder / name).read_bytes()
+        control = deb_control(data, name).rstrip("\n")
+        out.write(f"{control}\nFilename: ./{name}\nSize: {len(data)}\nSHA256: {hashlib.sha256(data).hexdigest()}\n\n")
+    return out.getvalue().encode("utf-8")
+
+
+def deb_control(data: bytes, name: str) -> str:
+    """The control file of a .deb (an ar archive holding control.tar.{gz,xz,zst})."""
+    if not data.startswith(b"!<arch>\n"):
+        raise ToolFailed(f"--vendor: {name} is not a Debian package")
+    offset = 8
+    while offset + 60 <= len(data):
+        header = data[offset:offset + 60]
+        member = header[:16].decode("ascii", "replace").strip().rstrip("/")
+        size = int(header[48:58].decode("ascii").strip())
+        body = data[offset + 60:offset + 60 + size]
+        if member.startswith("control.tar"):
+            if member.endswith(".zst"):
+                raise ToolFailed(f"--vendor: {name}: zstd-compressed control archives are not supported")
+            with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+                for entry in archive.getmembers():
+                    if entry.name in ("./control", "control") and entry.isfile():
+                        return archive.extractfile(entry).read().decode("utf-8")
+        offset += 60 + size + (size % 2)
+    raise ToolFailed(f"--vendor: {name} has no control file")
+
+
+# ------------------------------------------------------------------ sums, and checking them
+
+
+def sums_text(files: dict[str, StagedFile], folder: str) -> str:
+    """``sha256sum -c`` input for one vendored folder (paths relative to it)."""
+    lines = sorted(f"{staged.sha256}  {rel[len(folder) + 1:]}\n" for rel, staged in files.items()
+                   if rel.startswith(folder + "/"))
+    return "".join(lines)
+
+
+def verify_kit(kit: Path) -> int:
+    """Every vendored file as the kit's index recorded it; BadInput naming the first that is not."""
+    from envcapture.render.kitfiles import INDEX_NAME, read_index
+
+    recorded = read_index(kit)
+    if not recorded:
+        raise BadInput(f"{kit}/{INDEX_NAME}: missing or unreadable, so the vendored files cannot be verified")
+    checked = 0
+    for folder in (WHEELS, DEBS):
+        root = kit / folder
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_dir():
+                continue
+            rel = str(path.relative_to(kit))
+            if rel not in recorded:
+                raise BadInput(f"{path}: not in the kit's index ({INDEX_NAME}); the kit was changed after "
+                               "vendoring (remove the file, or vendor again)")
+            if path.is_symlink() or _sha256(path) != recorded[rel]:
+                raise BadInput(f"{path}: differs from the sha256 the kit's index recorded when it was vendored; "
+                               "refusing to build from a changed package (vendor again to replace it)")
+            checked += 1
+    for rel in recorded:
+        if rel.startswith((WHEELS + "/", DEBS + "/")) and not (kit / rel).is_file():
+            raise BadInput(f"{kit / rel}: recorded in the kit's index but missing")
+    return checked
+
+
+# ------------------------------------------------------------------ the kit's vendored files
+
+
+def kit_files(plan, manifest: dict, staging: Path, say) -> tuple[dict[str, str | bytes | StagedFile], Vendored]:
+    """Every vendored file of the kit and the offline Dockerfile (when the kit has one)."""
+    from envcapture.render import bases, docker
+    from envcapture.render.common import render_template, with_header
+
+    refuse_unsupported(plan)
+    tools = [f"uv=={bases.UV_VERSION}"]
+    done = vendor_wheels(plan, manifest, staging, tools, say)
+    apt = docker.apt_packages(plan)
+    names = vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id, say)
+    files: dict[str, str | bytes | StagedFile] = dict(done.files)
+    for name in names:
+        path = staging / DEBS / name
+        files[f"{DEBS}/{name}"] = StagedFile(path, _sha256(path), path.stat().st_size)
+    if names:
+        index = (staging / DEBS / "Packages").read_bytes()
+        files[f"{DEBS}/{SUMS}"] = sums_text(files, DEBS) + f"{hashlib.sha256(index).hexdigest()}  Packages\n"
+        files[f"{DEBS}/Packages"] = index
+        done.debs = apt
+    files[f"{WHEELS}/{SUMS}"] = sums_text(files, WHEELS)
+    files[f"{WHEELS}/{REQUIREMENTS}"] = with_header(plan, "#", "".join(pin + "\n" for pin in done.pins))
+    if done.missing:
+        from envcapture.render.plan import NotReproduced
+
+        for requirement, why in done.missing:
+            name = canonical_name(re.split(r"[=@ ]", requirement, maxsplit=1)[0])
+            plan.not_reproduced.append(NotReproduced("python_packages", name, f"not vendored: {why}"))
+        if "docker" in plan.options.targets:
+            files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
+    if "docker" in plan.options.targets:
+        context = docker.context(plan)
+        context.update(apt_packages=apt, uv_pin=done.tools[0], wheel_pins=bool(done.pins))
+        files["Dockerfile"] = render_template("Dockerfile.vendor.j2", plan, **context)
+    return files, done
+
+
+def refuse_unsupported(plan) -> None:
+    """What the offline install cannot do yet, said before anything is downloaded."""
+    if plan.is_conda:
+        raise BadInput("--vendor: conda environments are not vendored yet (only pip/uv environments are)")
+    if plan.base.python_setup == "uv":
+        raise BadInput(f"--vendor: on {plan.base.image} uv downloads a Python build, which is not vendored yet; "
+                       "pass a --base-image that has the manifest's Python (or installs it from apt)")
+    other = sorted(set(plan.options.targets) - {"docker"})
+    if other:
+        raise BadInput(f"--vendor: only the docker target installs from the vendored files so far, not "
+                       f"{', '.join(other)}; generate those without --vendor")

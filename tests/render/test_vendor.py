@@ -1,0 +1,223 @@
+"""`generate --vendor` without Docker: wheels for the manifest's platform from a real package index (served on
+loopback from the test's folder, so no network), a wheel that platform cannot use named with pip's reason while
+the rest is vendored, sums and the kit index byte-identical on a second run, a changed byte refused by the
+build, and the Packages index checked against the real dpkg-scanpackages."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from envcapture.errors import BadInput
+from envcapture.render import bases, vendor
+from tests.helpers.localwheels import write_wheel
+from tests.render.conftest import MANIFESTS, run_cli
+
+MAC_ONLY = "fastlib-1.0-cp311-cp311-macosx_11_0_arm64.whl"
+
+
+def _serve(root: Path):
+    from tests.helpers.loopback import loopback_is_up
+
+    if not loopback_is_up():
+        pytest.skip("needs the loopback interface (the test's package index is served on 127.0.0.1); it is down")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _index(root: Path) -> None:
+    """A PEP 503 index: idna (pure), uv (the installer the offline build uses), fastlib (macOS wheel only)."""
+    write_wheel(root / "idna", "idna", "3.7")
+    write_wheel(root / "uv", "uv", bases.UV_VERSION)
+    mac = write_wheel(root / "fastlib", "fastlib", "1.0")
+    mac.rename(root / "fastlib" / MAC_ONLY)
+    for project in ("idna", "uv", "fastlib"):
+        links = "".join(f'<a href="{p.name}">{p.name}</a>\n' for p in sorted((root / project).glob("*.whl")))
+        (root / project / "index.html").write_text(links)
+    (root / "index.html").write_text("".join(f'<a href="{p}/">{p}</a>\n' for p in ("idna", "uv", "fastlib")))
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """(workdir, index URL): a manifest m.json with idna and fastlib from the local index, no system packages."""
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    root = tmp_path / "simple"
+    _index(root)
+    server, url = _serve(root)
+    data = json.loads((MANIFESTS / "plain-venv.json").read_text())
+    idna = next(p for p in data["python_packages"] if p["name"] == "idna")
+    fastlib = {**idna, "name": "fastlib", "version": "1.0"}
+    data["python_packages"] = [{**idna, "version": "3.7"}, fastlib]
+    data["python"]["package_indexes"].update(index_url=url, extra_index_urls=[])
+    for package in data["system_packages"]["packages"]:
+        package["manual"] = False
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "m.json").write_text(json.dumps(data))
+    cwd = os.getcwd()
+    os.chdir(work)
+    yield work, url
+    os.chdir(cwd)
+    server.shutdown()
+
+
+def _generate(out: str = "kit", *extra) -> int:
+    return run_cli(["generate", "docker", "-m", "m.json", "-o", out, "--vendor", *extra])
+
+
+def test_the_unavailable_wheel_is_named_with_the_reason_and_the_rest_is_vendored(served, capsys):
+    work, _ = served
+    assert _generate() == 0
+    err = capsys.readouterr().err
+    kit = work / "kit"
+    wheels = sorted(p.name for p in (kit / "wheels").iterdir())
+    assert wheels == ["SHA256SUMS", "idna-3.7-py3-none-any.whl", "requirements.txt",
+                      f"uv-{bases.UV_VERSION}-py3-none-any.whl"]
+    warning = [line for line in err.splitlines() if "not vendored: fastlib==1.0" in line]
+    assert len(warning) == 1 and "no sdist either" in warning[0] and "no wheel for cp311 manylinux_2_" in warning[0]
+    assert "from versions: none" in warning[0] and "no sdist either" in warning[0]
+    pins = [line for line in (kit / "wheels" / "requirements.txt").read_text().splitlines() if "#" not in line]
+    assert pins == ["idna==3.7"]
+    skipped = json.loads((kit / "not-reproduced.json").read_text())["items"]
+    assert any(i["item"] == "fastlib" and i["why"].startswith("not vendored") for i in skipped)
+    # sha256sum's own check passes on the folder, as the Dockerfile runs it.
+    subprocess.run(["sha256sum", "--strict", "--quiet", "-c", "SHA256SUMS"], cwd=kit / "wheels", check=True)
+    index = (kit / ".envcapture-files").read_text()
+    digest = hashlib.sha256((kit / "wheels" / "idna-3.7-py3-none-any.whl").read_bytes()).hexdigest()
+    assert f"{digest}  wheels/idna-3.7-py3-none-any.whl\n" in index
+    dockerfile = (kit / "Dockerfile").read_text()
+    assert "--no-index" in dockerfile and "sha256sum --strict --quiet -c SHA256SUMS" in dockerfile
+    assert "--vendor" in dockerfile.splitlines()[1]
+
+
+def test_vendoring_twice_gives_byte_identical_files(served):
+    work, _ = served
+    assert _generate("kit") == 0
+    first = {p.relative_to(work / "kit"): p.read_bytes() for p in (work / "kit").rglob("*") if p.is_file()}
+    assert _generate("kit") == 0  # again into the same kit: every file is envcapture's, nothing refused
+    shutil.copytree(work / "kit", work / "first")
+    assert _generate("kit") == 0
+    again = {p.relative_to(work / "kit"): p.read_bytes() for p in (work / "kit").rglob("*") if p.is_file()}
+    assert again == first
+
+
+def test_a_wheel_changed_by_one_byte_makes_the_build_refuse_naming_it(served, capsys):
+    work, _ = served
+    assert _generate() == 0
+    kit = work / "kit"
+    assert vendor.verify_kit(kit) == 4  # idna, uv, SHA256SUMS, requirements.txt
+    wheel = kit / "wheels" / "idna-3.7-py3-none-any.whl"
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 1
+    wheel.write_bytes(bytes(data))
+    with pytest.raises(BadInput, match="idna-3.7-py3-none-any.whl: differs from the sha256"):
+        vendor.verify_kit(kit)
+    capsys.readouterr()
+    # The build command refuses before it talks to Docker (no manifest given: it builds the kit as it is).
+    assert run_cli(["build", "docker", "-m", "absent.json", "-o", "kit", "--vendor"]) == 2
+    assert "idna-3.7-py3-none-any.whl: differs from the sha256" in capsys.readouterr().err
+
+
+def test_a_file_slipped_into_the_vendored_folder_is_refused(served):
+    work, _ = served
+    assert _generate() == 0
+    (work / "kit" / "wheels" / "extra-1.0-py3-none-any.whl").write_bytes(b"PK")
+    with pytest.raises(BadInput, match="extra-1.0-py3-none-any.whl: not in the kit's index"):
+        vendor.verify_kit(work / "kit")
+
+
+def test_the_target_platform_is_the_manifests_not_this_machines():
+    manifest = {"os": {"system": "Linux", "machine": "aarch64", "libc": {"name": "glibc", "version": "2.28"}},
+                "python": {"implementation": "CPython"}}
+    target = vendor.target_for(manifest, "3.9.18")
+    assert target.platforms[0] == "manylinux_2_28_aarch64" and "manylinux2014_aarch64" in target.platforms
+    assert target.platforms[-2:] == ["manylinux_2_5_aarch64", "manylinux1_aarch64"]
+    assert "--python-version" in vendor._target_args(target) and "cp39" in vendor._target_args(target)
+    from packaging.tags import Tag
+
+    assert Tag("cp39", "cp39", "manylinux_2_17_aarch64") in target.tags
+    assert Tag("cp311", "cp311", "manylinux_2_17_aarch64") not in target.tags
+    assert Tag("cp39", "cp39", "manylinux_2_17_x86_64") not in target.tags
+    musl = vendor.target_for({**manifest, "os": {**manifest["os"], "libc": {"name": "musl", "version": "1.2"}}},
+                             "3.12.1")
+    assert musl.platforms == ["musllinux_1_2_aarch64", "musllinux_1_1_aarch64", "musllinux_1_0_aarch64"]
+    with pytest.raises(BadInput, match="no glibc or musl version"):
+        vendor.target_for({**manifest, "os": {**manifest["os"], "libc": {}}}, "3.12.1")
+    with pytest.raises(BadInput, match="Linux images only"):
+        vendor.target_for({**manifest, "os": {**manifest["os"], "system": "Darwin"}}, "3.12.1")
+
+
+def test_the_packages_index_agrees_with_dpkg_scanpackages(tmp_path):
+    scan = shutil.which("dpkg-scanpackages")
+    if scan is None or shutil.which("dpkg-deb") is None:
+        pytest.skip("needs dpkg-deb and dpkg-scanpackages (dpkg-dev)")
+    repo = tmp_path / "debs"
+    repo.mkdir()
+    for name, version in (("envc-one", "1.0-1"), ("envc-two", "2:0.5~rc1")):
+        root = tmp_path / name
+        (root / "DEBIAN").mkdir(parents=True)
+        (root / "usr" / "share" / name).mkdir(parents=True)
+        (root / "usr" / "share" / name / "f").write_text(name)
+        (root / "DEBIAN" / "control").write_text(
+            f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@example.org>\n"
+            f"Depends: libc6\nDescription: test\n two lines\n")
+        subprocess.run(["dpkg-deb", "-Zxz", "--build", str(root), str(repo / f"{name}.deb")], check=True,
+                       capture_output=True)
+    ours = vendor.packages_index(repo, sorted(p.name for p in repo.iterdir())).decode()
+    theirs = subprocess.run([scan, "-m", "."], cwd=repo, capture_output=True, text=True, check=True).stdout
+
+    def fields(text):
+        return [{k: v for k, v in (line.split(": ", 1) for line in para.splitlines() if ": " in line
+                                   and not line.startswith(" ")) if k not in ("MD5sum", "SHA1")}
+                for para in text.strip().split("\n\n")]
+
+    assert fields(ours) == fields(theirs)
+    with pytest.raises(Exception, match="not a Debian package"):
+        vendor.deb_control(b"PK\x03\x04", "x.deb")
+
+
+def test_vendor_refuses_what_it_cannot_vendor_yet_before_downloading(tmp_path, capsys):
+    shutil.copyfile(MANIFESTS / "conda-env.json", tmp_path / "m.json")
+    assert run_cli(["generate", "docker", "-m", str(tmp_path / "m.json"), "-o", str(tmp_path / "kit"),
+                    "--vendor"]) == 2
+    assert "conda environments are not vendored yet" in capsys.readouterr().err
+    assert not (tmp_path / "kit").exists()
+    shutil.copyfile(MANIFESTS / "plain-venv.json", tmp_path / "p.json")
+    assert run_cli(["generate", "docker", "binder", "-m", str(tmp_path / "p.json"), "-o", str(tmp_path / "kit"),
+                    "--vendor"]) == 2
+    assert "only the docker target" in capsys.readouterr().err
+
+
+def test_a_wheel_that_differs_from_its_recorded_hash_is_not_vendored_and_named(served, capsys):
+    work, url = served
+    data = json.loads((work / "m.json").read_text())
+    wheel = f"{url}idna/idna-3.7-py3-none-any.whl"
+    data["python_packages"] = [{**data["python_packages"][0],
+                                "source": {"kind": "archive", "url": wheel, "hash": "sha256=" + "0" * 64}}]
+    (work / "m.json").write_text(json.dumps(data))
+    assert _generate() == 0
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if "not vendored: idna @ " in line]
+    assert len(warning) == 1 and "DO NOT MATCH THE HASHES" in warning[0]
+    assert not list((work / "kit" / "wheels").glob("idna*"))
+    assert zipfile.is_zipfile(work.parent / "simple" / "idna" / "idna-3.7-py3-none-any.whl")
