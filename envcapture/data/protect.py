@@ -409,17 +409,16 @@ def protect_command(args) -> int:
     planned = plan(str(target))
     record["role"], record["read_only"] = "raw", True
     record["protected"] = _bounded(make_record(merged_with(previous, planned.entries), time.time_ns()), args.path)
-    manifest_io.validate(manifest)
-    # Decided: from here on only writes. The sidecar first (a new file next to the manifest), then the modes.
-    if sidecars:
-        from envcapture.data.specs import write_sidecars
+    from envcapture.manifest import gate
 
-        write_sidecars(sidecars, manifest_path)
+    manifest = gate.seal(manifest)  # redacted, conformed, valid: the gate decides before any chmod
+    manifest_io.refuse_to_write(manifest_path, False)
+    record = next(s for s in manifest["data"]["sets"] if s["name"] == record["name"])
+    # Decided: from here on only changes. The modes first, then the sidecar and the manifest that record them.
     done = apply(str(target), planned.entries, writable=False)
     record["protected"] = make_record(merged_with(previous, done.entries), time.time_ns())
     try:
-        manifest_io.validate(manifest)
-        manifest_io.save(manifest, manifest_path)
+        gate.write_manifest(manifest, str(manifest_path), [(s.file_name, s.content) for s in sidecars])
     except BaseException:
         _give_back(target, done.entries, record["protected"])
         raise
@@ -499,7 +498,9 @@ def undo(target: Path, shown: str, manifest_path: Path) -> int:
         expected[entry.relative] = want
     done = apply(str(target), [e for e in now if e.relative in expected], writable=True, expected=expected)
     record["read_only"], record["protected"] = False, None
-    manifest_io.save(manifest, manifest_path)
+    from envcapture.manifest import gate
+
+    gate.write_manifest(manifest, str(manifest_path))
     files = sum(1 for e in done.entries if not e.folder)
     print(f"envcapture: {_shown(shown)}: {files} files and {len(done.entries) - files} folders have their "
           f"recorded modes back; {_shown(str(manifest_path))} no longer expects data set {record['name']!r} "
