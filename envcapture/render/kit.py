@@ -27,6 +27,11 @@ def generate_command(args) -> int:
     import tempfile
 
     vendor = getattr(args, "vendor", False)
+    archive = getattr(args, "archive", None)
+    if archive:
+        from envcapture.render.kit_archive import check_target
+
+        check_target(Path(archive), args.force)
     # Vendored files are staged on disk (wheels can be gigabytes), beside the kit so that copying is cheap.
     staged = tempfile.TemporaryDirectory(prefix=".envcapture-vendor-", dir=_staging_parent(out)) if vendor \
         else contextlib.nullcontext()
@@ -42,7 +47,24 @@ def generate_command(args) -> int:
         )
         files = write_kit(out, files, force=args.force)
     print(f"envcapture: wrote {len(files)} files to {out}/ ({', '.join(targets)}); see {out}/REPRODUCE.md")
+    if archive:
+        from envcapture.render import kit_archive
+        from envcapture.text import printable
+
+        created = _capture_seconds(files)
+        entries = kit_archive.write_archive(out, Path(archive), mtime=created)
+        for line in kit_archive.summary(Path(archive), entries):
+            print(f"envcapture: {printable(line)}")
     return 0
+
+
+def _capture_seconds(files) -> int:
+    """The capture time as seconds: every archive entry's time, so the same kit gives the same archive."""
+    import datetime
+    import json
+
+    created = json.loads(files["envcapture.json"])["created"]
+    return int(datetime.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
 
 
 def _staging_parent(out: Path) -> str | None:
@@ -116,7 +138,7 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     if vendor_to is not None:
         from envcapture.render import vendor
 
-        vendored, done = vendor.kit_files(plan, data, vendor_to, say=_say)
+        vendored, done = vendor.kit_files(plan, data, vendor_to, say=_say, kit=files)
         files.update(vendored)
         for line in done.warnings():
             _say(f"warning: {line}")

@@ -68,6 +68,7 @@ class Vendored:
     built: list[str] = field(default_factory=list)  # built here from an sdist or a repository
     debs: list[str] = field(default_factory=list)  # name=version installed from debs/
     tools: list[str] = field(default_factory=list)  # installer wheels (uv) the build uses, not the environment
+    backend: list[str] = field(default_factory=list)  # wheel files of the project's build requirements
 
     def warnings(self) -> list[str]:
         found = []
@@ -125,9 +126,36 @@ def _platforms(machine: str, libc_name, libc_version) -> list[str]:
 # ------------------------------------------------------------------ wheels
 
 
-def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say) -> Vendored:
+def build_requires(plan, kit: dict) -> list[str]:
+    """The project's build requirements ([build-system] requires of its pyproject.toml in project/; setuptools
+    when it has none, as pip and uv assume), when the kit installs the project."""
+    if plan.project is None or not plan.project_in_kit:
+        return []
+    sub = f"{plan.project.subdirectory}/" if plan.project.subdirectory else ""
+    text = kit.get(f"project/{sub}pyproject.toml")
+    if text is None:
+        return ["setuptools>=40.8.0"]
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"--vendor: project/{sub}pyproject.toml cannot be read ({exc}), so its build "
+                       "requirements cannot be vendored") from None
+    system = data.get("build-system")
+    if not isinstance(system, dict) or "requires" not in system:
+        return ["setuptools>=40.8.0"]
+    requires = system["requires"]
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise BadInput(f"--vendor: project/{sub}pyproject.toml: build-system.requires is not a list of strings")
+    return list(requires)
+
+
+def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say, backend=()) -> Vendored:
     """Download (or build) a wheel for every line of the plan's lock into ``staging``; nothing is written into
-    the kit here."""
+    the kit here. ``backend``: the project's build requirements, resolved with their dependencies."""
     target = target_for(manifest, plan.python_version)
     done = Vendored()
     folder = staging / WHEELS
@@ -145,6 +173,9 @@ def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say) ->
             done.missing.append((requirement, f"{why}; {built}"))
         else:
             done.built.append(requirement)
+    if backend:
+        say(f"vendoring the project's build requirements: {', '.join(backend)}")
+        done.backend = _download_resolved(list(backend), folder, target, options)
     for name, url in direct:
         built = _build_wheel(f"{name} @ {url}", folder, target, plan.created)
         if isinstance(built, str):
@@ -209,6 +240,17 @@ def _download(requirements: list[str], folder: Path, target: Target, options: li
         failed[culprit] = _pip_error(done)
         left.remove(culprit)
     return failed
+
+
+def _download_resolved(requirements: list[str], folder: Path, target: Target, options: list[str]) -> list[str]:
+    """Requirements with their dependencies, as wheels for the target; returns the wheel files pip saved."""
+    extra = [word for line in options for word in line.split(" ", 1)]
+    before = set(os.listdir(folder))
+    done = _pip(["download", "--dest", str(folder), *_target_args(target), *extra, *requirements])
+    if done.returncode != 0:
+        raise ToolFailed(f"--vendor: the project's build requirements ({', '.join(requirements)}) have no wheels "
+                         f"for {target.describe()}: {_pip_error(done)}")
+    return sorted(set(os.listdir(folder)) - before)
 
 
 def _named_in_error(done: subprocess.CompletedProcess, requirements: list[str]) -> str | None:
@@ -282,6 +324,11 @@ def _check_wheels(folder: Path, target: Target, pins, tools, plan, done: Vendore
         except InvalidWheelFilename:
             raise ToolFailed(f"--vendor: pip left {path.name}, which is not a wheel") from None
         name = canonical_name(name)
+        if path.name in done.backend:
+            if not set(wheel_tags) & target.tags:
+                raise ToolFailed(f"--vendor: {path.name} does not install on {target.describe()}")
+            done.files[f"{WHEELS}/{path.name}"] = StagedFile(path, _sha256(path), path.stat().st_size)
+            continue
         if name in wanted and str(version) != wanted[name] and \
                 canonical_name(str(version)) != canonical_name(wanted[name]):
             raise ToolFailed(f"--vendor: {path.name} is not version {wanted[name]} of {name}")
@@ -440,14 +487,16 @@ def verify_kit(kit: Path) -> int:
 # ------------------------------------------------------------------ the kit's vendored files
 
 
-def kit_files(plan, manifest: dict, staging: Path, say) -> tuple[dict[str, str | bytes | StagedFile], Vendored]:
-    """Every vendored file of the kit and the offline Dockerfile (when the kit has one)."""
+def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None) -> \
+        tuple[dict[str, str | bytes | StagedFile], Vendored]:
+    """Every vendored file of the kit and the offline Dockerfile (when the kit has one); ``kit`` is the rest of
+    the kit, read for the project's build requirements when project/ holds its code."""
     from envcapture.render import bases, docker
     from envcapture.render.common import render_template, with_header
 
     refuse_unsupported(plan)
     tools = [f"uv=={bases.UV_VERSION}"]
-    done = vendor_wheels(plan, manifest, staging, tools, say)
+    done = vendor_wheels(plan, manifest, staging, tools, say, build_requires(plan, kit or {}))
     apt = docker.apt_packages(plan)
     names = vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id, say)
     files: dict[str, str | bytes | StagedFile] = dict(done.files)
@@ -487,3 +536,34 @@ def refuse_unsupported(plan) -> None:
     if other:
         raise BadInput(f"--vendor: only the docker target installs from the vendored files so far, not "
                        f"{', '.join(other)}; generate those without --vendor")
+
+
+def regenerate_words(kit: Path) -> list[str]:
+    """The `envcapture generate ...` command recorded in a kit's index header, as argument words (without the
+    leading `envcapture`); BadInput when the folder is not a kit envcapture wrote."""
+    import shlex
+
+    from envcapture.render.kitfiles import INDEX_NAME
+
+    index = kit / INDEX_NAME
+    if not (kit / "envcapture.json").is_file():
+        raise BadInput(f"{kit}: not a kit (no envcapture.json); run `envcapture generate` first")
+    try:
+        fd = os.open(index, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            head = handle.read(64 * 1024).decode("utf-8", "replace")
+    except OSError as exc:
+        raise BadInput(f"{index}: cannot be read ({exc.strerror}); only a kit envcapture wrote can be vendored") \
+            from None
+    for line in head.splitlines():
+        text = line.lstrip("#").strip()
+        if text.startswith("envcapture generate "):
+            try:
+                words = shlex.split(text)[1:]
+            except ValueError:
+                break
+            if "--archive" in words:  # the archive is written where this command says, not where the last one did
+                i = words.index("--archive")
+                del words[i:i + 2]
+            return words
+    raise BadInput(f"{index}: records no `envcapture generate` command; regenerate the kit with --vendor instead")

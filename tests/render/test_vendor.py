@@ -45,12 +45,13 @@ def _index(root: Path) -> None:
     """A PEP 503 index: idna (pure), uv (the installer the offline build uses), fastlib (macOS wheel only)."""
     write_wheel(root / "idna", "idna", "3.7")
     write_wheel(root / "uv", "uv", bases.UV_VERSION)
+    write_wheel(root / "flit-core", "flit_core", "3.9.0")
     mac = write_wheel(root / "fastlib", "fastlib", "1.0")
     mac.rename(root / "fastlib" / MAC_ONLY)
-    for project in ("idna", "uv", "fastlib"):
+    for project in ("idna", "uv", "fastlib", "flit-core"):
         links = "".join(f'<a href="{p.name}">{p.name}</a>\n' for p in sorted((root / project).glob("*.whl")))
         (root / project / "index.html").write_text(links)
-    (root / "index.html").write_text("".join(f'<a href="{p}/">{p}</a>\n' for p in ("idna", "uv", "fastlib")))
+    (root / "index.html").write_text("".join(f'<a href="{p}/">{p}</a>\n' for p in ("idna", "uv", "fastlib", "flit-core")))
 
 
 @pytest.fixture
@@ -221,3 +222,75 @@ def test_a_wheel_that_differs_from_its_recorded_hash_is_not_vendored_and_named(s
     assert len(warning) == 1 and "DO NOT MATCH THE HASHES" in warning[0]
     assert not list((work / "kit" / "wheels").glob("idna*"))
     assert zipfile.is_zipfile(work.parent / "simple" / "idna" / "idna-3.7-py3-none-any.whl")
+
+
+def test_the_projects_build_backend_is_vendored_beside_the_environment_not_into_it(served, tmp_path):
+    """With --with-code the image builds the project, offline: its build requirements must be in wheels/ (uv's
+    build isolation finds them there), and they must not join the environment's pins."""
+    from envcapture.render.plan import Options, Project, make_plan
+
+    work, _ = served
+    data = json.loads((work / "m.json").read_text())
+    data["python_packages"] = data["python_packages"][:1]
+    plan = make_plan(data, Options(targets=("docker",), command="envcapture generate docker --vendor",
+                                   manifest_sha256="0" * 64))
+    plan.project = Project("proj", "0.1", True, "a" * 40, False, "/src/proj")
+    plan.project_in_kit = True
+    kit = {"project/pyproject.toml": b'[build-system]\nrequires = ["flit_core >=3.2,<4"]\n'}
+    files, done = vendor.kit_files(plan, data, tmp_path / "staging", say=lambda line: None, kit=kit)
+    assert "wheels/flit_core-3.9.0-py3-none-any.whl" in files
+    assert done.pins == ["idna==3.7"]
+    assert "flit_core-3.9.0-py3-none-any.whl" in files["wheels/SHA256SUMS"]
+    assert "flit" not in files["wheels/requirements.txt"]
+    assert vendor.build_requires(plan, {}) == ["setuptools>=40.8.0"]  # no pyproject.toml: what pip assumes
+    with pytest.raises(BadInput, match="cannot be read"):
+        vendor.build_requires(plan, {"project/pyproject.toml": b"[build-system"})
+
+
+def test_the_archive_holds_the_kit_index_files_is_byte_identical_and_refuses_a_changed_file(served, capsys):
+    import tarfile
+
+    from envcapture.render import kit_archive
+
+    work, _ = served
+    assert _generate("kit", "--archive", "kit.tar.gz") == 0
+    out = capsys.readouterr().out
+    largest = out.split("wrote kit.tar.gz:")[1].splitlines()
+    assert "(13 files," in largest[0] and largest[1].endswith("  envcapture.json") and len(largest) == 6
+    first = (work / "kit.tar.gz").read_bytes()
+    with tarfile.open(work / "kit.tar.gz") as archive:
+        names = archive.getnames()
+        assert {m.mtime for m in archive.getmembers()} == {kit_archive_time(work)}
+    listed = [line.split("  ", 1)[1] for line in (work / "kit" / ".envcapture-files").read_text().splitlines()
+              if not line.startswith("#")]
+    assert names == [f"kit/{rel}" for rel in sorted(listed)] + ["kit/.envcapture-files"]
+    assert _generate("kit", "--archive", "kit.tar.gz") == 2  # exists: not replaced without --force
+    assert _generate("kit", "--archive", "kit.tar.gz", "--force") == 0
+    assert (work / "kit.tar.gz").read_bytes() == first
+    (work / "kit" / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(BadInput, match="Dockerfile: differs from the sha256"):
+        kit_archive.write_archive(work / "kit", work / "again.tar.gz", mtime=0)
+    assert not (work / "again.tar.gz").exists() and not list(work.glob(".again*"))
+    assert _generate("kit", "--archive", "kit.zip") == 2
+
+
+def kit_archive_time(work: Path) -> int:
+    import datetime
+
+    created = json.loads((work / "m.json").read_text())["created"]
+    return int(datetime.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp())
+
+
+def test_vendor_vendors_an_existing_kit_with_its_own_options(served, capsys):
+    work, _ = served
+    assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit"]) == 0
+    assert not (work / "kit" / "wheels").exists()
+    assert run_cli(["vendor", "kit"]) == 0
+    assert (work / "kit" / "wheels" / "idna-3.7-py3-none-any.whl").is_file()
+    dockerfile = (work / "kit" / "Dockerfile").read_text()
+    assert "--no-index" in dockerfile and "--vendor" in dockerfile.splitlines()[1]
+    assert vendor.verify_kit(work / "kit") == 4
+    capsys.readouterr()
+    (work / "plain").mkdir()
+    assert run_cli(["vendor", "plain"]) == 2
+    assert "not a kit" in capsys.readouterr().err
