@@ -108,7 +108,7 @@ INDEX_PATH_SHAPES = ("cloudsmith-entitlement-token", "gemfury-token")
 # Query parameters that carry credentials in real URLs (GitLab, S3 and GCS presigned URLs, Azure SAS, generic).
 SECRET_PARAMS = ("private_token", "X-Amz-Security-Token", "X-Goog-Signature", "auth_token", "access-token",
                  "hf_token", "token", "sig", "key", "password", "secret", "X-Amz-Credential", "access_token",
-                 "api_key", "signature", "credential")
+                 "api_key", "signature", "credential", "pw", "t")
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,12 @@ def crammed_url(shapes: list[str], placement: str, base: str, userinfo_form: int
 def index_path_url(planted: Planted) -> str:
     """An index URL with the token as a path segment, as Cloudsmith and Gemfury document it."""
     return FREE_TEXT_CONTEXT[planted.shape].format(planted.value)
+
+
+def shaped() -> list[str]:
+    """Shapes a scanner recognises by the value alone (a provider prefix): the only ones that can be found in a
+    name with no context around it (a file, a folder, a data set's name)."""
+    return [shape for shape in SHAPES if shape not in FREE_TEXT_CONTEXT and shape != "private-key-pem"]
 
 
 def url_shapes() -> list[str]:

@@ -13,19 +13,23 @@ Run with ``-s`` to see the tally (placements tried and leaked).
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from localwheels import write_wheel
 
 from envcapture.manifest.redact import REDACTED
 
-from .corpus import FREE_TEXT_CONTEXT, SHAPES, Planted, crammed_url, free_text, in_url, plant, url_shapes
+from .corpus import (FREE_TEXT_CONTEXT, INDEX_PATH_SHAPES, SECRET_PARAMS, SHAPES, Planted, crammed_url, free_text,
+                     in_url, index_path_url, plant, shaped, url_shapes)
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = 4
@@ -107,6 +111,7 @@ def plant_venv(root: Path, corpus: Corpus) -> Path:
 
     extra = [corpus.url(s, "pip.conf extra-index-url", f"https://pypi{k}.example.com/simple", k)
              for k, s in enumerate(url_shapes())]
+    extra += [index_path_url(corpus.add(plant(s, "pip.conf extra-index-url path"))) for s in INDEX_PATH_SHAPES]
     links = [corpus.url(s, "pip.conf find-links", f"https://wheels{k}.example.com/links/", k + 2)
              for k, s in enumerate(url_shapes())]
     index = corpus.crammed("pip.conf index-url", "https://pypi.internal.example.com/simple/", 0)
@@ -188,17 +193,118 @@ def apt_outputs(root: Path, corpus: Corpus) -> str:
     return json.dumps(clean)
 
 
-def freeze_and_show(python: Path, project: Path, out: Path, env: dict) -> tuple[str, dict | None]:
+# More files than a manifest holds inline: the data set's records go to a sidecar.
+SIDECAR_FILLER = 10_001
+
+
+def fits(name: str) -> bool:
+    """A name the file system takes (255 bytes, no /): an AWS session token is longer than that."""
+    return "/" not in name and len(name.encode()) <= 255
+
+
+def plant_data(project: Path, corpus: Corpus) -> list[str]:
+    """The data section's places, planted in ``project``: file names as wget writes them (the presigned URL's
+    query kept) and as shaped names, inline and in a sidecar; link targets; data set (folder) names; pyproject
+    ``[tool.envcapture]`` data entries (names and paths); DVC outputs. Returns freeze's --data arguments."""
+    downloads = project / "data" / "downloads"
+    big = project / "data" / "big"
+    for folder in (downloads, big):
+        folder.mkdir(parents=True)
+
+    def named(shape: str, placement: str, form) -> str | None:
+        planted = plant(shape, placement)
+        name = form(planted.value)
+        if not fits(name):
+            return None
+        corpus.add(planted)
+        return name
+
+    for k, shape in enumerate(SHAPES):
+        param = SECRET_PARAMS[k % len(SECRET_PARAMS)]
+        wget = lambda value: f"dl{k}.bin?X-Amz-Date=20260101T000000Z&{param}={quote(value, safe='')}"  # noqa: E731
+        for where, placement in ((downloads, "data file name (wget query)"), (big, "sidecar file name (wget query)")):
+            name = named(shape, placement, wget)
+            if name:
+                (where / name).write_text(f"{k}\n")
+    for shape in shaped():
+        for where, placement in ((downloads, "data file name"), (big, "sidecar file name")):
+            name = named(shape, placement, lambda value: f"{value}.txt")
+            if name:
+                (where / name).write_text("x\n")
+    for k, shape in enumerate(url_shapes()):
+        target = corpus.url(shape, "data link target", f"https://data{k}.example.com/bucket/f{k}.csv", k)
+        os.symlink(target, downloads / f"link{k}")
+    for i in range(SIDECAR_FILLER):
+        (big / f"f{i:05d}.txt").write_text(f"{i}\n")
+    arguments = ["--data", "data/downloads", "--data", "data/big"]
+    for shape in shaped():
+        name = named(shape, "data set folder name", lambda value: f"set-{value}")
+        if name:
+            (project / "data" / name).mkdir()
+            (project / "data" / name / "a.csv").write_text("1\n")
+            arguments += ["--data", f"data/{name}"]
+    entries = []
+    for k, shape in enumerate(shaped()):
+        name = named(shape, "pyproject data name", lambda value: f"n-{value}")
+        if name and re.fullmatch(r"[A-Za-z0-9._+-]+", name):
+            (project / "data" / f"p{k}").mkdir()
+            (project / "data" / f"p{k}" / "a.csv").write_text("1\n")
+            entries.append(f"{{path = 'data/p{k}', name = '{name}'}}")
+        elif name:
+            corpus.planted.pop()  # not an identifier: not planted
+    for k, shape in enumerate(SHAPES):
+        param = SECRET_PARAMS[(k + 1) % len(SECRET_PARAMS)]
+        folder = named(shape, "pyproject data path", lambda value: f"q{k}?{param}={quote(value, safe='')}")
+        if folder:
+            (project / "data" / folder).mkdir()
+            (project / "data" / folder / "a.csv").write_text("1\n")
+            entries.append(f"{{path = 'data/{folder}'}}")
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\nversion = '1'\n[tool.envcapture]\ndata = [\n"
+                                            + ",\n".join(entries) + "]\n")
+    outs = "".join(f"    - path: {corpus.url(shape, 'DVC output', f'https://dvc{k}.example.com/remote/o{k}.csv', k)}\n"
+                   f"      md5: {'%032x' % k}\n      size: 19\n" for k, shape in enumerate(url_shapes()))
+    (project / "dvc.lock").write_text(f"schema: '2.0'\nstages:\n  fetch:\n    cmd: python fetch.py\n    outs:\n{outs}")
+    return arguments
+
+
+def sidecar_texts(manifest: dict, folder: Path) -> list[str]:
+    texts = []
+    for record in (manifest.get("data") or {}).get("sets", []):
+        if record.get("sidecar"):
+            texts.append(gzip.decompress((folder / record["sidecar"]["file"]).read_bytes()).decode("utf-8"))
+    return texts
+
+
+def kit_text(kit: Path) -> str:
+    return "\n".join(path.read_bytes().decode("utf-8", "replace") for path in sorted(kit.rglob("*")) if path.is_file())
+
+
+def freeze_and_show(python: Path, project: Path, out: Path, env: dict, data_args=()) -> tuple[str, dict | None]:
+    """freeze, then every output made from its manifest: the manifest, its sidecars, what freeze, show and
+    check (the environment, and the data only) print, and every file of the kit (generate all)."""
     env = {**env, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)}
-    frozen = run(sys.executable, "-m", "envcapture", "freeze", "--python", python, "--project", project, "-o", out,
-                 env=env, check=False)
+    envcapture = (sys.executable, "-m", "envcapture")
+    frozen = run(*envcapture, "freeze", "--python", python, "--project", project, "-o", out, *data_args,
+                 env=env, check=False, cwd=project)
     texts = [frozen.stdout, frozen.stderr]
     data = None
     if out.exists():
         texts.append(out.read_text())
         data = json.loads(texts[-1])
-        shown = run(sys.executable, "-m", "envcapture", "show", out, env=env, check=False)
-        texts += [shown.stdout, shown.stderr]
+        texts += sidecar_texts(data, out.parent)
+        shown = run(*envcapture, "show", out, env=env, check=False)
+        checked = run(*envcapture, "check", out, "--python", python, "--project", project, env=env, check=False,
+                      cwd=project)
+        data_only = run(*envcapture, "check", out, "--data-only", env=env, check=False, cwd=project)
+        # The corpus puts free text with spaces into allow-listed variables, which no Dockerfile ENV line takes
+        # (generate refuses them, rightly): the kit is made from a copy without them; the rest is the manifest.
+        for_kit = out.parent / (out.stem + "-for-kit.json")
+        for_kit.write_text(json.dumps({**data, "determinism": {**data["determinism"], "environment": {}}}))
+        kit = out.parent / (out.stem + "-kit")
+        made = run(*envcapture, "generate", "all", "-m", for_kit, "-o", kit, env=env, check=False)
+        assert made.returncode == 0, made.stderr
+        texts += [shown.stdout, shown.stderr, checked.stdout, checked.stderr, data_only.stdout, data_only.stderr,
+                  made.stdout, made.stderr, kit_text(kit)]
     return "\n".join(texts), data
 
 
@@ -240,7 +346,11 @@ def outcome(tmp_path_factory):
                              2: "alice@git.example.com:org/repo.git",
                              3: "ssh://git.example.com:2222/org/repo.git"}[r], []
         project = plant_project(root / f"project{r}", remote, base_env, names)
-        text, data = freeze_and_show(python, project, root / f"run{r}.json", env)
+        data_args = plant_data(project, corpus) if r == 0 else []
+        if r == 2:  # the index URL as Cloudsmith and Gemfury tell users to set it, the token a path segment
+            env["PIP_INDEX_URL"] = index_path_url(corpus.add(plant("cloudsmith-entitlement-token", "PIP_INDEX_URL path")))
+            env["PIP_EXTRA_INDEX_URL"] = index_path_url(corpus.add(plant("gemfury-token", "PIP_EXTRA_INDEX_URL path")))
+        text, data = freeze_and_show(python, project, root / f"run{r}.json", env, data_args)
         texts.append(text)
         manifests.append(data)
     corpus.planted = [p for p in corpus.planted if p.placement != "project file name" or "/" not in p.value]
@@ -294,3 +404,33 @@ def test_git_remote_forms(outcome):
     assert "LEAKEDPART" not in outcome["text"]
     assert scp_user["code"]["remote"] == "ssh://git.example.com/org/repo.git"  # the user name is personal data
     assert ssh_port["code"]["remote"] == "ssh://git.example.com:2222/org/repo.git"
+
+
+def test_the_data_section_and_index_paths_were_recorded(outcome):
+    """The data places were read (so 0 leaks means redacted, not missed): every set, the sidecar, the links,
+    the DVC outputs, and the index URLs whose first path segment was the token."""
+    first = outcome["manifests"][0]
+    sets = {s["path"]: s for s in first["data"]["sets"]}
+    downloads, big = sets["data/downloads"], sets["data/big"]
+    assert big["sidecar"] is not None and big["file_count"] > SIDECAR_FILLER
+    assert downloads["files"] is not None
+    links = [f for f in downloads["files"] if "link" in f]
+    assert len(links) == len(url_shapes())  # recorded, not skipped
+    assert any(REDACTED in f["path"] for f in downloads["files"])
+    planted = [p.placement for p in outcome["planted"]]
+    assert len([s for s in first["data"]["sets"] if s["path"].startswith("data/set-")]) \
+        == planted.count("data set folder name") > 20
+    assert len([s for s in first["data"]["sets"] if s["name"].startswith("n-")]) \
+        == planted.count("pyproject data name") > 20
+    assert len([s for s in first["data"]["sets"] if s["path"].startswith("data/q")]) \
+        == planted.count("pyproject data path") > 30
+    assert len(first["data"]["dvc"]["outputs"]) == len(url_shapes())
+    extra = outcome["manifests"][1]["python"]["package_indexes"]["extra_index_urls"]  # pip.conf's, in run 1
+    assert "https://dl.cloudsmith.io/REDACTED/acme/ml-wheels/python/simple/" in extra
+    assert "https://pypi.fury.io/REDACTED/acme/" in extra
+    third = outcome["manifests"][2]["python"]["package_indexes"]
+    assert "https://dl.cloudsmith.io/REDACTED/acme/ml-wheels/python/simple/" in [third["index_url"],
+                                                                                *third["extra_index_urls"]]
+    for manifest in outcome["manifests"]:
+        claimed = [w for w in manifest["warnings"] if w["source"] == "redact"]
+        assert all("REDACTED" in w["message"] or "removed" in w["message"] for w in claimed)

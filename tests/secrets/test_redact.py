@@ -109,7 +109,7 @@ def test_an_ssh_port_without_user_is_not_credentials():
 @pytest.mark.parametrize("name", ["private_token", "X-Amz-Security-Token", "X-Amz-Signature", "X-Amz-Credential",
                                   "X-Goog-Signature", "X-Goog-Credential", "auth_token", "access-token", "hf_token",
                                   "token", "sig", "key", "password", "secret", "api_key", "apiKey", "client_secret",
-                                  "AccessKeyId", "signature", "credential", "Policy-Key", "session_token"])
+                                  "AccessKeyId", "signature", "credential", "Policy-Key", "session_token", "t", "pw"])
 def test_secret_query_parameters_lose_their_value(name):
     url = f"https://h.example.com/simple/?a=1&{name}=V4lu3-Secr3t&b=2#egg=pkg&subdirectory=sub"
     assert strip_url_credentials(url) == f"https://h.example.com/simple/?a=1&{name}={REDACTED}&b=2" \
@@ -147,3 +147,40 @@ def test_conda_tokens_go_from_every_url_in_a_spec():
     assert strip_conda_token("numpy >=1.26") == "numpy >=1.26"
     assert strip_conda_token("https://u:pw@conda.example.com/t/tok/chan/linux-64/x-1-0.conda?token=q") \
         == f"https://conda.example.com/chan/linux-64/x-1-0.conda?token={REDACTED}"
+
+
+@pytest.mark.parametrize("url, clean", [
+    ("https://dl.cloudsmith.io/Xq7Lm2Np9Rt4Vw8Z/acme/ml/python/simple/",
+     f"https://dl.cloudsmith.io/{REDACTED}/acme/ml/python/simple/"),
+    ("https://pypi.fury.io/Jk3Hs9Qw2Er7Ty5U/acme/", f"https://pypi.fury.io/{REDACTED}/acme/"),
+    ("https://npm.fury.io/Jk3Hs9Qw2Er7Ty5U/acme/", f"https://npm.fury.io/{REDACTED}/acme/"),
+    ("https://dl.cloudsmith.io/public/acme/ml/python/simple/", None),  # no token: public and basic are words
+    ("https://dl.cloudsmith.io/basic/acme/ml/python/simple/", None),
+    ("https://pypi.fury.io/acme/", None),  # a public Gemfury index: the owner alone
+])
+def test_a_token_as_the_first_path_segment_of_an_index_url_goes(url, clean):
+    expected = clean or url
+    assert strip_url_credentials(url) == expected
+    assert scan_and_redact({"u": url})[0] == {"u": expected}
+
+
+def test_tokens_longer_than_any_provider_issues_go_whole():
+    """A length cap with a word boundary ({10,99}\\b) let a 152-character key through untouched."""
+    for token in ("sk_live_" + "Ab1Cd2Ef3Gh4" * 12, "ghp_" + "Zx9Yw8Vu7Ts6" * 25):
+        clean, found = scan_and_redact({"w": f"skipped {token}.fifo: a FIFO"})
+        assert found and token[-30:] not in json.dumps(clean) and token[:30] not in json.dumps(clean)
+
+
+def test_a_url_whose_slashes_a_path_normalisation_folded_loses_its_userinfo():
+    clean, found = scan_and_redact({"p": "https:/alice:Pa55-w0rd-x@data.example.com/bucket/out.csv"})
+    assert clean == {"p": "https:/data.example.com/bucket/out.csv"} and found == ["credentials in a URL"]
+    assert scan_and_redact({"p": "data/raw/a:b/c@d"}) == ({"p": "data/raw/a:b/c@d"}, [])
+
+
+def test_a_downloaded_file_named_after_a_presigned_url_keeps_only_harmless_parameters():
+    from envcapture.manifest.redact import redact_text
+
+    name = ("model.bin?X-Amz-Credential=AKIAQ3EGRT6PLWXN2HY7%2F20260101%2Fus-east-1&X-Amz-Expires=3600"
+            "&response-content-type=bin&sig=kX9vQ2mN7pL4wR8tY1uI6oP3aS5dF0gH&t=Zq8mK2pX9wL4")
+    assert redact_text(name) == (f"model.bin?X-Amz-Credential={REDACTED}&X-Amz-Expires={REDACTED}"
+                                 f"&response-content-type=bin&sig={REDACTED}&t={REDACTED}")
