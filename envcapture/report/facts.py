@@ -1,7 +1,12 @@
 """Manifests in, one neutral report model out: what a paper's "Computational environment" section says.
 
-The views (markdown.py, latex.py, html.py) only escape and lay out what this module decides, so the three
+The views (templates/report.*.j2 through views.py) only escape and lay out what this module decides, so the three
 formats always say the same thing. Nothing here escapes: every value is plain text until a view writes it.
+
+A report is read by reviewers: it states facts and gives no advice (advice belongs to `show` and `check`). It
+says what the reproducibility checklists ask for (versions of the libraries the results depend on, compute,
+seeds and runs, data, licenses) and leaves out what only meant something on the capturing machine (scratch
+paths, file names of manifests, Python's True/False).
 """
 
 from __future__ import annotations
@@ -11,8 +16,30 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from envcapture.show.summary import code_text, human_size, source_text
-from envcapture.show.gpu import gpu_summary_rows
+from envcapture.manifest.grammar import canonical_name, parse_iso_datetime
+from envcapture.show.summary import human_size
+
+# The numerical and ML frameworks whose versions results depend on: listed in the main table whenever present,
+# requested or not (PyTorch's collect_env lists "relevant libraries" the same way).
+FRAMEWORKS = frozenset(canonical_name(n) for n in (
+    "numpy", "scipy", "scikit-learn", "pandas", "polars", "matplotlib", "statsmodels", "numba", "cupy",
+    "torch", "torchvision", "torchaudio", "lightning", "pytorch-lightning", "tensorflow", "tensorflow-cpu",
+    "tensorflow-gpu", "keras", "jax", "jaxlib", "flax", "optax", "xgboost", "lightgbm", "catboost", "transformers",
+    "datasets", "tokenizers", "accelerate", "diffusers", "peft", "sentence-transformers", "onnx", "onnxruntime",
+    "onnxruntime-gpu", "scikit-image", "opencv-python", "opencv-python-headless", "triton", "deepspeed", "mxnet",
+    "paddlepaddle", "dask", "pyspark", "spacy", "nltk", "gensim",
+))
+# Installers and build tools: in every environment, not something results depend on.
+INSTALLERS = frozenset({"pip", "setuptools", "wheel", "uv", "distribute", "pip-tools"})
+
+IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalPy", "ironpython": "IronPython"}
+
+# Indexes whose URL says what they serve (the local-label builds of PyTorch, JAX and friends).
+KNOWN_INDEXES = {
+    "https://download.pytorch.org/whl/cpu": "PyTorch CPU index",
+    "https://pypi.org/simple": "PyPI",
+    "https://pypi.nvidia.com": "NVIDIA index",
+}
 
 
 @dataclass(frozen=True)
@@ -20,108 +47,301 @@ class Package:
     name: str
     version: str
     source: str
+    license: str = ""
 
 
 @dataclass(frozen=True)
 class DataSet:
     name: str
-    role: str
     files: str
     size: str
-    algorithm: str
-    root_hash: str
+    hash: str  # algorithm:root hash
+    state: str  # "read-only (protected)" or "not protected"
 
 
 @dataclass
 class Report:
     title: str
-    manifests: list[str]
+    captures: list[str]  # one line per manifest: when it was captured
     environment: list[tuple[str, str]]
-    gpu: list[tuple[str, str]]
-    gpu_verdict: list[str]
-    top_level: list[Package]
-    packages: list[Package]
+    software: list[Package]
+    software_note: str
     determinism: list[tuple[str, str]]
-    determinism_warnings: list[str]
+    determinism_note: str
+    run: list[tuple[str, str]]
     data: list[DataSet]
-    commands: list[str]
+    rebuild: str  # one command
+    rebuild_note: str
+    packages: list[Package]
     sources_chart: list[tuple[str, int]]
     # Only with several manifests: (fact, value per manifest) for each fact that is not the same everywhere.
+    labels: list[str] = field(default_factory=list)
     differences: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+# --- environment ------------------------------------------------------------------------------------------------
+
+def python_text(py: dict) -> str:
+    implementation = IMPLEMENTATIONS.get(str(py.get("implementation")).lower(), str(py.get("implementation")))
+    return f"{implementation} {py['version']}"
+
+
+def os_text(os_: dict) -> str:
+    name = os_.get("pretty_name") or os_.get("system") or "unknown"
+    text = f"{name}, {os_.get('machine') or '?'}"
+    if os_.get("kernel"):
+        text += f", {os_.get('system') or 'kernel'} {os_['kernel']}"
+    return text
+
+
+def cpu_text(hw: dict) -> str:
+    cores = hw.get("physical_cores")
+    threads = hw.get("logical_cores")
+    count = f"{cores} cores" if cores else "cores unknown"
+    if threads and threads != cores:
+        count += f" ({threads} threads)"
+    return f"{hw.get('cpu_model') or 'unknown'}, {count}"
+
+
+def gpu_text(gpu: dict | None) -> str:
+    gpu = gpu or {}
+    devices = gpu.get("devices") or []
+    if not devices:
+        return "none recorded (no GPU driver found)" if not (gpu.get("driver") or {}).get("version") \
+            else "none recorded"
+    names = Counter(f"{d.get('name') or 'GPU'}"
+                    + (f" ({human_size(d['memory_total_mib'] * 1024 * 1024)})" if d.get("memory_total_mib") else "")
+                    for d in devices)
+    text = ", ".join(f"{count} x {name}" for name, count in sorted(names.items()))
+    driver = gpu.get("driver") or {}
+    if driver.get("version"):
+        text += f"; {gpu.get('vendor') or 'NVIDIA'} driver {driver['version']}".replace("nvidia", "NVIDIA")
+        if driver.get("cuda_version"):
+            text += f" (CUDA {driver['cuda_version']})"
+    return text
+
+
+def accelerator_stack(gpu: dict | None) -> str | None:
+    """What the frameworks were built against: torch 2.11.0 for CUDA 13.0 with cuDNN 9.19."""
+    parts = []
+    for framework in (gpu or {}).get("frameworks") or []:
+        if framework.get("cuda") or framework.get("rocm"):
+            built = f"CUDA {framework['cuda']}" if framework.get("cuda") else f"ROCm {framework['rocm']}"
+            if framework.get("cudnn"):
+                built += f", cuDNN {framework['cudnn']}"
+            parts.append(f"{framework['name']} {framework['version']}: {built}")
+    return "; ".join(parts) or None
+
+
+def blas_text(determinism: dict) -> str:
+    """The BLAS/LAPACK libraries numerical code used, from freeze --deep (numpy's build and threadpoolctl)."""
+    deep = determinism.get("deep") or {}
+    numpy = deep.get("numpy") if isinstance(deep.get("numpy"), dict) else {}
+    if not numpy:
+        return "not recorded"
+    parts = []
+    for kind in ("blas", "lapack"):
+        lib = numpy.get(kind) if isinstance(numpy.get(kind), dict) else {}
+        if lib.get("name"):
+            parts.append(f"{kind.upper()}: {lib['name']} {lib.get('version') or ''}".strip())
+    pools = [p for p in numpy.get("threadpools") or [] if isinstance(p, dict) and p.get("user_api") == "blas"]
+    for pool in pools[:2]:
+        detail = ", ".join(str(pool[k]) for k in ("internal_api", "threading_layer", "architecture") if pool.get(k))
+        if pool.get("num_threads"):
+            detail += f", {pool['num_threads']} threads"
+        parts.append(f"loaded: {detail}")
+    if parts and parts[0].startswith("BLAS") and len(parts) > 1 and parts[1].startswith("LAPACK") \
+            and parts[0][6:] == parts[1][8:]:
+        parts[:2] = [f"BLAS and LAPACK: {parts[0][6:]}"]
+    return "; ".join(parts) or "not recorded"
+
+
+def code_text(code: dict | None) -> str:
+    if not code or not code.get("commit"):
+        return "not a git checkout"
+    text = f"git commit {code['commit'][:12]}"
+    if code.get("branch"):
+        text += f" (branch {code['branch']})"
+    if code.get("dirty"):
+        text += ", with uncommitted changes"
+    if code.get("remote"):
+        text += f", {code['remote']}"
+    return text
+
+
+def captured_text(m: dict) -> str:
+    when = parse_iso_datetime(m["created"])
+    shown = when.strftime("%Y-%m-%d %H:%M UTC") if when else m["created"]
+    return f"{shown}, envcapture {m['envcapture']['version']}"
 
 
 def environment_rows(m: dict) -> list[tuple[str, str]]:
     py, os_, hw = m["python"], m["os"], m["hardware"]
     libc = os_.get("libc") or {}
     rows = [
-        ("Python", f"{py['implementation']} {py['version']} ({py['origin']}"
-                   f"{', virtualenv' if py.get('is_virtualenv') else ''})"),
-        ("Operating system", f"{os_.get('pretty_name') or os_['system']} ({os_['machine']}), "
-                             f"kernel {os_.get('kernel') or 'unknown'}"),
-        ("C library", f"{libc.get('name') or 'unknown'} {libc.get('version') or ''}".strip()),
-        ("CPU", f"{hw.get('cpu_model') or 'unknown'}, {hw.get('physical_cores') or '?'} cores / "
-                f"{hw.get('logical_cores') or '?'} threads"),
-        ("Memory", human_size(hw.get("memory_total"))),
+        ("Python", python_text(py)),
+        ("Operating system", os_text(os_)),
     ]
+    if libc.get("name"):
+        rows.append(("C library", f"{libc['name']} {libc.get('version') or ''}".strip()))
     if os_.get("container"):
-        rows.append(("Container", os_["container"]))
+        rows.append(("Container", str(os_["container"])))
+    rows += [
+        ("CPU", cpu_text(hw)),
+        ("Memory", human_size(hw.get("memory_total"))),
+        ("GPU", gpu_text(m.get("gpu"))),
+    ]
+    stack = accelerator_stack(m.get("gpu"))
+    if stack:
+        rows.append(("GPU software", stack))
+    rows.append(("BLAS/LAPACK", blas_text(m.get("determinism") or {})))
+    scheduler = m.get("scheduler") or {}
+    if scheduler.get("kind"):
+        rows.append(("Scheduler", str(scheduler["kind"]).capitalize() if scheduler["kind"] != "pbs" else "PBS"))
     conda = m.get("conda")
     if conda:
         rows.append(("Conda", f"{len(conda['packages'])} packages from {', '.join(conda['channels']) or 'unknown'}"))
     system = m.get("system_packages") or {}
     if system.get("manager"):
-        manual = sum(1 for p in system["packages"] if p.get("manual"))
-        rows.append(("System packages", f"{len(system['packages'])} {system['manager']} packages, "
-                                        f"{manual} installed by hand"))
-    rows.append(("Python packages", f"{len(m['python_packages'])} installed, "
-                                    f"{sum(1 for p in m['python_packages'] if p.get('top_level'))} top level"))
+        rows.append(("System packages", f"{len(system['packages'])} {system['manager']} packages"))
+    rows.append(("Python packages", f"{len(m['python_packages'])} installed"))
     rows.append(("Code", code_text(m.get("code"))))
-    rows.append(("Captured", f"{m['created']} with envcapture {m['envcapture']['version']}"))
     return rows
 
 
-def package_list(m: dict, top_level_only: bool = False) -> list[Package]:
-    packages = [Package(p["name"], p["version"], source_text(p["source"]))
-                for p in m["python_packages"] if p.get("top_level") or not top_level_only]
-    return sorted(packages, key=lambda p: p.name.lower())
+# --- software ---------------------------------------------------------------------------------------------------
 
+def index_name(url: str) -> str:
+    url = url.rstrip("/")
+    if url in KNOWN_INDEXES:
+        return f"{KNOWN_INDEXES[url]} ({url})"
+    if url.startswith("https://download.pytorch.org/whl/"):
+        return f"PyTorch {url.rsplit('/', 1)[1]} index ({url})"
+    return f"index {url}"
+
+
+def default_index(m: dict) -> str:
+    indexes = (m.get("python") or {}).get("package_indexes") or {}
+    main = indexes.get("index_url")
+    if (not main or main.rstrip("/") == "https://pypi.org/simple") and not indexes.get("extra_index_urls"):
+        return "PyPI"
+    return "package index" if not main else index_name(main)
+
+
+def package_source(p: dict, m: dict, project: str | None = None) -> str:
+    """Where a package came from, in words a reader can use: never a path on the capturing machine."""
+    source = p.get("source") or {}
+    kind = source.get("kind", "index")
+    if p.get("index_url"):
+        return index_name(p["index_url"])
+    if kind == "index":
+        return default_index(m)
+    if kind == "vcs":
+        url = (source.get("url") or "").split("#", 1)[0]
+        commit = (source.get("commit") or "")[:12]
+        return f"{source.get('vcs') or 'git'} {url}" + (f" at {commit}" if commit else "")
+    if kind == "archive":
+        url = source.get("url") or ""
+        return f"archive {url}" if url.startswith(("https://", "http://")) else "wheel file"
+    if canonical_name(p["name"]) == project:
+        return "this project (local source)"
+    return "local folder"
+
+
+def project_name(m: dict) -> str | None:
+    local = [p for p in m["python_packages"] if (p.get("source") or {}).get("kind") in ("editable", "directory")]
+    local.sort(key=lambda p: (p["source"]["kind"] != "editable", not p.get("top_level"), p["name"].lower()))
+    return canonical_name(local[0]["name"]) if local else None
+
+
+def as_package(p: dict, m: dict, project: str | None) -> Package:
+    return Package(p["name"], p["version"], package_source(p, m, project), p.get("license") or "")
+
+
+def software(m: dict) -> list[Package]:
+    """The packages results depend on: what the user asked for and the known frameworks, never the installers."""
+    project = project_name(m)
+    chosen = [p for p in m["python_packages"]
+              if canonical_name(p["name"]) not in INSTALLERS
+              and (p.get("requested") or p.get("top_level") or canonical_name(p["name"]) in FRAMEWORKS)]
+    chosen.sort(key=lambda p: (canonical_name(p["name"]) != project, p["name"].lower()))
+    return [as_package(p, m, project) for p in chosen]
+
+
+def package_list(m: dict) -> list[Package]:
+    project = project_name(m)
+    return sorted((as_package(p, m, project) for p in m["python_packages"]), key=lambda p: p.name.lower())
+
+
+# --- determinism and runs ---------------------------------------------------------------------------------------
 
 def determinism_rows(m: dict) -> list[tuple[str, str]]:
+    """Only what the capture saw: the environment variables that change results (set or not)."""
     det = m["determinism"]
-    rows = [(name, "unset" if value is None else str(value)) for name, value in sorted(det["environment"].items())]
-    rows += [(f"threads: {name}", str(value)) for name, value in sorted((det.get("threads") or {}).items())]
-    for framework, facts in sorted((det.get("deep") or {}).items()):
-        if not isinstance(facts, dict):
-            continue
-        for key in sorted(facts):
-            # Only the switches that change results; the free-form rest stays in the manifest.
-            if any(word in key for word in ("determin", "benchmark", "seed", "tf32")) and \
-                    isinstance(facts[key], (bool, int, str)):
-                rows.append((f"{framework}: {key}", str(facts[key])))
+    return [(name, "not set" if value is None else str(value)) for name, value in sorted(det["environment"].items())]
+
+
+def _switch_value(value) -> str:
+    return {True: "on", False: "off"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def run_rows(manifests: list[dict]) -> list[tuple[str, str]]:
+    """From the run records (envcapture run): the command, runs, time, seeds and the switches the run set."""
+    runs = [m["run"] for m in manifests if isinstance(m.get("run"), dict)]
+    if not runs:
+        return []
+    rows = []
+    commands = sorted({shlex.join(r.get("argv") or []) for r in runs if r.get("argv")})
+    for command in commands[:3]:
+        rows.append(("Command", command))
+    statuses = Counter(r.get("status") or "unknown" for r in runs)
+    rows.append(("Runs", f"{len(runs)} ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))})"))
+    durations = [float(r["duration_seconds"]) for r in runs if isinstance(r.get("duration_seconds"), (int, float))]
+    if durations:
+        per_run = _duration(sum(durations) / len(durations))
+        if len(durations) > 1:
+            per_run += f" on average ({_duration(min(durations))} to {_duration(max(durations))})"
+            rows.append(("Time per run", per_run))
+            rows.append(("Time in all", _duration(sum(durations))))
+        else:
+            rows.append(("Time per run", per_run))
+    seeds = sorted({r["seed"] for r in runs if isinstance(r.get("seed"), int)})
+    rows.append(("Seeds", ", ".join(map(str, seeds)) if seeds else "none recorded"))
+    switches: dict[str, set[str]] = {}
+    environment: dict[str, set[str]] = {}
+    seeded: set[str] = set()
+    for record in (s for r in runs for s in r.get("seed_records") or []):
+        for name, value in (record.get("switches") or {}).items():
+            switches.setdefault(name, set()).add(_switch_value(value))
+        for name, value in (record.get("environment") or {}).items():
+            environment.setdefault(name, set()).add(str(value))
+        seeded.update(s["name"] + (f" {s['version']}" if s.get("version") else "")
+                      for s in record.get("seeded") or [] if s.get("name"))
+    if seeded:
+        rows.append(("Seeded", ", ".join(sorted(seeded))))
+    for name, values in sorted(switches.items()):
+        rows.append((f"Switch {name}", " / ".join(sorted(values))))
+    for name, values in sorted(environment.items()):
+        rows.append((f"Set by the run: {name}", " / ".join(sorted(values))))
     return rows
 
 
+# --- data -------------------------------------------------------------------------------------------------------
+
 def data_sets(m: dict) -> list[DataSet]:
-    return [DataSet(name=d["name"], role=d["role"], files=str(d["file_count"]), size=human_size(d["total_bytes"]),
-                    algorithm=d["algorithm"], root_hash=d["root_hash"])
+    return [DataSet(name=d["name"], files=f"{d['file_count']} file{'' if d['file_count'] == 1 else 's'}", size=human_size(d["total_bytes"]),
+                    hash=f"{d['algorithm']}:{d['root_hash']}",
+                    state="read-only (protected)" if d.get("role") == "raw" and d.get("read_only") else
+                    "raw" if d.get("role") == "raw" else "not protected")
             for d in (m.get("data") or {}).get("sets") or []]
-
-
-def rebuild_commands(m: dict, manifest_name: str) -> list[str]:
-    """The commands that rebuild the environment, every value shell-quoted (they are meant to be pasted)."""
-    name = shlex.quote(manifest_name)
-    commands = []
-    code = m.get("code") or {}
-    if code.get("remote") and code.get("commit"):
-        commands.append(f"git clone {shlex.quote(code['remote'])} project && "
-                        f"git -C project checkout {shlex.quote(code['commit'])}")
-    commands += [
-        f"envcapture generate docker -m {name} -o reproduce",
-        f"envcapture build docker -m {name} -o reproduce",
-        f"envcapture restore {name} --venv .venv",
-        f"envcapture check {name}",
-    ]
-    return commands
 
 
 def sources_chart(m: dict) -> list[tuple[str, int]]:
@@ -129,36 +349,65 @@ def sources_chart(m: dict) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+# --- several manifests ------------------------------------------------------------------------------------------
+
+def comparable_facts(m: dict) -> dict[str, str]:
+    facts = dict(environment_rows(m))
+    project = project_name(m)
+    for p in m["python_packages"]:
+        facts[f"package {p['name']}"] = p["version"]
+        facts[f"source of {p['name']}"] = package_source(p, m, project)
+    for name, value in determinism_rows(m):
+        facts[f"variable {name}"] = value
+    for d in data_sets(m):
+        facts[f"data set {d.name}"] = f"{d.hash} ({d.files} files, {d.size})"
+    return facts
+
+
 def differences(manifests: list[dict]) -> list[tuple[str, list[str]]]:
-    """Facts whose value is not the same in every manifest: environment rows, then package versions."""
+    """Facts whose value is not the same in every manifest: environment, data sets, variables, packages."""
     rows: dict[str, list[str]] = {}
     for index, m in enumerate(manifests):
-        facts = dict(environment_rows(m))
-        facts.pop("Captured", None)
-        for p in m["python_packages"]:
-            facts[f"package {p['name']}"] = p["version"]
-        for key, value in facts.items():
+        for key, value in comparable_facts(m).items():
             rows.setdefault(key, ["absent"] * len(manifests))[index] = value
-    return [(key, values) for key, values in rows.items() if len(set(values)) > 1]
+    order = ("data set ", "variable ", "package ", "source of ")
+
+    def rank(key: str) -> tuple:
+        return (next((i + 1 for i, prefix in enumerate(order) if key.startswith(prefix)), 0), key.lower())
+
+    return [(key, rows[key]) for key in sorted(rows, key=rank) if len(set(rows[key])) > 1]
 
 
 def build_report(manifests: list[dict], names: list[str]) -> Report:
     first = manifests[0]
-    gpu = first.get("gpu")
+    labels = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(manifests))]
+    if len(manifests) == 1:
+        captures = [f"Captured {captured_text(first)}."]
+    else:
+        captures = [f"{label}: captured {captured_text(m)}." for label, m in zip(labels, manifests)]
+    shown = software(first)
+    manifest_name = Path(names[0]).name
     report = Report(
         title="Computational environment",
-        manifests=[Path(n).name for n in names],
+        captures=captures,
         environment=environment_rows(first),
-        gpu=gpu_summary_rows(gpu),
-        gpu_verdict=list((gpu or {}).get("verdict") or []),
-        top_level=package_list(first, top_level_only=True),
-        packages=package_list(first),
+        software=shown,
+        software_note=(f"The packages requested and the numerical and machine-learning frameworks present: "
+                       f"{len(shown)} of {len(first['python_packages'])}; all are listed in the appendix."),
         determinism=determinism_rows(first),
-        determinism_warnings=list(first["determinism"].get("warnings") or []),
+        determinism_note="Environment variables that change numerical results, as they were at capture."
+        if isinstance(first.get("run"), dict) else
+        "Environment variables that change numerical results, as they were at capture; no run was recorded, so "
+        "the seeds and switches of the runs are not known from this record.",
+        run=run_rows(manifests),
         data=data_sets(first),
-        commands=rebuild_commands(first, Path(names[0]).name),
+        rebuild=f"envcapture build docker -m {shlex.quote(manifest_name)}",
+        rebuild_note="The manifest, this report and the Docker reproduction kit (folder reproduce/) are in the "
+                     "RO-Crate made by envcapture export --format ro-crate.",
+        packages=package_list(first),
         sources_chart=sources_chart(first),
     )
     if len(manifests) > 1:
+        report.labels = labels
         report.differences = differences(manifests)
     return report

@@ -160,3 +160,13 @@ def test_html_renders_in_chromium_and_loads_nothing(tmp_path):
     assert shots["desktop"][0] == 1280 and shots["phone"][0] == 390
     # Not blank: text, table rules and the chart's bars give many colours on a white page.
     assert shots["desktop"][2] > 20 and shots["phone"][2] > 20
+
+
+def test_diff_html_has_a_content_security_policy(tmp_path, capsys):
+    """`diff --format html` loads nothing either: the same policy as the report (issue 19)."""
+    assert main(["diff", str(FIXTURES / "plain-venv.json"), str(FIXTURES / "mixed-sources.json"),
+                 "--format", "html"]) == 1
+    page = capsys.readouterr().out
+    head = page.split("</head>", 1)[0]
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; ' \
+           'img-src data:">' in head
