@@ -1,11 +1,12 @@
 """Reading hundreds of manifests for `diff`: each distinct section validated and flattened once.
 
 The manifests of a cluster's nodes are nearly identical: the same packages, the same system, a different
-creation time and node name. Validating each file whole (JSON Schema, about 0.4 s for 300 kB) made 500
-manifests take minutes. Here each file is parsed once, section by section, keeping each top-level section's
-exact JSON text: a section whose text was already seen is already validated and flattened, so only what
-differs costs anything. Identical text parses to identical data, so this checks exactly what validating each
-file whole checks; a file that fails is read again by ``manifest.load``, whose message names the problem.
+creation time and node name. Here each file is read by the bounded reader and parsed once, section by section,
+keeping each top-level section's exact JSON text: a section whose text was already seen is already validated
+and flattened, so only what differs costs anything. Identical text parses to identical data, and the checks
+are the compiled validator's (``manifest/validator.py``, the one ``validate`` runs; no jsonschema, which a
+plain install lacks), so this gives exactly the verdict of validating each file whole; a file that fails is
+read again by ``manifest.load``, whose message names the problem.
 
 Nothing is kept per manifest but its section variants, so memory grows with what differs, not with the count.
 """
@@ -21,9 +22,9 @@ from envcapture.compare.facts import EXTRACTORS, Facts
 from envcapture.compare.grading import Comparison, grade_tables, groups_of, not_compared_sections
 from envcapture.compare.rules import SECTIONS
 from envcapture.errors import BadInput
+from envcapture.manifest import reader
 
 _SPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
 
 
 class NotPlain(ValueError):
@@ -32,6 +33,7 @@ class NotPlain(ValueError):
 
 def split_sections(text: str) -> list[tuple[str, str, object]]:
     """A JSON object's top-level members as (key, exact JSON text of the value, parsed value)."""
+    decoder = reader.decoder_for(text)  # numbers bounded as every reader bounds them
     i = _SPACE.match(text, 0).end()
     if text[i:i + 1] != "{":
         raise NotPlain("not a JSON object")
@@ -43,14 +45,17 @@ def split_sections(text: str) -> list[tuple[str, str, object]]:
         while True:
             if text[i:i + 1] != '"':
                 raise NotPlain("expected a key")
-            key, i = _DECODER.raw_decode(text, i)
+            try:
+                key, i = decoder.raw_decode(text, i)
+            except ValueError:
+                raise NotPlain("bad key") from None
             i = _SPACE.match(text, i).end()
             if text[i:i + 1] != ":":
                 raise NotPlain("expected ':'")
             start = _SPACE.match(text, i + 1).end()
             try:
-                value, i = _DECODER.raw_decode(text, start)
-            except ValueError:
+                value, i = decoder.raw_decode(text, start)
+            except (ValueError, RecursionError):  # reader.NumberOutOfRange is a ValueError too
                 raise NotPlain("bad value") from None
             members.append((key, text[start:i], value))
             i = _SPACE.match(text, i).end()
@@ -67,27 +72,24 @@ def split_sections(text: str) -> list[tuple[str, str, object]]:
 
 
 class _Validators:
-    """The manifest schema cut at the top level: one validator per section, one for the object's keys."""
+    """The manifest schema cut at the top level, compiled by envcapture's own validator (the one ``validate``
+    uses, so a file gets one verdict whichever path reads it): one check per section, one for the object's
+    keys, and for object sections one for their keys and one per member."""
 
     def __init__(self):
-        import jsonschema
-
-        from envcapture.manifest import grammar
         from envcapture.manifest import file as manifest
+        from envcapture.manifest import grammar
+        from envcapture.manifest.validator import Compiler
 
         full = manifest.schema()
-        checker = jsonschema.FormatChecker(formats=())
-        for name, (rule, _) in grammar.RULES.items():
-            checker.checks(name)(lambda value, rule=rule: not isinstance(value, str) or rule(value))
-        cls = jsonschema.Draft202012Validator
-        defs = full.get("$defs", {})
-        self.top = cls(_shallow(full))
-        self.sections = {name: cls({"$defs": defs, **sub}, format_checker=checker)
-                         for name, sub in full["properties"].items()}
+        compiler = Compiler(full, {name: rule for name, (rule, _) in grammar.RULES.items()})
+        self.top = _passes(compiler.compile(_shallow(full)))
+        self.sections = {name: _passes(compiler.compile(sub)) for name, sub in full["properties"].items()}
         # Object sections are checked a level deeper too: their own keys, then each member on its own, so
         # a hardware section that differs only in memory_total does not revalidate 100 CPU flags.
-        self.shallow = {name: cls(_shallow(sub)) for name, sub in full["properties"].items() if "properties" in sub}
-        self.members = {(name, key): cls({"$defs": defs, **member}, format_checker=checker)
+        self.shallow = {name: _passes(compiler.compile(_shallow(sub)))
+                        for name, sub in full["properties"].items() if "properties" in sub}
+        self.members = {(name, key): _passes(compiler.compile(member))
                         for name, sub in full["properties"].items() for key, member in sub.get("properties", {}).items()}
         self.valid_members: set = set()
 
@@ -95,34 +97,35 @@ class _Validators:
         if name not in self.sections:
             return False
         if not isinstance(value, dict) or name not in self.shallow:
-            return self.sections[name].is_valid(value)
-        if not self.shallow[name].is_valid(value):
+            return self.sections[name](value)
+        if not self.shallow[name](value):
             return False
         for key, member_text, member_value in split_sections(text):
             if (name, key, member_text) in self.valid_members:
                 continue
-            if not self.members[(name, key)].is_valid(member_value):
+            if not self.members[(name, key)](member_value):
                 return False
             self.valid_members.add((name, key, member_text))
         return True
 
 
-def _load_text(text: str, where: str) -> dict:
-    from envcapture.manifest import file as manifest_io
+def _passes(check):
+    """A compiled check as a yes/no question: the first problem is enough to hand the file to ``load``."""
+    from envcapture.manifest.validator import TooManyProblems
 
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BadInput(f"{where}: not valid JSON ({exc})") from None
-    found = manifest_io.problems(data)
-    if found:
-        raise BadInput(f"{where}: invalid manifest ({len(found)} problem(s))", found)
-    return data
+    def passes(value) -> bool:
+        out: list = []
+        try:
+            check(value, (), out)
+        except TooManyProblems:
+            return False
+        return not out
+    return passes
 
 
 def _shallow(schema: dict) -> dict:
     """``schema`` with each property's own schema dropped: only the type and the keys are checked."""
-    return {**schema, "properties": {key: True for key in schema["properties"]}}
+    return {**schema, "properties": {key: {} for key in schema["properties"]}}
 
 
 @dataclass
@@ -142,25 +145,25 @@ class ManifestSet:
     _validators: _Validators | None = None
 
     def add(self, path: str | Path) -> None:
-        """Read, validate and flatten one manifest file (BadInput, from ``manifest.load``, when it is not one)."""
+        """Read, validate and flatten one manifest file (BadInput, from the bounded reader or ``manifest.load``,
+        when it is not one)."""
         from envcapture.manifest import file as manifest_io
 
-        try:
-            text = Path(path).read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = None
+        text = manifest_io.read_text(path)
         self._add(text, lambda: manifest_io.load(path))
 
     def add_text(self, text: str, where: str) -> None:
         """The same for a manifest that arrived as text (``gather``); ``where`` names it in an error."""
-        self._add(text, lambda: _load_text(text, where))
+        from envcapture.manifest import file as manifest_io
 
-    def _add(self, text: str | None, load_precisely) -> None:
+        self._add(text, lambda: manifest_io.loads(text, where))
+
+    def _add(self, text: str, load_precisely) -> None:
         from envcapture.manifest import file as manifest_io
 
         try:
-            if text is None or len(text) > manifest_io.MAX_MANIFEST_BYTES:
-                raise NotPlain("unreadable or too large")
+            if len(text) > manifest_io.MAX_MANIFEST_BYTES:
+                raise NotPlain("too large")
             members = split_sections(text)
             if len({key for key, _, _ in members}) != len(members):
                 raise NotPlain("a key appears twice")
@@ -173,7 +176,7 @@ class ManifestSet:
     def _variants_of(self, members, validated: bool = False) -> dict:
         validators = self._validators or _Validators()
         self._validators = validators
-        if not validated and not validators.top.is_valid({key: None for key, _, _ in members}):
+        if not validated and not validators.top({key: None for key, _, _ in members}):
             raise NotPlain("top-level keys")
         chosen = {}
         for key, text, value in members:

@@ -104,14 +104,20 @@ def load(path: str | os.PathLike) -> dict:
     """Read and validate a manifest through the bounded reader; every failure is one clear BadInput."""
     from envcapture.manifest import reader
 
+    return validate_loaded(reader.loads(read_text(path), os.fspath(path), "manifest"), os.fspath(path))
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A manifest file's text, through the bounded reader (a regular file of at most MAX_MANIFEST_BYTES)."""
+    from envcapture.manifest import reader
+
     where = os.fspath(path)
     try:
-        data = reader.read_json(path, MAX_MANIFEST_BYTES, "manifest")
+        return reader.read_text(path, MAX_MANIFEST_BYTES, "manifest")
     except BadInput as exc:
         if str(exc) == f"{where}: no such file":
             raise BadInput(f"{where}: no such file (run `envcapture freeze` to make one)") from None
         raise
-    return validate_loaded(data, where)
 
 
 def loads(text: str, where: str) -> dict:

@@ -9,7 +9,7 @@ infinity no JSON tool writes back). So:
   following a symbolic link (``O_NOFOLLOW``); the *open descriptor* is checked with ``fstat`` and only a
   regular file is read, so a path swapped between a check and the open cannot redirect the read;
 - its size is checked before reading, and at most ``limit`` bytes are read (a file that grows is refused);
-- gzip is inflated in chunks and stops past its limit;
+- gzip and zlib data are inflated in chunks and stop past their limit;
 - JSON is parsed with hooks that refuse integers of more than ``MAX_INT_DIGITS`` digits, non-finite numbers
   (``1e309``, ``NaN``, ``Infinity``) and nesting deeper than Python's recursion allows.
 
@@ -144,10 +144,16 @@ def decode(raw: bytes, where: str, what: str = "manifest") -> str:
 
 def gunzip(raw: bytes, limit: int, where: str, what: str = "file") -> bytes:
     """``raw`` (gzip, one or more members) inflated, refused as soon as it passes ``limit`` bytes."""
+    return inflate(raw, limit, where, what, gzip=True)
+
+
+def inflate(raw: bytes, limit: int, where: str, what: str = "file", gzip: bool = False) -> bytes:
+    """``raw`` inflated in chunks, refused as soon as it passes ``limit`` bytes: zlib format (``gzip``
+    False: one stream, nothing after it) or gzip (one or more members, as gzip(1) writes them)."""
     out, total = [], 0
     data = raw
-    while data:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    while True:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else zlib.MAX_WBITS)
         try:
             while data:
                 chunk = inflater.decompress(data, _CHUNK)
@@ -159,12 +165,14 @@ def gunzip(raw: bytes, limit: int, where: str, what: str = "file") -> bytes:
                 if inflater.eof:
                     break
         except zlib.error as exc:
-            raise BadInput(f"{where}: not valid gzip data ({exc})") from None
+            raise BadInput(f"{where}: not valid {'gzip' if gzip else 'zlib'} data ({exc})") from None
         if not inflater.eof:
-            raise BadInput(f"{where}: the gzip data is truncated")
+            raise BadInput(f"{where}: the compressed data is truncated")
         data = inflater.unused_data
-        if data and not data.lstrip(b"\0"):
-            break  # zero padding after the last member, as gzip(1) accepts
+        if not data or (gzip and not data.lstrip(b"\0")):
+            break  # the end, or zero padding after the last gzip member, as gzip(1) accepts
+        if not gzip:
+            raise BadInput(f"{where}: data after the end of the compressed stream")
     return b"".join(out)
 
 
@@ -191,14 +199,26 @@ def _parse_constant(name: str):
 
 
 DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
-# Numbers that are errors here; the fast reader (compare/many.py) catches them around ``DECODER.raw_decode``.
+# Python's own int parser is three times faster than a hook: used when no run of digits is long enough to be
+# an integer past the bound (digits inside strings can only send a text to the slower, checking decoder).
+_PLAIN_INTS = json.JSONDecoder(parse_float=_parse_float, parse_constant=_parse_constant)
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_RUN = b"0" * (MAX_INT_DIGITS + 1)
+# Numbers that are errors here; the fast reader (compare/many.py) catches them around ``raw_decode``.
 NumberOutOfRange = _OutOfRange
+
+
+def decoder_for(text: str) -> json.JSONDecoder:
+    """The decoder with every number bound that ``text`` needs."""
+    # bytes.translate and find run at memory speed; a regex for a run of digits took as long as the parse
+    data = text.encode("utf-8", "surrogatepass")
+    return DECODER if data.translate(_DIGITS_AS_ZERO).find(_LONG_RUN) >= 0 else _PLAIN_INTS
 
 
 def loads(text: str, where: str, what: str = "manifest"):
     """Parse JSON text with bounded numbers; every failure is one BadInput naming ``where``."""
     try:
-        return DECODER.decode(text)
+        return decoder_for(text).decode(text)
     except RecursionError:
         raise BadInput(f"{where}: JSON nested too deeply: not an envcapture {what}") from None
     except _OutOfRange as exc:

@@ -106,6 +106,15 @@ def spoilt(tmp_path, spoil) -> Path:
     lambda m: m.pop("os"),  # a missing section
     lambda m: m.update(schema_version=99),
     lambda m: m.update(python=[]),  # a section of the wrong type
+    # One validator, one verdict (issue 24): the size limit of a free-form section, formats inside object
+    # sections, maxima.
+    lambda m: m["determinism"].update(deep={"k": ["x" * 4000] * 300}),  # 1.2 MB: past x-max-json-bytes
+    lambda m: m["os"].update(codename="bookworm`id`"),
+    lambda m: m["os"]["libc"].update(version="2.36 $(id)"),
+    lambda m: m["python"].update(base_prefix="/usr'; rm -rf ~"),
+    lambda m: m["python"]["package_indexes"].update(index_url="https://user:pw@example.org/simple"),
+    lambda m: m["hardware"].update(memory_total=1e300),
+    lambda m: m.update(created="2026-02-30T10:00:00Z"),
 ])
 def test_every_file_is_still_validated_with_loads_own_message(tmp_path, capsys, spoil):
     bad = spoilt(tmp_path, spoil)
@@ -137,6 +146,41 @@ def test_unreadable_or_irregular_text_gets_loads_message(tmp_path, content):
 def test_a_missing_file_or_a_folder_gets_loads_message(tmp_path):
     for path in (tmp_path / "gone.json", tmp_path):
         assert_fast_reader_refuses_like_load(path)
+
+
+@pytest.mark.parametrize("number", ["1e309", "-1e309", "9" * 5000, "1" * 21])
+def test_a_number_out_of_range_gets_loads_message(tmp_path, number):
+    text = NODES[1].read_text()
+    memory = json.loads(text)["hardware"]["memory_total"]
+    path = tmp_path / "node-2.json"
+    path.write_text(text.replace(f'"memory_total": {memory}', f'"memory_total": {number}', 1))
+    assert_fast_reader_refuses_like_load(path)
+
+
+def test_a_fifo_and_a_device_get_loads_message(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.json")
+    for path in (tmp_path / "pipe.json", Path("/dev/zero")):
+        assert_fast_reader_refuses_like_load(path)
+
+
+def test_diff_runs_without_jsonschema(tmp_path):
+    """jsonschema is in the test extra only: a plain install has none, and diff must not need it."""
+    import subprocess
+    import sys
+
+    bad = spoilt(tmp_path, lambda m: m["os"].update(codename="bookworm`id`"))
+    script = ("import sys; sys.modules['jsonschema'] = None\n"  # import jsonschema now raises ImportError
+              "from envcapture.cli import main\n"
+              "raise SystemExit(main(sys.argv[1:]))")
+    run = [sys.executable, "-c", script, "diff", "--format", "json"]
+    same = subprocess.run(run + [str(NODES[0]), str(NODES[0])], capture_output=True, text=True, timeout=120)
+    assert same.returncode == 0, same.stderr
+    different = subprocess.run(run + [str(NODES[0]), str(NODES[1])], capture_output=True, text=True, timeout=120)
+    assert different.returncode == 1 and json.loads(different.stdout), different.stderr
+    refused = subprocess.run(run + [str(NODES[0]), str(bad)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "os.codename" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def assert_fast_reader_refuses_like_load(path):

@@ -98,13 +98,23 @@ def test_an_unreadable_file_is_one_line(tmp_path):
 
 
 def test_gzip_is_inflated_with_a_bound():
-    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024))
+    bomb = gzip.compress(b"\0" * (16 * 1024 * 1024))
     assert len(bomb) < 100_000
-    assert "inflates to more than" in refused(reader.gunzip, bomb, 10 * 1024 * 1024, "bomb.gz")
+    assert "inflates to more than" in refused(reader.gunzip, bomb, 1024 * 1024, "bomb.gz")
     assert reader.gunzip(gzip.compress(b"abc") + gzip.compress(b"def"), 6, "two.gz") == b"abcdef"
     assert "inflates" in refused(reader.gunzip, gzip.compress(b"abc") + gzip.compress(b"def"), 5, "two.gz")
     assert "truncated" in refused(reader.gunzip, gzip.compress(b"abc" * 1000)[:-12], 10_000, "cut.gz")
     assert "not valid gzip" in refused(reader.gunzip, b"not gzip at all", 10_000, "plain.gz")
+
+
+def test_zlib_is_inflated_with_a_bound():
+    import zlib
+
+    bomb = zlib.compress(b"\0" * (16 * 1024 * 1024))
+    assert "inflates to more than" in refused(reader.inflate, bomb, 1024 * 1024, "frame")
+    assert reader.inflate(zlib.compress(b"abc"), 3, "frame") == b"abc"
+    assert "after the end" in refused(reader.inflate, zlib.compress(b"abc") + b"x", 10, "frame")
+    assert "truncated" in refused(reader.inflate, zlib.compress(b"abc" * 1000)[:-6], 10_000, "frame")
 
 
 @pytest.mark.parametrize("text, words", [
@@ -130,3 +140,11 @@ def test_invalid_utf8_is_one_line(tmp_path):
     path = tmp_path / "latin.json"
     path.write_bytes(b'{"a": "caf\xe9"}')
     assert "not UTF-8 text at byte 10" in refused(reader.read_json, path)
+
+
+def test_long_digit_runs_in_strings_are_text_not_numbers():
+    digits = "1" * 30
+    assert reader.loads(f'{{"name": "{digits}", "n": 5}}', "m") == {"name": digits, "n": 5}
+    assert "25 digits" in refused(reader.loads, f'{{"name": "{digits}", "n": {"9" * 25}}}', "m")
+    assert "21 digits" in refused(reader.loads, '{"n": ' + "1" * 21 + "}", "m")
+    assert reader.loads('{"n": ' + "1" * 20 + "}", "m") == {"n": int("1" * 20)}
