@@ -9,6 +9,7 @@ from pathlib import Path
 
 from envcapture.errors import BadInput, ToolFailed
 from envcapture.manifest import file as manifest_io
+from envcapture.manifest.gate import for_publication
 from envcapture.manifest.grammar import parse_iso_datetime
 from envcapture.report.output import check_target, write_output
 from envcapture.text import printable
@@ -36,7 +37,8 @@ def export_command(args) -> int:
         _check_crate_target(out, force)
     elif out is not None:
         check_target(out, force)
-    manifest = manifest_io.load(path)
+    # What an export quotes passes the gate's secret scan (a stranger's manifest may hold what freeze never wrote).
+    manifest = for_publication(manifest_io.load(path))[0]
     created = _created(manifest)
     if args.format == "ro-crate":
         _library("rocrate", "rocrate")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from envcapture.manifest import file as manifest_io
+from envcapture.manifest.gate import for_publication
 from envcapture.report.output import check_target, write_output
 from envcapture.text import printable
 
@@ -17,7 +18,8 @@ def report_command(args) -> int:
     paths = list(args.manifests) or ["envcapture.json"]
     if args.output not in (None, "-"):
         check_target(Path(args.output), getattr(args, "force", False))  # refused before any work
-    manifests = [manifest_io.load(path) for path in paths]
+    # What a report quotes passes the gate's secret scan (a stranger's manifest may hold what freeze never wrote).
+    manifests = [for_publication(manifest_io.load(path))[0] for path in paths]
     text = RENDERERS[args.format](build_report(manifests, paths), standalone=args.standalone)
     if args.output in (None, "-"):
         sys.stdout.write(text)

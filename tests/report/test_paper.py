@@ -281,3 +281,29 @@ def test_the_page_check_catches_a_line_off_the_page(tmp_path):
     section = "\\section{x}\\texttt{" + HASH + HASH + "}\n"
     pdf, log = compile_in(tmp_path, section, CLASSES["article-twocolumn"], "control")
     assert words_outside_the_columns(pdf, log)
+
+
+def test_what_a_report_or_export_quotes_passes_the_secret_scan(tmp_path, monkeypatch):
+    """A stranger's manifest may hold what freeze never writes: report and export go through the gate."""
+    token = "hf_" + "abcdefghijklmnopqrstuvwxyzABCDEFGH"
+    m = json.loads(ML.read_text())
+    m["os"]["pretty_name"] = f"Debian token {token}"
+    m["hardware"]["cpu_model"] = "AKIAIOSFODNN7EXAMPLE"
+    path = tmp_path / "leaky.json"
+    path.write_text(json.dumps(m))
+    from envcapture.manifest.file import problems
+
+    assert problems(m) == []  # valid as it is: only the scan stands in the way
+    for fmt in FORMATS:
+        text = run_report(tmp_path, path, fmt=fmt)
+        assert token not in text and "AKIAIOSFODNN7EXAMPLE" not in text, fmt
+    for fmt in ("cyclonedx", "spdx", "ro-crate"):
+        out = tmp_path / (f"crate-{fmt}.zip" if fmt == "ro-crate" else f"sbom-{fmt}.json")
+        assert main(["export", str(path), "--format", fmt, "-o", str(out)]) == 0
+        blob = out.read_bytes()
+        if fmt == "ro-crate":
+            import zipfile
+
+            with zipfile.ZipFile(out) as archive:
+                blob = b"".join(archive.read(n) for n in archive.namelist() if not n.endswith("/"))
+        assert token.encode() not in blob and b"AKIAIOSFODNN7EXAMPLE" not in blob, fmt
