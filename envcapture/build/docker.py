@@ -91,7 +91,7 @@ def build_image(context: Path, tag: str, *, client=None, dockerfile: str = "Dock
     with tempfile.TemporaryDirectory(prefix="envcapture-build-") as tmp:
         # Outside the context, so the SDK adds it to the build context under a private name.
         private = Path(tmp) / "Dockerfile"
-        private.write_text(text, encoding="utf-8")
+        private.write_text(labelled_stages(text, image_labels()), encoding="utf-8")
         started = time.monotonic()
         image_id = _stream_build(client, context, str(private), tag, echo, nocache, snapshot_date, network_mode)
     return BuiltImage(tag=tag, image_id=image_id, seconds=time.monotonic() - started)
@@ -119,8 +119,10 @@ def _stderr(line: str) -> None:
 
 
 # The lines in which the tools themselves say what went wrong: apt's E:, pip's and uv's error lines.
-TOOL_ERROR = re.compile(r"^(E: |ERROR: |error: |  × |× |  ╰─▶ |Error: |fatal: )")
+TOOL_ERROR = re.compile(r"^(E: |ERROR: |error: |  × |× |  ╰─▶ |Error: |fatal: |W: Failed to fetch )")
 APT_VERSION_GONE = re.compile(r"^E: Version '(?P<version>[^']+)' for '(?P<package>[^']+)' was not found")
+# apt's line for an archive it could not reach: `W: Failed to fetch http://snapshot.debian.org/... Could not resolve`
+SNAPSHOT_UNREACHABLE = re.compile(r"^[WE]: Failed to fetch (?P<url>https?://snapshot\.[a-z.]+/\S*)\s+(?P<why>.*)$")
 NON_ZERO = re.compile(r"returned a non-zero code: (?P<code>[0-9]+)")
 MAX_TOOL_ERRORS = 40
 
@@ -131,10 +133,8 @@ def failure(context: Path, message: str, tail: list[str], tool_errors: list[str]
     for line in tool_errors:
         gone = APT_VERSION_GONE.match(line)
         if gone:
-            where = f"--apt-snapshot {snapshot_date}" if snapshot_date else "--apt-snapshot DATE (the capture date)"
-            return ToolFailed(f"docker build of {context} failed: apt has no {gone['package']} "
-                              f"{gone['version']} any more; build again with {where}",
-                              tail="\n".join(tool_errors))
+            return ToolFailed(version_gone_message(context, gone["package"], gone["version"], tool_errors,
+                                                   snapshot_date), tail="\n".join(tool_errors))
     code = NON_ZERO.search(message)
     step = next((line for line in reversed(tail) if line.startswith("Step ")), "")
     summary = f"a build step exited with {code['code']}" if code else _first_line(Exception(message))
@@ -142,6 +142,58 @@ def failure(context: Path, message: str, tail: list[str], tool_errors: list[str]
         summary += f" ({step.split(':')[0].strip()})"
     return ToolFailed(f"docker build of {context} failed: {summary}",
                       tail="\n".join(tool_errors or tail[-TAIL_LINES:]))
+
+
+def version_gone_message(context: Path, package: str, version: str, tool_errors: list[str],
+                         snapshot_date: str | None) -> str:
+    """The package, the version, where the recorded machine got it, and advice that works: a snapshot archive
+    that the build could not reach is said to be unreachable, not offered again."""
+    suite = recorded_suite(context, package)
+    head = f"docker build of {context} failed: apt has no {package} {version} ({suite}) any more"
+    unreachable = next((m for m in map(SNAPSHOT_UNREACHABLE.match, tool_errors) if m), None)
+    if unreachable:
+        host = unreachable["url"].split("/")[2]
+        return (f"{head}, and the snapshot archive that keeps old versions could not be reached from the build "
+                f"({host}: {unreachable['why'][:120]}); build where {host} is reachable, or freeze again after "
+                f"`apt-get upgrade` so that the manifest records versions the archive still has")
+    where = f"--apt-snapshot {snapshot_date}" if snapshot_date else "--apt-snapshot DATE (the capture date)"
+    return f"{head}; build again with {where}"
+
+
+def recorded_suite(context: Path, package: str) -> str:
+    """Where the manifest in the kit says the recorded version came from, in words."""
+    import json
+
+    try:
+        with open(Path(context) / "envcapture.json", encoding="utf-8") as handle:
+            manifest = json.loads(handle.read(256 << 20))
+        records = manifest["system_packages"]["packages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its apt suite unknown"
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or record.get("name") != package:
+            continue
+        origin = record.get("origin")
+        if isinstance(origin, dict) and isinstance(origin.get("suite"), str):
+            return f"recorded from the suite {origin['suite']} of {origin.get('url') or 'an apt source'}"
+        if "origin" in record:
+            return "no apt source configured at capture time offered it"
+        return "the manifest does not record its apt suite"
+    return "not in the manifest"
+
+
+LABEL_STAGE = re.compile(r"^(FROM\s+\S+(?:\s+AS\s+\S+)?)[ \t]*$", re.I | re.M)
+
+
+def labelled_stages(text: str, labels: dict[str, str] | None) -> str:
+    """Every stage labelled right after its FROM, so that every image the build makes (stages, the cached layers of
+    a failed build) carries $ENVCAPTURE_IMAGE_LABELS, not only the final image."""
+    if not labels:
+        return text
+    import json
+
+    line = "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
+    return LABEL_STAGE.sub(lambda match: f"{match.group(1)}\n{line}", text)
 
 
 def _stream_build(client, context: Path, dockerfile: str, tag: str, echo, nocache: bool,

@@ -174,6 +174,9 @@ def _system_packages() -> dict:
         "essential": BOOL,
         "priority": s("identifier", nullable=True),
         "depends": arr(s("package-token"), 1000),
+        # dpkg only (absent from older manifests): the ones of ``depends`` allowed at exactly one version
+        # (``libpq5 (= 15.18-0+deb12u1)``), which a kit pinning this package must pin too.
+        "depends_exact": arr(s("package-token"), 1000),
     }, required=["architecture", "manual", "name", "version"])
     return obj({
         "manager": {"enum": ["dpkg", "rpm", "apk", None]},
@@ -188,7 +191,9 @@ def _shared_libraries() -> dict:
     library = obj({
         "name": s("package-token"),  # the soname, as DT_NEEDED or the ctypes table names it
         "package": s("package-token", nullable=True),  # null: no package of the manager owns a file of that name
-        "via": {"enum": ["elf", "ctypes"]},
+        # elf: a compiled module links against it; ctypes: opened by name; interpreter: only the interpreter
+        # links against it (the kit's own Python brings it)
+        "via": {"enum": ["elf", "ctypes", "interpreter"]},
         "users": arr(s("text"), 10),
     })
     return obj({

@@ -100,8 +100,26 @@ def parse_base_marks(data: bytes, installed: list[list] | None = None) -> dict[s
         needed.discard(None)
         needed.discard(record[0])
         marks[record[0]] = {"essential": record[5] == "yes", "priority": record[6] or None,
-                            "depends": sorted(needed)}
+                            "depends": sorted(needed), "depends_exact": exact_dependencies(record, names)}
     return marks
+
+
+# One relation of a Depends field that allows exactly one version: ``libpq5 (= 15.18-0+deb12u1)`` (an
+# alternative group or another operator is not exact).
+_EXACT = re.compile(r"(?:^|,)\s*([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*\(\s*=\s*[^)|,]+\)\s*(?:\[[^\]]*\]\s*)?(?=,|$)")
+
+
+def exact_dependencies(record: list, installed: set[str]) -> list[str]:
+    """Installed packages this one depends on at exactly one version (``(= X)``): a kit that pins this one
+    must pin those to the recorded versions too, or apt refuses the pair."""
+    if "(=" not in (record[7] or "") + (record[8] or "") and "( =" not in (record[7] or "") + (record[8] or ""):
+        return []
+    found = set()
+    for field in (record[7], record[8]):
+        for name in _EXACT.findall(" ".join((field or "").split())):
+            if name in installed and name != record[0]:
+                found.add(name)
+    return sorted(found)
 
 
 def is_manual(name: str, arch: str | None, auto: set[tuple[str, str | None]], auto_names: set[str]) -> bool:
@@ -125,7 +143,8 @@ def valid_marks(marks: dict, accepted: set[str]) -> dict:
     priority = marks["priority"]
     return {"essential": marks["essential"],
             "priority": priority if priority and grammar.is_identifier(priority) else None,
-            "depends": [name for name in marks["depends"] if name in accepted][:MAX_DEPENDS]}
+            "depends": [name for name in marks["depends"] if name in accepted][:MAX_DEPENDS],
+            "depends_exact": [name for name in marks.get("depends_exact", ()) if name in accepted][:MAX_DEPENDS]}
 
 
 def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]:

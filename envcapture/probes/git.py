@@ -104,12 +104,22 @@ def own_output_pathspec(ctx: ProbeContext) -> list[str]:
         return []
     project = os.path.realpath(ctx.project)
     output = os.path.join(os.path.realpath(os.path.dirname(ctx.output)), os.path.basename(ctx.output))
-    if not output.startswith(project.rstrip("/") + "/"):
-        return []
     relative = os.path.relpath(output, project)
     if any(c in relative for c in "*?[\\"):  # pathspec wildcards: keep the plain, counted status
         return []
     return ["--", ":/", f":(exclude,literal){relative}"]
+
+
+def git_status(ctx: ProbeContext) -> str:
+    command = ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"]
+    pathspec = own_output_pathspec(ctx)
+    if pathspec:
+        try:
+            return git(ctx, *command, *pathspec)
+        except ToolError as exc:
+            if "outside repository" not in str(exc):
+                raise
+    return git(ctx, *command)
 
 
 def collect(ctx: ProbeContext) -> ProbeResult:
@@ -117,8 +127,7 @@ def collect(ctx: ProbeContext) -> ProbeResult:
     if not os.path.isdir(ctx.project):
         return ProbeResult(None)
     try:
-        status = git(ctx, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal",
-                     *own_output_pathspec(ctx))
+        status = git_status(ctx)
     except ToolError as exc:
         if "not a git repository" in str(exc):
             return ProbeResult(None)

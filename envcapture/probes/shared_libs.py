@@ -279,8 +279,10 @@ def collect(ctx: ProbeContext) -> ProbeResult:
         warnings.append(ProbeWarning(SOURCE, f"more than {MAX_FILES} shared objects in the environment; only the "
                                              f"first {MAX_FILES} were read for the libraries they need"))
     executable = target.get("executable")
+    interpreter = None
     if isinstance(executable, str) and os.path.isfile(executable):
-        files.append(os.path.realpath(executable))
+        interpreter = os.path.realpath(executable)
+        files.append(interpreter)
     try:
         import elftools  # noqa: F401
     except ImportError:
@@ -292,14 +294,16 @@ def collect(ctx: ProbeContext) -> ProbeResult:
     # The interpreter's own libpython (pyenv, python.org builds) lives beside it, not in a system package.
     own_lib = os.path.join(str(target.get("base_prefix") or ""), "lib")
     users: dict[str, list[str]] = {}
+    via: dict[str, str] = {}
     for path in files:
         for name in cache.needed(path):
             if name in inside or not _SONAME.match(name) or os.path.exists(os.path.join(own_lib, name)):
                 continue
             users.setdefault(name, [])
+            if via.get(name) != "elf":
+                via[name] = "interpreter" if path == interpreter else "elf"
             if len(users[name]) < MAX_USERS:
                 users[name].append(_users(path, roots))
-    via = {name: "elf" for name in users}
     distributions = {_canonical(d.get("name")) for d in target.get("distributions") or [] if isinstance(d, dict)}
     for distribution in sorted(distributions):
         for name in CTYPES_LIBRARIES.get(distribution, ()):

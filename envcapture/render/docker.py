@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from envcapture.render import bases
+from envcapture.render.plan import BOOTSTRAP_PACKAGES
 from envcapture.render.common import render_template
 
 USER = "envcapture"
@@ -80,7 +81,7 @@ def apt_packages(plan) -> list[str]:
     if plan.base.python_setup == "apt" and plan.base.kind == "distro":
         packages += plan.apt_python
     elif plan.base.python_setup in ("apt", "uv"):
-        packages += ["ca-certificates", "python3", "python3-venv"]
+        packages += list(BOOTSTRAP_PACKAGES)
     if plan.system_install:
         present = {p.split("=")[0] for p in packages}
         packages += [f"{name}={version}" for name, version in plan.system_packages if name not in present]

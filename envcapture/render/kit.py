@@ -128,7 +128,7 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     if with_code:
         from envcapture.render.project_code import project_files
 
-        files.update(project_files(plan))
+        files.update(project_files(plan, manifest_path))
     renderers = {"docker": docker.render, "binder": binder.render, "packer": packer.render,
                  "vagrant": vagrant.render, "apptainer": apptainer.render, "devcontainer": devcontainer.render}
     for target in targets:

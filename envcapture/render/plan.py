@@ -383,9 +383,8 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
                             f"and the base is {base_os}, where these exact versions do not exist; "
                             "they are listed in system-packages.txt")
     _leave_to_base(plan, packages)
-    if plan.system_selection == "needed":
-        _with_dependencies(plan, manifest, packages)
-    installed = {name for name, _ in plan.system_packages} | set(plan.left_to_base)
+    _with_dependencies(plan, manifest, packages)
+    installed = {name for name, _ in plan.system_packages} | set(plan.left_to_base) | set(_unpinned_bootstrap(plan))
     plan.system_left_out = sorted({p["name"] for p in packages if p.get("manual") and p.get("name") not in installed
                                    and p.get("name") not in roots})
     _apt_suites(plan, system)
@@ -396,6 +395,11 @@ def _system_packages(plan: Plan, manifest: dict) -> None:
 
 
 ALL_SYSTEM_PACKAGES = "all"
+
+
+def _unpinned_bootstrap(plan: Plan) -> tuple[str, ...]:
+    """What the Dockerfile installs unpinned from the base's archive: the Python of a non-Python base image."""
+    return BOOTSTRAP_PACKAGES if plan.base.python_setup in ("apt", "uv") and plan.base.kind != "distro" else ()
 
 
 def _chosen_roots(plan: Plan, manifest: dict) -> set[str]:
@@ -422,8 +426,11 @@ def _chosen_roots(plan: Plan, manifest: dict) -> set[str]:
             raise BadInput(f"--system-packages {name}: the manifest records no installed package of that name "
                            "(a kit installs recorded versions only)")
     roots = set(asked)
-    for i, name in enumerate(needs.get("packages") or []):
-        roots.add(require("package-token", name, f"shared_libraries.packages[{i}]"))
+    for i, library in enumerate(needs.get("libraries") or []):
+        # A library only the interpreter links against comes with the kit's own Python (apt's python3, the
+        # Python image, uv's build), never the recorded machine's interpreter.
+        if library.get("package") and library.get("via") != "interpreter":
+            roots.add(require("package-token", library["package"], f"shared_libraries.libraries[{i}].package"))
     for i, name in enumerate(needs.get("requested") or []):
         require("package-token", name, f"shared_libraries.requested[{i}]")
         if name in recorded:
@@ -436,9 +443,13 @@ def _chosen_roots(plan: Plan, manifest: dict) -> set[str]:
 
 
 def _with_dependencies(plan: Plan, manifest: dict, packages: list[dict]) -> None:
-    """The recorded dependencies of the chosen packages, pinned to the recorded versions too: a pinned package
-    that depends on an exact version of another (libpq-dev on libpq5 (= 15.18-0+deb12u1)) installs only beside
-    that version, which the recorded machine had. The base's own packages stay the base's."""
+    """The dependencies a chosen package allows at exactly one version, pinned to the recorded versions too: a
+    pinned package that depends on an exact version of another (libpq-dev on libpq5 (= 15.18-0+deb12u1))
+    installs only beside that version, which the recorded machine had. Other dependencies are apt's to choose
+    (the archive's current versions: a superseded security update is gone from it). The base's packages stay
+    the base's."""
+    if not plan.system_install:
+        return
     by_name = {p.get("name"): (i, p) for i, p in enumerate(packages)}
     base = set(plan.left_to_base) | _base_names(plan, packages)
     pinned = {name for name, _ in plan.system_packages}
@@ -447,7 +458,7 @@ def _with_dependencies(plan: Plan, manifest: dict, packages: list[dict]) -> None
     added = []
     while todo:
         _, package = by_name.get(todo.pop(), (None, {}))
-        for dependency in package.get("depends") or ():
+        for dependency in package.get("depends_exact") or ():
             if dependency in pinned or dependency in base or dependency in unavailable or dependency not in by_name \
                     or _MACHINE_ONLY.match(dependency):
                 continue
@@ -712,8 +723,7 @@ def _not_reproduced(plan: Plan, manifest: dict) -> None:
     base = set(plan.left_to_base)
     unavailable = {name: why for name, _, why in plan.unavailable_system}
     left_out = set(plan.system_left_out)
-    unpinned = set(BOOTSTRAP_PACKAGES) if plan.base.python_setup in ("apt", "uv") and plan.base.kind != "distro" \
-        else set()
+    unpinned = set(_unpinned_bootstrap(plan))
     for name, _ in manual:
         if name in pinned and plan.system_install:
             continue

@@ -19,8 +19,9 @@ GIT_TIMEOUT = 120
 PROJECT_DIR = "project"
 
 
-def project_files(plan) -> dict[str, bytes]:
-    """project/<path> -> bytes of every file of the recorded commit."""
+def project_files(plan, manifest_path=None) -> dict[str, bytes]:
+    """project/<path> -> bytes of every file of the recorded commit. The manifest the kit is made from, when it
+    lies in the checkout, is not an uncommitted change worth a warning: freeze wrote it after the commit."""
     project = plan.project
     if project is None:
         raise BadInput("--with-code: the manifest records no project installed from its own folder "
@@ -35,6 +36,9 @@ def project_files(plan) -> dict[str, bytes]:
     data = _git(repo, "archive", "--format=tar", project.commit)
     files = _untar(data)
     changed = _uncommitted(repo)
+    if manifest_path is not None:
+        own = os.path.realpath(manifest_path)
+        changed = [name for name in changed if os.path.realpath(os.path.join(_top_level(repo), name)) != own]
     if changed:
         shown = ", ".join(changed[:20]) + (f" and {len(changed) - 20} more" if len(changed) > 20 else "")
         print(f"envcapture: warning: {repo} has uncommitted changes that are not in {PROJECT_DIR}/ (it holds "
@@ -67,6 +71,10 @@ def _untar(data: bytes) -> dict[str, bytes]:
             if handle is not None:
                 files[member.name] = handle.read()
     return files
+
+
+def _top_level(repo: str) -> str:
+    return _git(repo, "rev-parse", "--show-toplevel").decode("utf-8", "replace").strip()
 
 
 def _uncommitted(repo: str) -> list[str]:

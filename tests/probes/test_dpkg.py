@@ -81,7 +81,7 @@ def test_recorded_debian11_armhf(fixtures_dir, tmp_path, section_problems):
     assert len(packages) == 200
     assert packages["base-files"] == {"name": "base-files", "version": "11.1+deb11u6", "architecture": "armhf",
                                       "manual": True, "essential": True, "priority": "required",
-                                      "depends": []}  # Pre-Depends: awk, but mawk falls after the cut
+                                      "depends": [], "depends_exact": []}  # Pre-Depends: awk, but mawk falls after the cut
     assert packages["libssh2-1"]["manual"] is False  # Auto-Installed: 1
     # apt files "Architecture: all" packages under the native architecture (armhf here).
     assert packages["ca-certificates"]["architecture"] == "all"
@@ -273,3 +273,21 @@ def test_extended_states_stanza_without_architecture_marks_every_architecture_au
     result = dpkg.collect(ProbeContext(root=root, env={}))
     manual = {p["name"]: p["manual"] for p in result.data["packages"]}
     assert manual == {"noarch-mark": False, "marked": False, "docs": False, "chosen": True}
+
+
+def test_this_machine_exact_dependencies_are_the_equals_relations(this_machine):
+    """depends_exact: the dependencies dpkg allows at exactly one version (`libmagic1` on `libmagic-mgc (= V)`)."""
+    result, _ = this_machine
+    expected = dpkg_query_marks()
+    listed = {p["name"] for p in result.data["packages"]}
+    found = 0
+    for package in result.data["packages"]:
+        field = " ".join(expected[package["name"]][2].split())
+        for dependency in package["depends_exact"]:
+            assert f"{dependency} (= " in field or f"{dependency}:any (= " in field, (package["name"], dependency)
+            found += 1
+        for relation in field.split(","):
+            name = relation.strip().split(" ")[0].split(":")[0]
+            if "(= " in relation and "|" not in relation and name in listed and name != package["name"]:
+                assert name in package["depends_exact"], (package["name"], relation)
+    assert found

@@ -134,3 +134,23 @@ def test_hanging_git_is_cut_off(tmp_path, git_repo):
     assert result.data is None
     assert [w.message for w in result.warnings] == ["git state of the project not recorded: "
                                                     "git did not answer within 1 s"]
+
+
+def test_the_manifest_freeze_is_writing_is_not_an_uncommitted_change(tmp_path, git_repo):
+    repo = git_repo(tmp_path / "proj", {"a.py": "a\n"})
+    (repo / "envcapture.json").write_text("{}\n")
+    assert collect(repo).data["dirty_files"] == 1
+    data = collect(repo, output=str(repo / "envcapture.json")).data
+    assert (data["dirty"], data["dirty_files"]) == (False, 0)
+    (repo / "other.py").write_text("b\n")
+    assert collect(repo, output=str(repo / "envcapture.json")).data["dirty_files"] == 1
+    # From a subfolder of the checkout, and with a committed manifest written again.
+    git_repo.git(repo, "add", "envcapture.json")
+    git_repo.git(repo, "commit", "-qm", "manifest")
+    (repo / "envcapture.json").write_text('{"again": 1}\n')
+    (repo / "sub").mkdir()
+    assert collect(repo / "sub", output=str(repo / "envcapture.json")).data["dirty_files"] == 1  # other.py
+    assert collect(repo, output=str(repo / "envcapture.json")).data["dirty_files"] == 1
+    assert collect(repo).data["dirty_files"] == 2
+    # A manifest written outside the checkout changes nothing.
+    assert collect(repo, output=str(tmp_path / "elsewhere.json")).data["dirty_files"] == 2

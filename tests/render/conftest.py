@@ -35,6 +35,8 @@ CASES = {
     "override-python": ("plain-venv.json", ["docker"], ["--base-image", "python:3.11-slim-bookworm"]),
     "override-base-os": ("plain-venv.json", ["docker"], ["--base-image", TEST_BASE_IMAGE, "--base-os", "debian:12"]),
     "apt-snapshot": ("distro-python.json", ["docker", "packer", "vagrant"], ["--apt-snapshot", "2025-06-01"]),
+    # This machine as it is: only what the environment needs is installed (libmagic1 and its exact dependency).
+    "workstation": ("workstation.json", ["docker"], ["--base-image", TEST_BASE_IMAGE, "--base-os", "debian:12"]),
 }
 EXAMPLES = ["plain-venv.json", "conda-env.json", "pytorch-pip-gpu.json", "system-cuda.json"]
 

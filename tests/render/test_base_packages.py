@@ -74,8 +74,8 @@ def test_a_build_failure_names_the_package_and_the_date_not_the_echoed_command(t
     echoed = "The command '/bin/sh -c set --       jq=0.0~x1  && apt-get update ... ' returned a non-zero code: 100"
     apt = ["Reading package lists...", "E: Version '0.0~x1' for 'jq' was not found"]
     error = failure(tmp_path, echoed, ["Step 3/20 : RUN set -- jq=0.0~x1", *apt], apt[1:], "2026-11-26")
-    assert str(error) == (f"docker build of {tmp_path} failed: apt has no jq 0.0~x1 any more; build again with "
-                          "--apt-snapshot 2026-11-26")
+    assert str(error) == (f"docker build of {tmp_path} failed: apt has no jq 0.0~x1 (its apt suite unknown) any "
+                          "more; build again with --apt-snapshot 2026-11-26")
     assert error.tail == apt[1]
     pip = ["ERROR: No matching distribution found for uv==0.13.9"]
     error = failure(tmp_path, echoed.replace("100", "1"), ["Step 9/20 : RUN pip install", *pip], pip, None)

@@ -103,9 +103,13 @@ def test_a_pinned_apt_version_gone_from_the_archive_is_one_line_with_the_snapsho
         in kit_sources
     assert "retrying from the snapshot archive of 2026-11-26" in err
     summary = [line for line in err.splitlines() if line.startswith("envcapture: docker build")]
+    # snapshot.debian.org is not reachable here: the advice to use it would not work, so the line says that instead.
     assert code == 3 and summary == [
-        f"envcapture: docker build of {tmp_path / 'kit'} failed: apt has no jq 0.0~envcapture1 any more; "
-        "build again with --apt-snapshot 2026-11-26"]
+        f"envcapture: docker build of {tmp_path / 'kit'} failed: apt has no jq 0.0~envcapture1 (the manifest does "
+        "not record its apt suite) any more, and the snapshot archive that keeps old versions could not be reached "
+        "from the build (snapshot.debian.org: Could not resolve 'snapshot.debian.org'); build where "
+        "snapshot.debian.org is reachable, or freeze again after `apt-get upgrade` so that the manifest records "
+        "versions the archive still has"]
     # apt's own line follows it, and the echoed command does not.
     assert "E: Version '0.0~envcapture1' for 'jq' was not found" in err.split(summary[0], 1)[1]
     assert "returned a non-zero code" not in err.split(summary[0], 1)[1]
