@@ -406,12 +406,13 @@ def package_record(dist: dict, required: set, site_dirs: set, home: str, timeout
 
 
 # Trove classifiers that name exactly one SPDX license (cyclonedx-py and syft map the same way); the others
-# ("BSD License", "Apache Software License") do not say which version or variant, so they stay text.
+# ("BSD License", "Apache Software License") do not say which version or variant, so they stay text. So does
+# "Python Software Foundation License": matplotlib uses it for its own PSF-based license, which is not PSF-2.0.
 CLASSIFIER_SPDX = {
     "MIT License": "MIT", "ISC License (ISCL)": "ISC", "Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0",
     "GNU General Public License v2 (GPLv2)": "GPL-2.0-only", "GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
     "GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only", "The Unlicense (Unlicense)": "Unlicense",
-    "Python Software Foundation License": "PSF-2.0", "Zope Public License": "ZPL-2.1",
+    "Zope Public License": "ZPL-2.1",
     "GNU Affero General Public License v3": "AGPL-3.0-only", "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
     "zlib/libpng License": "Zlib", "Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
 }

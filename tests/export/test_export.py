@@ -331,3 +331,17 @@ def test_ro_crate_authors_from_pyproject_then_git(tmp_path, capsys):
     assert [p.name for p in people] == ["Bo Chen"] and where == "git config user.name"
     os.mkfifo(tmp_path / "CITATION.cff")  # never read (a FIFO would hang)
     assert find_authors(tmp_path)[1] == "git config user.name"
+
+
+def test_matplotlib_license_is_not_called_psf_2_0():
+    """matplotlib declares its license only by the PSF trove classifier (its License header is the whole text):
+    the classifier names a family, so it stays text, not the SPDX id of Python's own license (issue 23)."""
+    from envcapture.probes.python_env import package_license
+
+    declared = package_license({"expression": None, "license": None,
+                                "classifiers": ["License :: OSI Approved :: Python Software Foundation License"]})
+    assert declared == {"license": "Python Software Foundation License", "license_kind": "text"}
+    bom = json.loads(subprocess.run([sys.executable, "-m", "envcapture", "export", str(ML), "--format", "cyclonedx"],
+                                    capture_output=True, text=True, check=True).stdout)
+    matplotlib = next(c for c in bom["components"] if c["name"] == "matplotlib")
+    assert matplotlib["licenses"] == [{"license": {"name": "Python Software Foundation License"}}]
