@@ -86,6 +86,7 @@ def check_command(args) -> int:
     result = compare([expected, live], [Path(args.manifest).name, label], sources=[args.manifest, source],
                      skip=skip, strict=args.strict, by_design=by_design)
     result.differences += unsatisfied_differences(live, args.strict)
+    result.differences += seed_record_findings(expected, args.strict)
     recorded = expected.get("data") or {}
     if not (recorded.get("sets") or recorded.get("dvc") or getattr(args, "data", None)):
         emit(result, "check", args.format)
@@ -112,6 +113,28 @@ def _check_data(expected: dict, args, result: Comparison | None) -> int:
         print(data_check.text_report(reports), end="")
     ok = (result is None or result.ok) and all(report.ok for report in reports)
     return 0 if ok else 1
+
+
+def seed_record_findings(expected: dict, strict: bool) -> list:
+    """A run record's seed records: what the run could not make deterministic is a warning (an error with
+    --strict) whatever the environment, since a rerun here meets the same gap."""
+    from envcapture.compare.grading import Difference
+    from envcapture.compare.rules import ERROR, WARNING
+
+    run = expected.get("run") or {}
+    found = []
+    for record in run.get("seed_records") or []:
+        for problem in record.get("not_set") or []:
+            to_set = f" (set {problem['name']}={problem['value_to_set']})" if problem.get("value_to_set") else ""
+            found.append(Difference(section="run", item=problem["name"], field="not_set",
+                                    what=f"not set by the run: {problem['name']}{to_set}",
+                                    grade=ERROR if strict else WARNING, change="missing",
+                                    values=[problem.get("reason"), None]))
+    if run.get("seed") is not None and run.get("seed_records") and not any(
+            r.get("seeded") for r in run["seed_records"]):
+        found.append(Difference(section="run", item="", field="seeded", what="--seed given, nothing was seeded",
+                                grade=ERROR if strict else WARNING, change="missing", values=[None, None]))
+    return found
 
 
 def unsatisfied_differences(live: dict, strict: bool) -> list:

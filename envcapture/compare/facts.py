@@ -116,9 +116,50 @@ def _code_facts(m: dict, out: Facts) -> None:
     out.put("code", "", "dirty", code.get("dirty") if code else None)
 
 
+def _data_set_value(record: dict) -> dict:
+    return {key: record.get(key) for key in ("algorithm", "root_hash", "file_count", "total_bytes")}
+
+
+def _data_facts(m: dict, out: Facts) -> None:
+    for record in (m.get("data") or {}).get("sets") or []:
+        out.put("data_set", record["name"], "content", _data_set_value(record))
+
+
+def _seed_facts(records: list, out: Facts) -> None:
+    """What the run seeded and the switches it set, as the run set them (not a fresh interpreter's defaults)."""
+    for record in records:
+        for entry in record.get("seeded") or []:
+            out.put("run_seeded", f"seeded {entry['name']}", "call", f"{entry['call']} ({entry['when']})")
+        for name, value in (record.get("switches") or {}).items():
+            out.put("run_switch", f"switch {name}", "value", value)
+        for name, value in (record.get("environment") or {}).items():
+            out.put("run_switch", f"switch {name}", "value", value)
+        for problem in record.get("not_set") or []:
+            out.put("run_switch", f"switch {problem['name']}", "value", "not set")
+
+
+def _run_facts(m: dict, out: Facts) -> None:
+    run = m.get("run")
+    out.put("run", "", "command", None if run is None else list(run.get("argv") or []))
+    if run is None:
+        return
+    for name in ("working_folder", "status", "exit_code", "signal", "seed"):
+        out.put("run", "", name, run.get(name))
+    out.put("run", "", "duration", run.get("duration_seconds"))
+    used = run.get("used") or {}
+    if used.get("recorded"):
+        out.put("run", "", "packages_used", used.get("python_packages"))
+        out.put("run", "", "files_read", list(used.get("files_read") or []))
+        out.put("run", "", "files_written", list(used.get("files_written") or []))
+    for record in run.get("outputs") or []:
+        out.put("run_output", f"output {record['name']}", "content", _data_set_value(record))
+    _seed_facts(run.get("seed_records") or [], out)
+
+
 EXTRACTORS = {"python": _python_facts, "python_packages": _python_package_facts, "conda": _conda_facts,
               "os": _os_facts, "system_packages": _system_package_facts, "hardware": _hardware_facts,
-              "gpu": _gpu_facts, "determinism": _determinism_facts, "code": _code_facts}
+              "gpu": _gpu_facts, "determinism": _determinism_facts, "code": _code_facts,
+              "data": _data_facts, "run": _run_facts}
 
 
 def extract(manifest: dict, sections: Iterable[str] = SECTIONS) -> Facts:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from envcapture.compare.facts import Facts, extract
-from envcapture.compare.rules import ERROR, JSON_FORMAT_VERSION, RULES, SECTION_OF, SECTIONS, WARNING, Rule
+from envcapture.compare.rules import (DIFF_SECTIONS, ERROR, JSON_FORMAT_VERSION, RULES, SECTION_OF, SECTIONS,
+                                      WARNING, Rule)
 from envcapture.errors import BadInput
 
 
@@ -186,7 +187,7 @@ def grade_tables(tables: list[Facts], not_compared: dict, strict: bool = False,
                  by_design: dict | None = None) -> list[Difference]:
     """Every fact that differs between the flattened manifests, graded (the first table is the reference)."""
     keys = sorted(set().union(*(t.values for t in tables)),
-                  key=lambda k: (SECTIONS.index(SECTION_OF.get(k[0], k[0])), k[0], k[1], k[2]))
+                  key=lambda k: (DIFF_SECTIONS.index(SECTION_OF.get(k[0], k[0])), k[0], k[1], k[2]))
     directional = len(tables) == 2
     differences = []
     for key in keys:

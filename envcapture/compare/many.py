@@ -20,7 +20,7 @@ from pathlib import Path
 
 from envcapture.compare.facts import EXTRACTORS, Facts
 from envcapture.compare.grading import Comparison, grade_tables, groups_of, not_compared_sections
-from envcapture.compare.rules import SECTIONS
+from envcapture.compare.rules import DIFF_SECTIONS
 from envcapture.errors import BadInput
 from envcapture.manifest import reader
 
@@ -206,7 +206,7 @@ class ManifestSet:
         empty = Variant()
         not_collected = [m.get("warnings", empty).not_collected for m in self.manifests]
         not_compared = not_compared_sections(labels, not_collected)
-        sections = [s for s in SECTIONS if s not in not_compared]
+        sections = [s for s in DIFF_SECTIONS if s not in not_compared]
         tables = [self._table(m, sections) for m in self.manifests]
         differences = grade_tables(tables, not_compared)
         return Comparison(labels=labels, sources=sources, differences=differences, not_compared=not_compared,

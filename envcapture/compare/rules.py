@@ -12,6 +12,8 @@ ERROR, WARNING = "error", "warning"
 SECTIONS = ("python", "python_packages", "conda", "os", "system_packages", "hardware", "gpu", "determinism",
             "code")
 # CPU flags that change numerics or speed; other flags (e.g. 'ht', 'pni') are noise between CPU models.
+# diff compares these too; check does not (the data sets have their own check, and a live environment has no run).
+DIFF_SECTIONS = SECTIONS + ("data", "run")
 NUMERIC_FLAGS = re.compile(r"^(sse4_2|avx|avx2|fma|f16c|avx512.*|amx.*|neon|asimd|sve.*)$")
 ABSENT = None
 
@@ -179,5 +181,39 @@ RULES: dict[tuple[str, str], Rule] = {
     ("code", "dirty"): Rule(always(WARNING), label="code has uncommitted changes"),
 }
 
+# ---------------------------------------------------------------------------------------- data sets and runs
+
+def show_data_set(value) -> str | None:
+    if value is None:
+        return None
+    return f"{value['algorithm']} {value['root_hash'][:12]} ({value['file_count']} files, {value['total_bytes']} bytes)"
+
+
+def _data_key(value) -> str:
+    return _key([value.get("algorithm"), value.get("root_hash")])
+
+
+def show_seconds(value) -> str | None:
+    return None if value is None else f"{value:.2f} s"
+
+
+RULES.update({
+    ("data_set", "content"): Rule(always(ERROR), show=show_data_set, key=_data_key, primary=True),
+    ("run", "command"): Rule(always(ERROR), none_counts=True, label="command"),
+    ("run", "working_folder"): Rule(always(WARNING), label="working folder"),
+    ("run", "status"): Rule(always(ERROR), label="run status"),
+    ("run", "exit_code"): Rule(always(ERROR), label="exit code"),
+    ("run", "signal"): Rule(always(ERROR), label="signal"),
+    ("run", "duration"): Rule(always(WARNING), show=show_seconds, label="duration"),
+    ("run", "seed"): Rule(always(ERROR), none_counts=True, label="seed"),
+    ("run", "packages_used"): Rule(always(WARNING), label="packages used"),
+    ("run", "files_read"): Rule(always(WARNING), label="files read"),
+    ("run", "files_written"): Rule(always(WARNING), label="files written"),
+    ("run_output", "content"): Rule(always(ERROR), show=show_data_set, key=_data_key, primary=True),
+    ("run_seeded", "call"): Rule(always(ERROR), primary=True),
+    ("run_switch", "value"): Rule(always(ERROR), primary=True),
+})
+
 # Fact groups whose items live in another manifest section (the section a user reads them under).
-SECTION_OF = {"conda_packages": "conda", "system_package": "system_packages", "gpu_framework": "gpu"}
+SECTION_OF = {"conda_packages": "conda", "system_package": "system_packages", "gpu_framework": "gpu",
+              "data_set": "data", "run_output": "run", "run_seeded": "run", "run_switch": "run"}

@@ -19,7 +19,8 @@ from envcapture.text import printable
 GRADE_STYLE = {ERROR: "bold red", WARNING: "yellow"}
 SECTION_TITLES = {"python": "Python", "python_packages": "Python packages", "conda": "conda", "os": "Operating system",
                   "system_packages": "System packages", "hardware": "Hardware", "gpu": "GPU",
-                  "determinism": "Determinism settings", "code": "Code"}
+                  "determinism": "Determinism settings", "code": "Code", "data": "Data sets",
+                  "run": "Run (command, outputs, seeds and switches as the run set them)"}
 
 
 def _console():

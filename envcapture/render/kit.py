@@ -21,7 +21,7 @@ INDEX_NAME = ".envcapture-files"
 
 def generate_command(args) -> int:
     targets = resolve_targets(args.targets)
-    manifest_path = Path(args.manifest)
+    manifest_path = Path(getattr(args, "only_used", None) or args.manifest)
     out = Path(args.output)
     import contextlib
     import tempfile
@@ -44,6 +44,7 @@ def generate_command(args) -> int:
             base_has=getattr(args, "base_has", None), buildkit=getattr(args, "buildkit", False),
             system_packages=getattr(args, "system_packages", None),
             vendor_to=Path(staging) if vendor else None,
+            only_used=bool(getattr(args, "only_used", None)),
         )
         files = write_kit(out, files, force=args.force)
     print(f"envcapture: wrote {len(files)} files to {out}/ ({', '.join(targets)}); see {out}/REPRODUCE.md")
@@ -83,7 +84,8 @@ def resolve_targets(names) -> tuple[str, ...]:
 def command_line(args, targets) -> str:
     """The command as a user would retype it (normalized, so the header does not depend on how it was spelled)."""
     words = ["envcapture", "generate", *(["all"] if set(targets) == set(ALL_TARGETS) else targets),
-             "-m", args.manifest, "-o", args.output]
+             *(["--only-used", args.only_used] if getattr(args, "only_used", None) else ["-m", args.manifest]),
+             "-o", args.output]
     for flag, value in (("--base-image", args.base_image), ("--base-os", getattr(args, "base_os", None)),
                         ("--ca-bundle", args.ca_bundle),
                         ("--apt-snapshot", args.apt_snapshot)):
@@ -106,7 +108,8 @@ def command_line(args, targets) -> str:
 
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
-              buildkit=False, system_packages=None, vendor_to: Path | None = None) -> dict[str, str | bytes]:
+              buildkit=False, system_packages=None, vendor_to: Path | None = None,
+              only_used=False) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -116,8 +119,14 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     from envcapture.manifest.gate import for_publication
 
     data = manifest_module.load(manifest_path)
+    raw = manifest_path.read_bytes()
+    if only_used:  # the kit's manifest is the reduced one: check in the image compares against what it installs
+        from envcapture.run.used import only_used as keep_used
+
+        data = keep_used(data, str(manifest_path))
+        raw = manifest_module.dumps(data).encode("utf-8")
     # the kit publishes the manifest (envcapture.json goes into the image): through the gate's redaction
-    data, raw = for_publication(data, manifest_path.read_bytes())
+    data, raw = for_publication(data, raw)
     options = Options(targets=tuple(targets), command=command, manifest_sha256=hashlib.sha256(raw).hexdigest(),
                       base_image=base_image, ca_bundle=_read_ca_bundle(ca_bundle), hashes=hashes,
                       apt_snapshot=apt_snapshot, base_os=base_os, with_code=with_code, base_has=base_has,

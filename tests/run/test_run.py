@@ -72,6 +72,9 @@ def test_two_seeded_runs_give_the_same_result_and_the_same_record_but_times(proj
     assert first.stdout == second.stdout  # the weights, random.random() and a set's order (PYTHONHASHSEED)
     a, b = without_times(record(runs / "run-1.json")), without_times(record(runs / "run.json"))
     assert a == b
+    shown = subprocess.run([sys.executable, "-m", "envcapture", "diff", str(runs / "run-1.json"),
+                            str(runs / "run.json"), "--format", "json"], capture_output=True, text=True)
+    assert [d["what"] for d in json.loads(shown.stdout)["differences"]] in ([], ["duration"])
     run = a["run"]
     assert run["status"] == "succeeded" and run["exit_code"] == 0 and run["seed"] == 1
     assert [(s["name"], s["when"]) for s in run["seed_records"][0]["seeded"]] == [("random", "on import"),
@@ -197,3 +200,15 @@ def test_scikit_learn_training_is_reproduced_bit_for_bit(project):
     assert runs[0].stdout == runs[1].stdout != runs[2].stdout
     used = record(project / "a.json")["run"]["used"]["python_packages"]
     assert {"numpy", "scikit-learn", "scipy"} <= set(used)
+
+
+def test_a_program_calling_seed_everything_itself_is_recorded(project):
+    script = ("import warnings\nwarnings.simplefilter('ignore')\nfrom envcapture import seed_everything\n"
+              "record = seed_everything(3)\nimport numpy\nprint(numpy.random.rand())")
+    env = {"PYTHONPATH": str(ROOT)}  # envcapture importable in the child, as in a project that depends on it
+    done = envcapture(["--", sys.executable, "-c", script], project, env=env)
+    assert done.returncode == 0, done.stderr
+    (seed_record,) = record(project / "run.json")["run"]["seed_records"]
+    assert seed_record["mode"] == "call" and seed_record["seed"] == 3
+    assert ("numpy", "on import") in [(s["name"], s["when"]) for s in seed_record["seeded"]]
+    assert [p["name"] for p in seed_record["not_set"]] == ["PYTHONHASHSEED"]  # no --seed: not set at start-up
