@@ -88,15 +88,10 @@ def child_environment(seed: int | None, roots: list[str], hook_out: Path) -> tup
 
 
 def check_output_path(output: Path) -> None:
-    """Refuse a bad -o before the command runs: a refusal afterwards would lose the record."""
-    from envcapture.manifest.file import is_manifest_file
+    """Refuse a bad -o before the command runs (the gate's own test): a refusal afterwards would lose the record."""
+    from envcapture.manifest.file import refuse_to_write
 
-    if output.is_dir():
-        raise BadInput(f"-o {output}: is a directory")
-    if not output.parent.is_dir():
-        raise BadInput(f"-o {output}: the folder {output.parent} does not exist (create it first)")
-    if output.exists() and not is_manifest_file(output):
-        raise BadInput(f"-o {output}: exists and is not an envcapture manifest; choose another name")
+    refuse_to_write(output)
 
 
 def fingerprint(paths: list[str], project: Path, output: Path, warnings: list[str], no_cache: bool):
@@ -105,7 +100,8 @@ def fingerprint(paths: list[str], project: Path, output: Path, warnings: list[st
     specs = [datasets.DataSpec(path, Path.cwd()) for path in paths]
     found = datasets.collect(specs, project, "blake3", not no_cache, str(output),
                              roles=datasets.previous_roles(str(output)))
-    warnings.extend(found.warnings)
+    if warnings is not None:
+        warnings.extend(found.warnings)
     return found
 
 
@@ -123,7 +119,7 @@ def run_command(args) -> int:
         if not os.path.lexists(path):
             raise BadInput(f"--data {path}: no such file or folder")
     warnings: list[str] = []
-    inputs = fingerprint(args.data, project, output, warnings, args.no_cache) if args.data else None
+    inputs = fingerprint(args.data, project, output, None, args.no_cache) if args.data else None
     roots = [str(project)] + [os.path.abspath(p) for p in list(args.data) + list(args.output_path)]
     with tempfile.TemporaryDirectory(prefix="envcapture-run-") as private:
         hook_out = Path(private) / "hook.json"
@@ -136,11 +132,11 @@ def run_command(args) -> int:
                 returncode, failure = _run_child(argv, child_env)
                 if failure is None:
                     _CHILD.append(returncode)
-                    manifest_future = pool.submit(_environment, argv, project, seen_env)
+                    manifest_future = pool.submit(_environment, argv, project, seen_env, output)
                     returncode = _wait(returncode)
             duration = time.monotonic() - clock
             ended = datetime.datetime.now(datetime.timezone.utc)
-            manifest = manifest_future.result() if failure is None else _environment(argv, project, seen_env)
+            manifest = manifest_future.result() if failure is None else _environment(argv, project, seen_env, output)
         hook, hook_problem = run_record.read_hook(hook_out)
     if failure is not None:
         warnings.append(failure[1])
@@ -166,14 +162,15 @@ def _code_at_start(project: Path, env: dict):
     return run_probe("code", "git", ProbeContext(env=env, project=project))
 
 
-def _environment(argv: list[str], project: Path, env: dict) -> dict:
-    from envcapture.capture.freeze import build_manifest
+def _environment(argv: list[str], project: Path, env: dict, output: Path) -> dict:
+    """As the probes found it; the gate seals the whole record once, at the end."""
+    from envcapture.capture.freeze import collect_manifest
 
     python = python_of(argv[0], env)
     try:
-        return build_manifest(python=python, project=project, argv=sys.argv[1:], env=env)
+        return collect_manifest(python=python, project=project, argv=sys.argv[1:], env=env, output=str(output))
     except BadInput:  # an interpreter that cannot be probed: record the active environment instead
-        return build_manifest(python=None, project=project, argv=sys.argv[1:], env=env)
+        return collect_manifest(python=None, project=project, argv=sys.argv[1:], env=env, output=str(output))
 
 
 def _run_child(argv: list[str], env: dict):
@@ -222,24 +219,19 @@ class signals_held:
 
 
 def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path) -> None:
-    from envcapture.capture.freeze import conform, redact_secrets
     from envcapture.data import specs as datasets
-    from envcapture.manifest import file as manifest_io
+    from envcapture.manifest.gate import write_manifest
     from envcapture.text import one_line
 
     manifest["code"] = code.data
     manifest["warnings"].extend({"source": "git", "message": one_line(w.message)} for w in code.warnings)
     if inputs is not None:
-        datasets.add_to_manifest(manifest, inputs.section, [])
+        datasets.add_to_manifest(manifest, inputs.section, inputs.warnings)
     tail = manifest.pop("warnings")
     manifest["run"] = section
     manifest["warnings"] = tail
-    record = conform(redact_secrets(manifest))
     sidecars = (inputs.sidecars if inputs else []) + (outputs.sidecars if outputs else [])
-    if sidecars:
-        datasets.write_sidecars(sidecars, output)
-    manifest_io.validate(record)
-    manifest_io.save(record, output)
+    write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=False)
     status = section["status"]
     print(f"envcapture: wrote {output} (run {status}, {section['duration_seconds']:.2f} s)", file=sys.stderr)
 
