@@ -6,7 +6,12 @@ section. The manifest schema uses a small subset of JSON Schema: type, propertie
 additionalProperties, items, maxItems, maxProperties, maxLength, minimum, maximum, pattern, enum, const, anyOf,
 $ref, propertyNames and format (a rule of grammar.py). Those are compiled here, plus one envcapture keyword,
 ``x-max-json-bytes``, that bounds the size of a free-form section (JSON Schema cannot say it; other
-validators ignore it).
+validators ignore it). A keyword outside that list is refused when the schema is compiled (KEYWORDS): a
+schema that grows one must grow its check here first, never be checked less than it says.
+
+Two rules are stricter than jsonschema's, on purpose: ``const`` compares types too (``true`` and ``1.0``
+are not ``1``), and ``pattern``'s ``$`` is the end of the text as in ECMA-262 regular expressions, which JSON
+Schema names (Python's ``$`` also matches before a final newline).
 
 Every check is bounded by the schema's own depth, so no input, however deeply nested, recurses further
 than the schema does.
@@ -15,6 +20,7 @@ than the schema does.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -62,7 +68,12 @@ def short(value) -> str:
     return json.dumps(value) if isinstance(value, (int, float, bool)) or value is None else repr(value)
 
 
-_BODY_KEYWORDS = ("maxLength", "format", "items", "maxItems", "properties", "required", "additionalProperties",
+# What compile() implements; the annotations are read by people and other tools, not checked.
+KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties", "items", "maxItems", "maxProperties",
+                      "maxLength", "minimum", "maximum", "pattern", "enum", "const", "anyOf", "$ref", "propertyNames",
+                      "format", SIZE_KEYWORD})
+ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
+_BODY_KEYWORDS = ("maxLength", "pattern", "format", "items", "maxItems", "properties", "required", "additionalProperties",
                   "propertyNames", "maxProperties", "minimum", "maximum")
 # Python type of a parsed JSON value -> the JSON Schema type names it satisfies.
 _PY_TYPES = [(str, "string"), (dict, "object"), (list, "array"), (bool, "boolean"), (type(None), "null"),
@@ -116,6 +127,9 @@ class Compiler:
         return self.refs[pointer]
 
     def compile(self, schema: dict) -> Check:
+        unknown = set(schema) - KEYWORDS - ANNOTATIONS
+        if unknown:
+            raise ValueError(f"schema keyword(s) {sorted(unknown)} have no check in validator.py")
         checks: list[Check] = []
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
@@ -153,8 +167,8 @@ class Compiler:
             allowed = {kind for kind, name in _PY_TYPES if name in types}
             bodies = {kind: body for kind, body in bodies.items() if kind in allowed}
         integral_floats = types is not None and "integer" in types and "number" not in types
-        if integral_floats:
-            bodies[float] = _number_body(schema)
+        if integral_floats:  # a float is an integer only when whole: never trivial, even with no bound
+            bodies[float] = _number_body(schema) or _no_check
         missing = object()
         self.trivial_kinds = frozenset(kind for kind, body in bodies.items() if body is None)
         others = [kind for kind in bodies if kind is not type(None)]
@@ -199,13 +213,17 @@ class Compiler:
     def string_body(self, schema: dict):
         max_length, fmt = schema.get("maxLength"), schema.get("format")
         rule = self.rules.get(fmt) if fmt else None
-        if max_length is None and rule is None:
+        pattern = _ecma_pattern(schema["pattern"]) if "pattern" in schema else None
+        if max_length is None and rule is None and pattern is None:
             return None
         cache: dict[str, bool] = {}  # the same versions, installers and kinds recur thousands of times
 
         def string(value, path, out):
             if max_length is not None and len(value) > max_length:
                 _add(out, Problem(path, "maxLength", value, max_length))
+                return
+            if pattern is not None and pattern.search(value) is None:
+                _add(out, Problem(path, "pattern", value, schema["pattern"]))
                 return
             if rule is not None:
                 ok = cache.get(value)
@@ -286,6 +304,29 @@ class Compiler:
             for problem in best or [Problem(path, "anyOf", value)]:
                 _add(out, problem)
         return any_of
+
+
+def _ecma_pattern(source: str) -> re.Pattern:
+    """``source`` as Python reads an ECMA-262 regular expression: an unescaped ``$`` outside a character
+    class is the end of the text (``\\Z``), so that ``^[a-z_]+$`` refuses ``"os\\n"``."""
+    out, escaped, in_class = [], False, False
+    for char in source:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _no_check(value, path, out) -> None:
+    return None
 
 
 def _add(out: list, problem: Problem) -> None:
