@@ -8,11 +8,19 @@ import lzma
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from envcapture.probes import ProbeContext, dpkg
 from envcapture.probes.apt_origins import list_prefix
+
+# apt's own file names for these sources (URItoFileName), written out rather than computed by the function under
+# test: as on this machine (/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease); apt writes _ in
+# a URI as %5f and drops the credentials.
+DEBIAN_LISTS = "deb.debian.org_debian_dists_bookworm_"
+NODE_LISTS = "deb.nodesource.com_node%5f20.x_dists_nodistro_"
+GCLOUD_LISTS = "packages.example.com_apt_dists_cloud-sdk_"
 
 
 def apt_policy(names: list[str]) -> dict[str, set[tuple[str, str]]]:
@@ -72,17 +80,16 @@ def test_third_party_compressed_lists_and_unknown_packages(tmp_path):
                                          b"deb [signed-by=/k.gpg] https://deb.nodesource.com/node_20.x nodistro main\n"
                                          b"deb https://user:secret@packages.example.com/apt cloud-sdk main\n")
     lists = "/var/lib/apt/lists/"
-    debian = list_prefix("http://deb.debian.org/debian", "bookworm")
+    debian = DEBIAN_LISTS
     write(root, lists + debian + "InRelease", b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n"
                                               b"Origin: Debian\nLabel: Debian\nSuite: stable\nCodename: bookworm\n")
     write(root, lists + debian + "main_binary-amd64_Packages.gz",
           gzip.compress((stanza("jq", "1.6-2.1") + stanza("nodejs", "18.19.0+dfsg-6")).encode()))
-    node = list_prefix("https://deb.nodesource.com/node_20.x", "nodistro")
-    assert "node%5f20.x" in node  # apt quotes _ in URIs
+    node = NODE_LISTS
     write(root, lists + node + "Release", b"Origin: Node Source\nCodename: nodistro\n")
     write(root, lists + node + "main_binary-amd64_Packages.xz",
           lzma.compress((stanza("nodejs", "20.0.0-1nodesource1") + stanza("nodejs", "20.1.0-1nodesource1")).encode()))
-    gcloud = list_prefix("https://packages.example.com/apt", "cloud-sdk")
+    gcloud = GCLOUD_LISTS
     plain = stanza("gcloud", "528.0.0-0").encode()
     if shutil.which("lz4"):  # apt's own lz4 lists (Docker's Debian images keep them so): read with apt-helper
         write(root, lists + gcloud + "main_binary-amd64_Packages", plain)
@@ -121,7 +128,7 @@ def test_the_scan_is_cached_until_apt_replaces_the_list(tmp_path):
                                             b"Architecture: amd64\n\n")
     write(tmp_path, "/var/lib/apt/extended_states", b"")
     write(tmp_path, "/etc/apt/sources.list", b"deb http://deb.debian.org/debian bookworm main\n")
-    listed = f"/var/lib/apt/lists/{list_prefix('http://deb.debian.org/debian', 'bookworm')}main_binary-amd64_Packages"
+    listed = f"/var/lib/apt/lists/{DEBIAN_LISTS}main_binary-amd64_Packages"
     write(tmp_path, listed, stanza("jq", "1.6").encode())
     ctx = ProbeContext(root=tmp_path, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert dpkg.collect(ctx).data["packages"][0]["origin"]["suite"] == "bookworm"
@@ -133,3 +140,25 @@ def test_the_scan_is_cached_until_apt_replaces_the_list(tmp_path):
     assert dpkg.collect(ctx).data["packages"][0]["origin"] is not None
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # apt replaced the list: scanned again
     assert dpkg.collect(ctx).data["packages"][0]["origin"] is None
+
+
+@pytest.mark.parametrize("uri, suite, expected", [
+    ("http://deb.debian.org/debian", "bookworm", DEBIAN_LISTS),
+    ("http://deb.debian.org/debian/", "bookworm", DEBIAN_LISTS),
+    ("https://deb.nodesource.com/node_20.x", "nodistro", NODE_LISTS),
+    ("https://user:secret@packages.example.com/apt", "cloud-sdk", GCLOUD_LISTS),
+    ("http://deb.debian.org/debian-security", "bookworm-security", "deb.debian.org_debian-security_dists_bookworm-security_"),
+    # a flat repository (suite ends in /): no dists/ part
+    ("http://example.org/repo", "./", "example.org_repo_._"),
+    ("http://example.org/a~b", "x y", "example.org_a%7eb_dists_x%20y_"),
+])
+def test_list_prefix_is_apts_file_name(uri, suite, expected):
+    assert list_prefix(uri, suite) == expected
+
+
+def test_list_prefix_names_the_lists_apt_wrote_on_this_machine():
+    lists = Path("/var/lib/apt/lists")
+    names = {p.name for p in lists.glob("*_InRelease")} if lists.is_dir() else set()
+    if not any(n.startswith("deb.debian.org_debian_dists_") for n in names):
+        pytest.skip("no Debian lists here")
+    assert list_prefix("http://deb.debian.org/debian", "bookworm") + "InRelease" in names

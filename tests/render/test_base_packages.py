@@ -35,7 +35,11 @@ def test_the_table_has_what_every_debian_image_has():
         assert {"libc6", "base-files", "coreutils", "bash", "dpkg", "tzdata"} <= table, release
         assert not {"jq", "python3", "git", "curl"} & table, release
     assert base_packages.left_to_base("debian", "12.5") == base_packages.left_to_base("debian", "12")
-    assert base_packages.left_to_base("ubuntu", "24.04") == frozenset()
+    # Ubuntu has no row: releases whose major number is also a Debian one (12.04, 13.04, 11.10) must not be sent
+    # to the Debian table (24.04 would pass even if they were: the table has no "24").
+    for os_id, version in (("ubuntu", "12.04"), ("ubuntu", "13.04"), ("ubuntu", "11.10"), ("ubuntu", "24.04"),
+                           ("raspbian", "12"), (None, "12"), ("debian", None), ("debian", "")):
+        assert base_packages.left_to_base(os_id, version) == frozenset(), (os_id, version)
 
 
 def test_essential_packages_and_what_the_base_has_are_not_pinned():

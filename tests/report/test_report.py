@@ -93,6 +93,8 @@ def test_latex_escaper_covers_every_special_character():
 
 def test_several_manifests_list_what_differs():
     manifests = [json.loads((FIXTURES / n).read_text()) for n in ("mixed-sources.json", "plain-venv.json")]
+    manifests[1]["created"] = "2031-05-06T07:08:09Z"  # the fixtures share a capture time
+    assert manifests[0]["created"] != manifests[1]["created"]
     result = build_report(manifests, ["a.json", "b.json"])
     facts = dict(result.differences)
     assert len(manifests[0]["python_packages"]) != len(manifests[1]["python_packages"])
