@@ -316,7 +316,7 @@ def _file_record(item, number: int, record_type):
     if not isinstance(item, dict) or not set(item) <= _RECORD_KEYS or not grammar.check("data-path", item.get("path")):
         raise SidecarProblem(f"line {number}: not a file record")
     size, digest = item.get("size"), item.get("hash")
-    if (size is not None and (not isinstance(size, int) or size < 0)) \
+    if (size is not None and (type(size) is not int or size < 0)) \
             or (digest is not None and not grammar.check("hex-digest", digest)) \
             or any(item.get(k) is not None and not grammar.check("text", item[k]) for k in ("link", "error")):
         raise SidecarProblem(f"line {number}: not a file record")

@@ -1,0 +1,164 @@
+"""`envcapture export` on a manifest made so that every fact an SBOM carries is there and differs from its
+neighbours: a license of each kind, a VCS install with its commit, a hash, a requirement behind an extra and
+one behind a false marker, Ubuntu packages. Each fact is read back from the CycloneDX and SPDX documents
+(which pass their own validators), and the dependency graph of a real venv is compared with pipdeptree's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envcapture.cli import main
+from envcapture.export import cyclonedx, spdx
+from envcapture.manifest import file as manifest_io
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "manifests"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+DIGEST = "ab" * 32
+
+
+def package(name, version, requires=(), license=None, kind=None, source=None, top_level=False):
+    return {"name": name, "version": version, "requested": top_level, "installer": "pip", "top_level": top_level,
+            "requires": list(requires), "local_label": None, "index_url": None, "license": license,
+            "license_kind": kind,
+            "source": source or {"kind": "index", "url": None, "vcs": None, "commit": None, "requested_revision": None,
+                                 "subdirectory": None, "hash": None, "checkout": None}}
+
+
+def crafted() -> dict:
+    data = json.loads((FIXTURES / "plain-venv.json").read_text())
+    data["python_packages"] = [
+        package("Alpha", "1.0", ["beta>=1", "gamma; extra == 'test'", "delta; python_version < '3'"], "MIT", "spdx",
+                {"kind": "archive", "url": "https://example.org/alpha-1.0.tar.gz", "vcs": None, "commit": None,
+                 "requested_revision": None, "subdirectory": None, "hash": f"sha256={DIGEST}", "checkout": None},
+                top_level=True),
+        package("beta", "2.0", license="Custom Licence v1", kind="text",
+                source={"kind": "vcs", "url": "https://example.org/beta.git", "vcs": "git", "commit": COMMIT,
+                        "requested_revision": "main", "subdirectory": None, "hash": None, "checkout": None}),
+        package("gamma", "3.0"),
+        package("delta", "4.0"),
+    ]
+    data["os"].update({"id": "ubuntu", "version_id": "24.04", "codename": "noble",
+                       "pretty_name": "Ubuntu 24.04.1 LTS", "id_like": ["debian"]})
+    data["system_packages"] = {"manager": "dpkg", "sources": [], "packages": [
+        {"name": "jq", "version": "1.7.1-3build1", "architecture": "amd64", "manual": True}]}
+    manifest_io.validate(data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faults")
+    path = folder / "m.json"
+    path.write_text(json.dumps(crafted()))
+    out = {}
+    for fmt in ("cyclonedx", "spdx"):
+        target = folder / f"{fmt}.json"
+        assert main(["export", str(path), "--format", fmt, "-o", str(target)]) == 0
+        out[fmt] = target.read_text()
+    return out
+
+
+def cdx_components(documents) -> dict:
+    return {c["name"]: c for c in json.loads(documents["cyclonedx"])["components"]}
+
+
+def test_both_documents_pass_their_validators(documents):
+    assert cyclonedx.validate(documents["cyclonedx"]) == []
+    assert spdx.validate(documents["spdx"]) == []
+
+
+def test_cyclonedx_keeps_each_license_as_declared(documents):
+    found = cdx_components(documents)
+    assert found["Alpha"]["licenses"] == [{"expression": "MIT"}]
+    assert found["beta"]["licenses"] == [{"license": {"name": "Custom Licence v1"}}]
+    assert "licenses" not in found["gamma"] or found["gamma"]["licenses"] == []
+
+
+def test_cyclonedx_vcs_reference_names_the_commit(documents):
+    refs = cdx_components(documents)["beta"]["externalReferences"]
+    assert refs == [{"type": "vcs", "url": f"git+https://example.org/beta.git@{COMMIT}"}]
+
+
+def test_cyclonedx_keeps_the_hash(documents):
+    assert cdx_components(documents)["Alpha"]["hashes"] == [{"alg": "SHA-256", "content": DIGEST}]
+
+
+def test_requirements_behind_an_extra_or_a_false_marker_are_not_edges(documents):
+    doc = json.loads(documents["cyclonedx"])
+    by_ref = {c["bom-ref"]: c["name"] for c in doc["components"]}
+    edges = {by_ref[d["ref"]]: sorted(by_ref[r] for r in d.get("dependsOn", [])) for d in doc["dependencies"]}
+    assert edges["Alpha"] == ["beta"]
+    assert edges["beta"] == [] and edges["gamma"] == []
+
+
+def test_ubuntu_packages_are_named_for_ubuntu(documents):
+    jq = cdx_components(documents)["jq"]
+    assert jq["purl"] == "pkg:deb/ubuntu/jq@1.7.1-3build1?arch=amd64&distro=ubuntu-24.04"
+    names = {p["name"]: p for p in json.loads(documents["spdx"])["packages"]}
+    assert names["jq"]["externalRefs"][0]["referenceLocator"] == jq["purl"]
+
+
+def spdx_packages(documents) -> tuple[dict, dict]:
+    doc = json.loads(documents["spdx"])
+    return doc, {p["name"]: p for p in doc["packages"]}
+
+
+def test_spdx_dependency_points_from_the_dependent_to_its_dependency(documents):
+    doc, packages = spdx_packages(documents)
+    names = {p["SPDXID"]: p["name"] for p in doc["packages"]}
+    depends = {(names[r["spdxElementId"]], names[r["relatedSpdxElement"]]) for r in doc["relationships"]
+               if r["relationshipType"] == "DEPENDS_ON"}
+    assert depends == {("Alpha", "beta")}
+    described = {names[r["relatedSpdxElement"]] for r in doc["relationships"] if r["relationshipType"] == "DESCRIBES"}
+    assert described == {"Alpha", "ubuntu"}  # the top-level package and the operating system
+
+
+def test_spdx_declares_the_license_or_says_why_not(documents):
+    _, packages = spdx_packages(documents)
+    assert packages["Alpha"]["licenseDeclared"] == "MIT"
+    assert packages["beta"]["licenseDeclared"] == "NOASSERTION"
+    assert packages["beta"]["licenseComments"] == "License as declared: Custom Licence v1"
+    assert packages["Alpha"]["checksums"] == [{"algorithm": "SHA256", "checksumValue": DIGEST}]
+    assert packages["beta"]["downloadLocation"] == f"git+https://example.org/beta.git@{COMMIT}"
+    assert packages["gamma"]["downloadLocation"] == "NOASSERTION"
+
+
+def test_a_license_that_is_not_a_valid_spdx_expression_is_a_comment(tmp_path):
+    data = crafted()
+    data["python_packages"][0]["license"] = "MIT OR (Apache"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    out = tmp_path / "spdx.json"
+    assert main(["export", str(path), "--format", "spdx", "-o", str(out)]) == 0
+    alpha = next(p for p in json.loads(out.read_text())["packages"] if p["name"] == "Alpha")
+    assert alpha["licenseDeclared"] == "NOASSERTION" and alpha["licenseComments"].endswith("MIT OR (Apache")
+    assert spdx.validate(out.read_text()) == []
+
+
+def test_the_dependency_graph_of_this_venv_is_pipdeptrees(tmp_path):
+    """pipdeptree, the peer, reads the same venv: the edges between installed packages are the same."""
+    pytest.importorskip("pipdeptree")
+    from envcapture.manifest.grammar import canonical_name
+
+    manifest = tmp_path / "m.json"
+    assert main(["freeze", "--python", sys.executable, "-o", str(manifest)]) == 0
+    run = subprocess.run([sys.executable, "-m", "pipdeptree", "--json", "--python", sys.executable],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    tree = json.loads(run.stdout)
+    installed = {canonical_name(node["package"]["key"]) for node in tree}
+    theirs = {(canonical_name(node["package"]["key"]), canonical_name(dep["key"])) for node in tree
+              for dep in node["dependencies"] if canonical_name(dep["key"]) in installed}
+    out = tmp_path / "cdx.json"
+    assert main(["export", str(manifest), "--format", "cyclonedx", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    name = {c["bom-ref"]: canonical_name(c["name"]) for c in doc["components"] if c.get("purl", "").startswith("pkg:pypi/")}
+    ours = {(name[d["ref"]], name[r]) for d in doc["dependencies"] if d["ref"] in name
+            for r in d.get("dependsOn", []) if r in name}
+    assert len(theirs) > 50
+    assert ours == theirs, (sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
