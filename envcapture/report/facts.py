@@ -360,7 +360,7 @@ def comparable_facts(m: dict) -> dict[str, str]:
     for name, value in determinism_rows(m):
         facts[f"variable {name}"] = value
     for d in data_sets(m):
-        facts[f"data set {d.name}"] = f"{d.hash} ({d.files} files, {d.size})"
+        facts[f"data set {d.name}"] = f"{d.hash} ({d.files}, {d.size})"
     return facts
 
 
