@@ -69,13 +69,14 @@ class Vendored:
     debs: list[str] = field(default_factory=list)  # name=version installed from debs/
     tools: list[str] = field(default_factory=list)  # installer wheels (uv) the build uses, not the environment
     backend: list[str] = field(default_factory=list)  # wheel files of the project's build requirements
+    debs_missing: list[tuple[str, str]] = field(default_factory=list)  # (name=version, why)
 
     def warnings(self) -> list[str]:
         found = []
         if self.built:
             found.append(f"{len(self.built)} distribution(s) had no wheel and were built into one on this machine: "
                          + ", ".join(self.built))
-        for requirement, why in self.missing:
+        for requirement, why in self.missing + self.debs_missing:
             found.append(f"not vendored: {requirement}: {why}")
         return found
 
@@ -367,12 +368,25 @@ def _sha256(path: Path) -> str:
 # ------------------------------------------------------------------ Debian packages
 
 
+HOST_APT_CACHE = Path("/var/cache/apt/archives")
+_APT_GONE = re.compile(r"^E: Version '(?P<version>[^']+)' for '(?P<package>[^']+)' was not found", re.M)
+
+
+@dataclass
+class Debs:
+    names: list[str] = field(default_factory=list)  # .deb files in staging/debs
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (name=version, why)
+
+
 def vendor_debs(packages: list[str], image: str, staging: Path, codename: str | None, os_id: str | None,
-                say) -> list[str]:
+                say, host_cache: Path = HOST_APT_CACHE) -> Debs:
     """The .deb files ``apt-get install`` of ``packages`` needs on ``image`` (its dependencies beyond the base
-    included), downloaded inside a container of that image; returns the names in ``staging/debs``."""
+    included), downloaded inside a container of that image. A pinned version this machine's apt cache holds is
+    taken from there (the archive may have replaced it by a security update since); one that neither has is
+    named with the reason and left out, and the rest is vendored."""
+    found = Debs()
     if not packages:
-        return []
+        return found
     import docker
 
     try:
@@ -383,34 +397,77 @@ def vendor_debs(packages: list[str], image: str, staging: Path, codename: str | 
                          f"Docker engine answers ({str(exc).splitlines()[0][:200] if str(exc) else exc})") from None
     folder = staging / DEBS
     folder.mkdir(parents=True, exist_ok=True)
-    sources = ""
+    cached = staging / "host-cache"
+    cached.mkdir(exist_ok=True)
+    from_cache = _from_host_cache(packages, host_cache, cached)
+    (cached / "Packages").write_bytes(packages_index(cached, from_cache))
+    sources = "deb [trusted=yes] file:/host-cache ./\n"
     if os_id == "debian" and codename:
         # The recorded versions may be security or point-release updates, which a minimal base lacks.
-        sources = (f"deb http://deb.debian.org/debian {codename}-updates main\n"
-                   f"deb http://security.debian.org/debian-security {codename}-security main\n")
+        sources += (f"deb http://deb.debian.org/debian {codename}-updates main\n"
+                    f"deb http://security.debian.org/debian-security {codename}-security main\n")
     script = ("set -e; printf '%s' \"$ENVCAPTURE_SOURCES\" > /etc/apt/sources.list.d/envcapture-vendor.list; "
               "apt-get update -qq; mkdir -p /out/partial; "
               "DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --download-only --no-install-recommends "
               "-o Dir::Cache::archives=/out \"$@\"; rm -rf /out/partial /out/lock")
-    say(f"vendoring {len(packages)} Debian package(s) and their dependencies beyond {image}")
-    try:
-        logs = client.containers.run(image, ["sh", "-c", script, "sh", *packages], remove=True, user="0",
-                                     environment={"ENVCAPTURE_SOURCES": sources},
-                                     volumes={str(folder.resolve()): {"bind": "/out", "mode": "rw"}},
-                                     stderr=True)
-    except docker.errors.ContainerError as exc:
-        tail = (exc.stderr or b"").decode("utf-8", "replace")
-        raise ToolFailed(f"--vendor: apt-get in a container of {image} could not download the Debian packages",
-                         tail="\n".join(tail.splitlines()[-15:])) from None
-    except docker.errors.DockerException as exc:
-        raise ToolFailed(f"--vendor: cannot run a container of {image}: {str(exc).splitlines()[0][:300]}") from None
-    del logs
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".deb"))
+    say(f"vendoring {len(packages)} Debian package(s) and their dependencies beyond {image}"
+        + (f" ({len(from_cache)} from this machine's apt cache)" if from_cache else ""))
+    wanted = list(packages)
+    while wanted:
+        try:
+            client.containers.run(image, ["sh", "-c", script, "sh", *wanted], remove=True, user="0",
+                                  environment={"ENVCAPTURE_SOURCES": sources}, stderr=True,
+                                  volumes={str(folder.resolve()): {"bind": "/out", "mode": "rw"},
+                                           str(cached.resolve()): {"bind": "/host-cache", "mode": "ro"}})
+            break
+        except docker.errors.ContainerError as exc:
+            tail = (exc.stderr or b"").decode("utf-8", "replace")
+            gone = [f"{m['package']}={m['version']}" for m in _APT_GONE.finditer(tail)]
+            gone = [g for g in gone if g in wanted]
+            if not gone:
+                raise ToolFailed(f"--vendor: apt-get in a container of {image} could not download the Debian "
+                                 "packages", tail="\n".join(tail.splitlines()[-15:])) from None
+            for pin in gone:
+                wanted.remove(pin)
+                found.missing.append((pin, "that version is in neither the archive (it was replaced since) nor "
+                                           "this machine's apt cache"))
+        except docker.errors.DockerException as exc:
+            raise ToolFailed(f"--vendor: cannot run a container of {image}: {str(exc).splitlines()[0][:300]}") \
+                from None
     for path in folder.iterdir():
         if not path.name.endswith(".deb"):
             raise ToolFailed(f"--vendor: apt left {path.name} among the packages")
-    (folder / "Packages").write_bytes(packages_index(folder, names))
-    return names
+    for name in from_cache:  # apt uses a file: repository in place, so these are copied here
+        shutil.copyfile(cached / name, folder / name)
+    found.names = sorted(p.name for p in folder.iterdir())
+    (folder / "Packages").write_bytes(packages_index(folder, found.names))
+    return found
+
+
+def _from_host_cache(packages: list[str], cache: Path, into: Path) -> list[str]:
+    """Pinned packages whose exact version this machine's apt cache holds, checked by their control file."""
+    taken = []
+    for pin in packages:
+        name, sep, version = pin.partition("=")
+        if not sep:
+            continue
+        quoted = version.replace(":", "%3a")
+        try:
+            candidates = sorted(cache.glob(f"{name}_{quoted}_*.deb"))
+        except OSError:
+            continue
+        for path in candidates:
+            try:
+                data = path.read_bytes()
+                control = deb_control(data, path.name)
+            except (OSError, ToolFailed):
+                continue
+            fields = dict(line.split(": ", 1) for line in control.splitlines() if ": " in line and line[0] != " ")
+            if fields.get("Package") == name and fields.get("Version") == version:
+                (into / path.name).write_bytes(data)
+                taken.append(path.name)
+                break
+    return sorted(taken)
 
 
 def packages_index(folder: Path, names: list[str]) -> bytes:
@@ -498,7 +555,11 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     tools = [f"uv=={bases.UV_VERSION}"]
     done = vendor_wheels(plan, manifest, staging, tools, say, build_requires(plan, kit or {}))
     apt = docker.apt_packages(plan)
-    names = vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id, say)
+    debs = vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id, say)
+    names = debs.names
+    gone = {pin for pin, _ in debs.missing}
+    apt = [p for p in apt if p not in gone]
+    done.debs_missing = debs.missing
     files: dict[str, str | bytes | StagedFile] = dict(done.files)
     for name in names:
         path = staging / DEBS / name
@@ -510,12 +571,15 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
         done.debs = apt
     files[f"{WHEELS}/{SUMS}"] = sums_text(files, WHEELS)
     files[f"{WHEELS}/{REQUIREMENTS}"] = with_header(plan, "#", "".join(pin + "\n" for pin in done.pins))
-    if done.missing:
+    if done.missing or done.debs_missing:
         from envcapture.render.plan import NotReproduced
 
         for requirement, why in done.missing:
             name = canonical_name(re.split(r"[=@ ]", requirement, maxsplit=1)[0])
             plan.not_reproduced.append(NotReproduced("python_packages", name, f"not vendored: {why}"))
+        for pin, why in done.debs_missing:
+            plan.not_reproduced.append(NotReproduced("system_packages", pin.split("=")[0],
+                                                     f"not vendored: {pin}: {why}"))
         if "docker" in plan.options.targets:
             files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
     if "docker" in plan.options.targets:

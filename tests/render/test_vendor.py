@@ -193,6 +193,16 @@ def test_the_packages_index_agrees_with_dpkg_scanpackages(tmp_path):
                 for para in text.strip().split("\n\n")]
 
     assert fields(ours) == fields(theirs)
+    # This machine's apt cache serves a pinned version the archive dropped: chosen by its control file, not
+    # by its name (a file named like envc-two 2:0.5~rc1 but holding envc-one is not taken).
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    shutil.copyfile(repo / "envc-one.deb", cache / "envc-one_1.0-1_all.deb")
+    shutil.copyfile(repo / "envc-one.deb", cache / "envc-two_2%3a0.5~rc1_all.deb")
+    into = tmp_path / "into"
+    into.mkdir()
+    taken = vendor._from_host_cache(["envc-one=1.0-1", "envc-two=2:0.5~rc1", "envc-one"], cache, into)
+    assert taken == ["envc-one_1.0-1_all.deb"] and sorted(p.name for p in into.iterdir()) == taken
     with pytest.raises(Exception, match="not a Debian package"):
         vendor.deb_control(b"PK\x03\x04", "x.deb")
 
