@@ -15,6 +15,8 @@ def _license(component: Component):
         return []
     if component.license_kind == "spdx":
         return [LicenseExpression(component.license)]
+    if component.kind in ("deb", "rpm", "apk"):  # the dpkg probe records "A; B": each a license of its own
+        return [DisjunctiveLicense(name=name) for name in component.license.split("; ") if name]
     return [DisjunctiveLicense(name=component.license)]
 
 

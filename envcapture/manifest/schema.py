@@ -177,6 +177,9 @@ def _system_packages() -> dict:
         # dpkg only (absent from older manifests): the ones of ``depends`` allowed at exactly one version
         # (``libpq5 (= 15.18-0+deb12u1)``), which a kit pinning this package must pin too.
         "depends_exact": arr(s("package-token"), 1000),
+        # dpkg only, optional: the short license names of /usr/share/doc/NAME/copyright when it is
+        # machine-readable (DEP-5), "A; B" (what SBOMs list for a deb, as syft reads them).
+        "license": s("text", max_length=400),
     }, required=["architecture", "manual", "name", "version"])
     return obj({
         "manager": {"enum": ["dpkg", "rpm", "apk", None]},

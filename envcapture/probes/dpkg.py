@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 
 from envcapture.manifest import grammar
 from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning
@@ -169,11 +170,57 @@ def read_packages(ctx: ProbeContext, warnings: list[ProbeWarning]) -> list[dict]
     packages = [{"name": name, "version": version, "architecture": arch,
                  "manual": is_manual(name, arch, auto, auto_names) if manual_known else None,
                  **valid_marks(marks[name], accepted)} for name, version, arch in listed]
+    for package in packages:
+        license = read_license(ctx, package["name"])
+        if license:
+            package["license"] = license
     if refused:
         warnings.append(ProbeWarning(SOURCE, f"{len(refused)} dpkg package(s) with an unusual name or version "
                                              f"left out: {grammar.quote_for_message(', '.join(refused[:5]))}"))
     packages.sort(key=lambda p: (p["name"], p["architecture"] or ""))
     return packages
+
+
+COPYRIGHT = "/usr/share/doc/{}/copyright"
+MAX_COPYRIGHT_BYTES = 256 * 1024  # the License lines of a long copyright file are read from its first 256 kB
+_DEP5 = re.compile(rb"^Format:\s*\S*copyright-format", re.I)
+_LICENSE_LINE = re.compile(rb"\nLicense:[ \t]*([^\n]+)")  # a literal prefix: the regex engine skips ahead
+
+
+def license_names(text: bytes) -> list[str]:
+    """The short license names of a machine-readable (DEP-5) debian/copyright file, in order, each once:
+    what syft reports for a deb. A file in free form names no license this way: []."""
+    if not _DEP5.match(text[:1024].lstrip()):
+        return []
+    names = []
+    for match in _LICENSE_LINE.finditer(text):
+        name = match.group(1).decode("utf-8", "replace").strip()
+        if name and name not in names and grammar.is_text(name) and len(name) <= 100:
+            names.append(name)
+    return names
+
+
+def read_license(ctx: ProbeContext, name: str) -> str | None:
+    """The licenses /usr/share/doc/NAME/copyright declares (DEP-5), as ``A; B``; None when unknown.
+    A regular file only (a FIFO or device there never blocks freeze), at most 256 kB read."""
+    try:
+        fd = os.open(ctx.path(COPYRIGHT.format(name)), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, MAX_COPYRIGHT_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    kept = []
+    for name in license_names(text):  # whole names only, within the schema's 400 characters
+        if len("; ".join(kept + [name])) > 400:
+            break
+        kept.append(name)
+    return "; ".join(kept) or None
 
 
 def read_auto_installed(ctx: ProbeContext, warnings: list[ProbeWarning]) -> set | None:
