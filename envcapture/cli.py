@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file or folder fingerprinted after the run (repeatable)")
     p.add_argument("--project", default=".", help="project folder: its git state, and the files read and "
                    "written under it")
-    p.add_argument("--no-cache", action="store_true", help="hash every data file again (no fingerprint cache)")
+    p.add_argument("--no-cache", action="store_true", help="collect the environment and hash every data file "
+                   "again (no environment or fingerprint cache)")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
     p = sub.add_parser("vendor", help="vendor an existing kit: every wheel and .deb into it, so it builds offline")

@@ -132,11 +132,12 @@ def run_command(args) -> int:
                 returncode, failure = _run_child(argv, child_env)
                 if failure is None:
                     _CHILD.append(returncode)
-                    manifest_future = pool.submit(_environment, argv, project, seen_env, output)
+                    manifest_future = pool.submit(_environment, argv, project, seen_env, output, not args.no_cache)
                     returncode = _wait(returncode)
             duration = time.monotonic() - clock
             ended = datetime.datetime.now(datetime.timezone.utc)
-            manifest = manifest_future.result() if failure is None else _environment(argv, project, seen_env, output)
+            manifest = (manifest_future.result() if failure is None
+                        else _environment(argv, project, seen_env, output, not args.no_cache))
         hook, hook_problem = run_record.read_hook(hook_out)
     if failure is not None:
         warnings.append(failure[1])
@@ -162,15 +163,58 @@ def _code_at_start(project: Path, env: dict):
     return run_probe("code", "git", ProbeContext(env=env, project=project))
 
 
-def _environment(argv: list[str], project: Path, env: dict, output: Path) -> dict:
-    """As the probes found it; the gate seals the whole record once, at the end."""
+def _environment(argv: list[str], project: Path, env: dict, output: Path, use_cache: bool) -> dict:
+    """As the probes found it (the gate seals the whole record once, at the end); from the environment cache
+    when nothing it was read from has changed since the last run."""
     from envcapture.capture.freeze import collect_manifest
+    from envcapture.run import envcache
 
     python = python_of(argv[0], env)
+    entry_key = envcache.key(python, env, project) if use_cache else None
+    entry = envcache.load(entry_key, env) if entry_key else None
+    if entry is not None:
+        return _from_cache(entry, project, env, output)
     try:
-        return collect_manifest(python=python, project=project, argv=sys.argv[1:], env=env, output=str(output))
+        manifest = collect_manifest(python=python, project=project, argv=sys.argv[1:], env=env, output=str(output))
     except BadInput:  # an interpreter that cannot be probed: record the active environment instead
-        return collect_manifest(python=None, project=project, argv=sys.argv[1:], env=env, output=str(output))
+        entry_key = None
+        manifest = collect_manifest(python=None, project=project, argv=sys.argv[1:], env=env, output=str(output))
+    if entry_key:
+        envcache.store(entry_key, env, manifest)
+    manifest["warnings"] = _ordered_warnings(manifest["warnings"])
+    return manifest
+
+
+def _ordered_warnings(warnings: list) -> list:
+    """The environment's warnings, then the project files' (the same order from the cache as from the probes);
+    the git state's come from the probe taken before the command started."""
+    return ([w for w in warnings if w.get("source") not in ("filesystem", "git")]
+            + [w for w in warnings if w.get("source") == "filesystem"])
+
+
+def _from_cache(entry: dict, project: Path, env: dict, output: Path) -> dict:
+    from envcapture import SCHEMA_VERSION, __version__
+    from envcapture.capture.freeze import command_line, run_probe
+    from envcapture.probes import ProbeContext
+
+    ctx = ProbeContext(env=env, project=project, output=str(output))
+    files = run_probe("filesystem", "filesystem", ctx)
+    sections = entry["sections"]
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "envcapture": {"version": __version__, "command": command_line(sys.argv[1:], ctx.home)},
+        "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    for name in ("python", "python_packages", "conda", "os", "system_packages", "shared_libraries", "hardware"):
+        manifest[name] = sections[name]
+    manifest["filesystem"] = files.data
+    manifest["code"] = None  # the state taken before the command started replaces it
+    for name in ("determinism", "gpu", "scheduler"):
+        manifest[name] = sections[name]
+    manifest["host"] = None
+    manifest["warnings"] = _ordered_warnings(list(entry.get("warnings") or []) + [
+        {"source": w.source, "message": w.message} for w in files.warnings])
+    return manifest
 
 
 def _run_child(argv: list[str], env: dict):

@@ -31,6 +31,7 @@ print(w.tobytes().hex(), random.random(), list({"alpha", "beta", "gamma", "delta
 
 def envcapture(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
+    env["XDG_CACHE_HOME"] = str(cwd.parent / f"{cwd.name}-cache")  # the environment cache of this test only
     env.update(kwargs.pop("env", {}))
     return subprocess.run([sys.executable, "-m", "envcapture", "run", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, **kwargs)
@@ -70,6 +71,8 @@ def test_two_seeded_runs_give_the_same_result_and_the_same_record_but_times(proj
                          "train.py"], project)
     assert second.returncode == 0, second.stderr
     assert first.stdout == second.stdout  # the weights, random.random() and a set's order (PYTHONHASHSEED)
+    # the second run's environment came from the cache the first wrote: the records must not tell them apart
+    assert len(list((project.parent / f"{project.name}-cache" / "envcapture" / "run-env").iterdir())) == 1
     a, b = without_times(record(runs / "run-1.json")), without_times(record(runs / "run.json"))
     assert a == b
     shown = subprocess.run([sys.executable, "-m", "envcapture", "diff", str(runs / "run-1.json"),

@@ -26,7 +26,9 @@ class _State:
         self.out_fd = out_fd
         self.roots = tuple(root.rstrip(os.sep) + os.sep for root in roots if root)
         self.cwd = os.getcwd()
-        self.opened = {}  # path -> "read" | "write" (write wins)
+        # The audit hook only appends what it is given (an open's (path, mode, flags), or a new working folder
+        # as (None, folder, None)): it runs on every open of the program, so the sorting out waits for the exit.
+        self.events = []
         self.overflow = 0
         self.libraries = []
         self.seed_records = []
@@ -35,43 +37,51 @@ class _State:
 
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+MAX_EVENTS = 1_000_000
 
 
 def _audit(event, args):
-    state = _state
     if event == "open":
-        path = args[0]
-        if path.__class__ is int:  # a file descriptor: already counted when it was opened
-            return
-        mode, flags = args[1], args[2]
-        try:
-            if path.__class__ is not str:
-                path = os.fsdecode(os.fspath(path))
-            if not path.startswith(os.sep):
-                path = os.path.join(state.cwd, path)
-        except Exception:
-            return
-        kind = "read"
-        if mode is not None:
-            if "w" in mode or "a" in mode or "x" in mode or "+" in mode:
-                kind = "write"
-        elif flags & _WRITE_FLAGS:
-            kind = "write"
-        opened = state.opened
-        if opened.get(path) != "write":
-            if len(opened) < MAX_PATHS or path in opened:
-                opened[path] = kind
-            else:
-                state.overflow += 1
+        events = _state.events
+        if len(events) < MAX_EVENTS:
+            events.append(args)
+        else:
+            _state.overflow += 1
     elif event == "ctypes.dlopen":
         name = args[0]
-        if name is not None and len(state.libraries) < 1000:  # None: the process itself (CDLL(None))
-            state.libraries.append(name if isinstance(name, str) else os.fsdecode(name))
+        if name is not None and len(_state.libraries) < 1000:  # None: the process itself (CDLL(None))
+            _state.libraries.append(name if isinstance(name, str) else os.fsdecode(name))
     elif event == "os.chdir":
+        _state.events.append((None, args[0], None))
+
+
+def _opened(state):
+    """{absolute path: "read" | "write"} from the recorded events, in order (a write wins)."""
+    opened = {}
+    cwd = state.cwd
+    sep = os.sep
+    for path, mode, flags in state.events:
         try:
-            state.cwd = os.path.normpath(os.path.join(state.cwd, os.fsdecode(os.fspath(args[0]))))
+            if path is None:  # os.chdir
+                cwd = os.path.normpath(os.path.join(cwd, os.fsdecode(os.fspath(mode))))
+                continue
+            if path.__class__ is int:  # a file descriptor: counted when it was opened
+                continue
+            if path.__class__ is not str:
+                path = os.fsdecode(os.fspath(path))
+            if not path.startswith(sep):
+                path = os.path.join(cwd, path)
         except Exception:
-            pass
+            continue
+        if mode is not None:
+            write = "w" in mode or "a" in mode or "x" in mode or "+" in mode
+        else:
+            write = bool(flags & _WRITE_FLAGS)
+        if write:
+            opened[path] = "write"
+        elif path not in opened:
+            opened[path] = "read"
+    return opened
 
 
 def seed_called(record):
@@ -167,7 +177,10 @@ def _finish():
         modules = [name for name in list(sys.modules) if name not in state.started_modules
                    and not name.startswith("_envcapture")]
         read, written = [], []
-        for path, kind in list(state.opened.items()):
+        opened = _opened(state)
+        if len(opened) > MAX_PATHS:
+            state.overflow += len(opened) - MAX_PATHS
+        for path, kind in list(opened.items())[:MAX_PATHS]:
             if "__pycache__" in path or not _under_roots(path):
                 continue
             (written if kind == "write" else read).append(path)
