@@ -77,6 +77,12 @@ def repair(manifest: dict, problem, attempt: int, notes: list[str]):
 
     path, value = problem.path, problem.value
     where = json_path(path)
+    if problem.key:  # a key that breaks its object's rule for names: the entry goes, never the object
+        holder = _get(manifest, path)
+        if isinstance(holder, dict) and value in holder:
+            del holder[value]
+            notes.append(f"{where}: key {grammar.quote_for_message(value)} breaks a manifest rule; left out")
+        return None
     if problem.kind == "maxItems" and isinstance(value, list):
         notes.append(f"{where}: {len(value)} items, more than the {problem.detail} a manifest holds; "
                      f"kept the first {problem.detail}")

@@ -34,6 +34,7 @@ class Problem:
     kind: str  # the JSON Schema keyword that failed (format, type, maxItems, additionalProperties, ...)
     value: object
     detail: object = None  # the keyword's value: the rule name, the limit, the unknown key
+    key: bool = False  # ``value`` is a key of the object at ``path`` that breaks its propertyNames rule
 
     def message(self) -> str:
         from envcapture.manifest import grammar
@@ -278,6 +279,8 @@ class Compiler:
                     before = len(out)
                     names(key, path, out)
                     if len(out) > before:
+                        for problem in out[before:]:
+                            problem.key = True
                         continue
                 if extra is False:
                     _add(out, Problem(path, "additionalProperties", value, key))
