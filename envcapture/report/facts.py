@@ -293,13 +293,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _program_by_name(argv: list[str]) -> list[str]:
+    """``/home/me/venv/bin/python train.py`` -> ``python train.py``: the program's folder is this machine's."""
+    return [Path(argv[0]).name or argv[0], *argv[1:]] if argv and argv[0].startswith("/") else list(argv)
+
+
 def run_rows(manifests: list[dict]) -> list[tuple[str, str]]:
     """From the run records (envcapture run): the command, runs, time, seeds and the switches the run set."""
     runs = [m["run"] for m in manifests if isinstance(m.get("run"), dict)]
     if not runs:
         return []
     rows = []
-    commands = sorted({shlex.join(r.get("argv") or []) for r in runs if r.get("argv")})
+    commands = sorted({shlex.join(_program_by_name(r["argv"])) for r in runs if r.get("argv")})
     for command in commands[:3]:
         rows.append(("Command", command))
     statuses = Counter(r.get("status") or "unknown" for r in runs)

@@ -307,3 +307,22 @@ def test_what_a_report_or_export_quotes_passes_the_secret_scan(tmp_path, monkeyp
             with zipfile.ZipFile(out) as archive:
                 blob = b"".join(archive.read(n) for n in archive.namelist() if not n.endswith("/"))
         assert token.encode() not in blob and b"AKIAIOSFODNN7EXAMPLE" not in blob, fmt
+
+
+def test_report_of_a_real_run_record(tmp_path):
+    """`envcapture run --seed` writes the record; the report shows its command, seed and time, not its paths."""
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text("import random\nprint(random.random())\n")
+    record = tmp_path / "run.json"
+    run = subprocess.run([sys.executable, "-m", "envcapture", "run", "-o", str(record), "--seed", "7",
+                          "--project", str(tmp_path), "--", sys.executable, str(script)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = dict(build_report([json.loads(record.read_text())], ["run.json"]).run)
+    assert rows["Command"] == f"{Path(sys.executable).name} {script}" and rows["Seeds"] == "7"
+    assert rows["Runs"] == "1 (1 succeeded)" and rows["Time per run"].endswith(" s")
+    assert "random" in rows["Seeded"] and rows["Set by the run: PYTHONHASHSEED"] == "7"
+    text = run_report(tmp_path, record)
+    assert "### Runs" in text and "no run was recorded" not in text
