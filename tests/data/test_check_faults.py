@@ -100,7 +100,11 @@ def test_a_deleted_dvc_lock_is_reported(tmp_path, cache_home):
     proc = envcapture("check", "m.json", "--data-only", cwd=project)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "dvc-lock   dvc.lock: dvc.lock is gone" in proc.stdout
-    assert "dvc-output reports:" in proc.stdout  # what only the lock recorded is gone with it
+    report = json.loads(envcapture("check", "m.json", "--data-only", "--format", "json", cwd=project).stdout)
+    dvc = next(r for r in report["data"] if r["name"] == "dvc")
+    gone = {(d["kind"], d["path"], d["old_size"], d["new_size"]) for d in dvc["differences"]}
+    # what only the lock recorded is gone with it, each with the size the lock gave it
+    assert ("dvc-lock", "dvc.lock", None, None) in gone and ("dvc-output", "reports", 47, None) in gone
 
 
 # --------------------------------------------------------------------------------------------- sidecars
@@ -211,3 +215,39 @@ def test_the_hash_never_follows_a_link_swapped_in_after_the_walk(tmp_path):
     with pytest.raises(OSError):  # O_NOFOLLOW: ELOOP, never the target's hash
         fp.hash_file(str(link), info, "sha256")
     assert fp.hash_file(str(target), info, "sha256") == hashlib.sha256(b"outside the data set").hexdigest()
+
+
+def test_read_only_means_no_write_bit_anywhere_and_names_what_has_one(tmp_path):
+    root = make_tree(tmp_path / "d", {"a.csv": "1", "sub/deep/d.txt": "2"})
+    folders = [root, root / "sub", root / "sub" / "deep"]
+    for path in [root / "a.csv", root / "sub" / "deep" / "d.txt"]:
+        path.chmod(0o444)
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        facts = fp.fingerprint(root, "sha256")
+        assert facts.read_only is True and facts.writable == []
+        (root / "sub" / "deep").chmod(0o755)
+        (root / "sub" / "deep" / "d.txt").chmod(0o664)
+        facts = fp.fingerprint(root, "sha256")
+        assert facts.read_only is False and sorted(facts.writable) == ["sub/deep", "sub/deep/d.txt"]
+        (root / "sub" / "deep").chmod(0o555)
+        (root / "sub" / "deep" / "d.txt").chmod(0o444)
+        root.chmod(0o755)
+        facts = fp.fingerprint(root, "sha256")
+        assert facts.read_only is False and facts.writable == ["."]
+        single = fp.fingerprint(root / "a.csv", "sha256")
+        assert single.kind == "file" and single.read_only is True and single.writable == []
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+
+
+def test_a_secret_in_a_file_name_or_a_link_target_is_recorded_redacted(tmp_path):
+    key = "AKIAIOSFODNN7EXAMPLE"
+    root = make_tree(tmp_path / "d", {f"data.csv?X-Amz-Credential={key}%2F20260101": "1", "plain.csv": "2"})
+    os.symlink(f"https://user:{key}pw@example.org/x", root / "remote")
+    facts = fp.fingerprint(root, "sha256")
+    recorded = json.dumps([r.to_json() for r in facts.files])
+    assert key not in recorded and "plain.csv" in recorded
+    assert facts.root_hash == fp.root_hash(facts.files, "sha256")  # the hash covers the names as recorded
