@@ -42,7 +42,10 @@ def build_command(args) -> int:
 
 def resolve_manifest(manifest: Path, kit: Path) -> Path:
     """The manifest to build from: the one given, else the copy inside an already generated kit."""
-    if manifest.is_file():
+    from envcapture.manifest import reader
+
+    if os.path.lexists(manifest):  # a FIFO, device, folder or dangling link given as -m: one line, not the kit's
+        os.close(reader.open_regular(manifest))
         return manifest
     if (kit / KIT_MANIFEST).is_file():
         return kit / KIT_MANIFEST
@@ -72,7 +75,9 @@ def generate_kit(args, tool: str) -> None:
 
 def default_tag(manifest: Path, suffix: str = "") -> str:
     """envcapture/reproduce:<first 12 hex of the manifest's sha256>: the same manifest gives the same tag."""
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest()[:12]
+    from envcapture.manifest import reader
+
+    digest = hashlib.sha256(reader.read_bytes(manifest)).hexdigest()[:12]
     return f"{DEFAULT_REPOSITORY}:{digest}{suffix}"
 
 
@@ -105,11 +110,11 @@ def _build_docker(kit: Path, manifest: Path, tag: str, timeout: float, offline: 
 
 def capture_date(manifest: Path) -> str | None:
     """YYYY-MM-DD of the manifest's capture: the snapshot date that has every recorded apt version."""
-    import json
+    from envcapture.manifest import reader
 
     try:
-        created = json.loads(manifest.read_text(encoding="utf-8")).get("created")
-    except (OSError, ValueError, AttributeError):
+        created = reader.read_json(manifest).get("created")
+    except (BadInput, AttributeError):
         return None
     return created[:10] if isinstance(created, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", created[:10]) \
         else None

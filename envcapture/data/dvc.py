@@ -64,9 +64,13 @@ def dvc_files(project: Path, warnings: list[str]) -> list[str]:
 
 
 def _read(path: Path) -> bytes:
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise ValueError("larger than 64 MiB")
-    return path.read_bytes()
+    from envcapture.errors import BadInput
+    from envcapture.manifest import reader
+
+    try:  # the bounded reader: a FIFO, a device or a 2 GB file named dvc.lock is a warning, never a hang
+        return reader.read_bytes(path, MAX_FILE_BYTES, "DVC file")
+    except BadInput as exc:
+        raise ValueError(str(exc).removeprefix(f"{path}: ")) from None
 
 
 def _load_yaml(raw: bytes):

@@ -54,9 +54,11 @@ class DataSection:
 def specs_from_pyproject(project: Path) -> list[DataSpec]:
     """``[tool.envcapture] data = ["data/raw", {path = "data/out", role = "derived", exclude = ["*.tmp"]}]``."""
     pyproject = project / "pyproject.toml"
+    from envcapture.manifest import reader
+
     try:
-        raw = pyproject.read_bytes()
-    except OSError:
+        raw = reader.read_bytes(pyproject, 16 << 20, "pyproject.toml")  # a FIFO here must not hang freeze
+    except BadInput:
         return []
     if b"tool.envcapture" not in raw:  # the common case costs no TOML parsing
         return []
@@ -127,12 +129,13 @@ def previous_roles(output: str | None) -> dict[str, str]:
     """Roles recorded in the manifest being replaced: a data set protected as raw stays raw on re-freeze."""
     if not output or output == "-":
         return {}
+    from envcapture.manifest import reader
+
     try:
-        with open(output, "rb") as handle:
-            old = json.load(handle)
+        old = reader.read_json(output)  # -o may name a FIFO or a device: refused by save, never read here
         return {s["path"]: s["role"] for s in (old.get("data") or {}).get("sets", [])
                 if s.get("role") in ROLES and isinstance(s.get("path"), str)}
-    except (OSError, ValueError, AttributeError, TypeError, KeyError):
+    except (BadInput, AttributeError, TypeError, KeyError):
         return {}
 
 

@@ -118,8 +118,10 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
 
     from envcapture.manifest.gate import for_publication
 
+    from envcapture.manifest import reader
+
     data = manifest_module.load(manifest_path)
-    raw = manifest_path.read_bytes()
+    raw = reader.read_bytes(manifest_path)
     if only_used:  # the kit's manifest is the reduced one: check in the image compares against what it installs
         from envcapture.run.used import only_used as keep_used
 
@@ -177,10 +179,12 @@ def _listed(files) -> list[str]:
 def _read_ca_bundle(path) -> bytes | None:
     if not path:
         return None
+    from envcapture.manifest import reader
+
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise BadInput(f"--ca-bundle {path}: {exc.strerror or exc}") from None
+        data = reader.read_bytes(path, 16 << 20, "CA bundle")
+    except BadInput as exc:
+        raise BadInput(f"--ca-bundle {exc}") from None
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise BadInput(f"--ca-bundle {path}: no PEM certificate in this file")
     return data
