@@ -147,7 +147,10 @@ def test_html_is_one_self_contained_page_with_every_value_escaped(tmp_path, caps
     tags, attributes = page_elements(page)
     assert tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "table", "thead",
                     "tbody", "tr", "th", "td", "div", "ul", "li"}  # nothing runs, nothing loads
-    assert attributes <= {"lang", "charset", "name", "content", "class", "title"}
+    assert attributes <= {"lang", "charset", "name", "content", "class", "title", "http-equiv"}
+    # the one http-equiv is the page's own policy: nothing loads, nothing runs
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; ' \
+           "img-src data:\">" in page and page.count("http-equiv") == 1
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert 'title="n5: &lt;script&gt;' in page and "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.count('<td class="cell-warning"') == 1 and page.count('<td class="cell-same"') == 7
