@@ -1,6 +1,14 @@
 """Real projects round-trip: install, test, freeze, rebuild with envcapture, test again, check.
 
-    python bench/real_projects.py [--base-image IMAGE] [--only NAME ...] [--keep]
+    python bench/real_projects.py [--host] [--base-image IMAGE] [--only NAME ...] [--keep]
+
+--host: the field, not the lab. The project is installed and frozen on this machine as it is (its hundreds of
+apt packages, hand-installed ones from bookworm-security included), in a venv of the machine's own python3, and
+a code change is measured the usual way: a commit, `envcapture freeze` again, `envcapture build docker
+--with-code` (the whole command, check included). The size ratio is image / (base + venv + the system packages
+the kit installs: its apt packages and their recorded dependencies the base lacks, by the host's Installed-Size).
+
+Without --host:
 
 For each project (its PyPI sdist, made a git repository as a user's checkout is): in a container from the
 local base image, a virtualenv gets pinned dependencies, the project editable (`pip install -e .`) and
@@ -63,6 +71,10 @@ PROJECTS = (
              "imblearn/metrics/tests/test_classification.py")),
 )
 PYTEST = "pytest==8.4.2"
+# Projects for --host that are not in the clean-container set: each needs a system library it opens by name.
+HOST_PROJECTS = (
+    Project("cairocffi", "1.7.1", ("cffi==1.17.1", "flit_core==3.12.0"), ("cairocffi/test_cairo.py",)),
+)
 
 CONTAINER_SCRIPT = textwrap.dedent("""\
     set -euo pipefail
@@ -216,11 +228,101 @@ def bench_project(client, base: str, project: Project, work: Path, wheels: Path,
             "ratio": round(image / (base_size + installed), 2)}
 
 
+def host_original(project: Project, folder: Path, work: Path) -> tuple[Path, Path, str]:
+    """The project in a venv of this machine's python3, its tests run, frozen into the checkout."""
+    python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+    venv = work / f"venv-{project.name}"
+    run([python, "-m", "venv", venv], check=True)
+    pip = [venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check"]
+    for argv in ([*pip, *project.pins, PYTEST], [*pip, "--no-deps", "--no-build-isolation", "-e", folder]):
+        done = run(argv, timeout=1800)
+        if done.returncode:
+            raise SystemExit(f"{project.name}: {' '.join(map(str, argv))}: {done.stderr[-2000:]}")
+    before = run([venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                  *project.tests], cwd=folder, timeout=1800).stdout
+    ignore = folder / ".gitignore"
+    ignore.write_text((ignore.read_text() if ignore.exists() else "") + "*.egg-info/\n__pycache__/\n")
+    git = ["git", "-C", folder, "-c", "user.name=bench", "-c", "user.email=bench@invalid"]
+    run([*git, "add", "-A"], check=True)
+    run([*git, "commit", "-q", "-m", "ignore build files"], check=True)
+    manifest = folder / "envcapture.json"
+    froze = envcapture("freeze", "--python", venv / "bin" / "python", "--project", folder, "-o", manifest)
+    if froze.returncode:
+        raise SystemExit(f"{project.name}: freeze: {froze.stderr[-2000:]}")
+    return venv, manifest, before
+
+
+def needed_system_bytes(client, base: str, kit: Path, manifest: Path) -> int:
+    """Installed-Size on this machine of the packages the kit's apt line names and their recorded dependencies
+    that the base image lacks: what a minimal image must add for the environment."""
+    from envcapture.build.docker import image_packages
+
+    dockerfile = (kit / "Dockerfile").read_text()
+    step = dockerfile.split("RUN set --", 1)[1].split("&&", 1)[0] if "RUN set --" in dockerfile else ""
+    wanted = {word.split("=")[0] for word in step.replace("\\", " ").split()}
+    packages = {p["name"]: p for p in json.loads(manifest.read_text())["system_packages"]["packages"]}
+    in_base = image_packages(base, client) or frozenset()
+    todo, seen = [n for n in wanted if n in packages], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name in in_base:
+            continue
+        seen.add(name)
+        todo += [d for d in packages[name].get("depends") or () if d in packages]
+    sizes = run(["dpkg-query", "-W", "-f", "${Package}\t${Installed-Size}\n", *sorted(seen)]).stdout
+    return sum(int(size or 0) * 1024 for _, size in (line.split("\t") for line in sizes.splitlines()))
+
+
+def bench_host_project(client, base: str, project: Project, work: Path, keep: bool) -> dict:
+    folder = fetch_project(project, work)
+    venv, manifest, before = host_original(project, folder, work)
+    tag = f"envcapture-test/bench-{project.name}:{uuid.uuid4().hex[:8]}"
+    kit = work / f"kit-{project.name}"
+    build = ["build", "docker", "-m", manifest, "-o", kit, "--tag", tag, "--base-image", base,
+             "--base-os", "debian:12", "--with-code"]
+    started = time.monotonic()
+    built = envcapture(*build)
+    cold = time.monotonic() - started
+    verdict = next((line for line in built.stdout.splitlines() if line.startswith(("OK:", "DRIFT:"))), None)
+    if built.returncode not in (0, 1):
+        raise SystemExit(f"{project.name}: build failed ({built.returncode}):\n{built.stderr[-3000:]}")
+    after = tests_in_image(client, tag, project)
+    changed_pin = changed_pin_caught(client, tag, manifest)
+    # A code change the usual way: edit, commit, freeze, build.
+    source = next(p for p in sorted(folder.rglob("*.py")) if "test" not in p.name and ".git" not in p.parts)
+    source.write_text(source.read_text() + "\n# changed by bench/real_projects.py\n")
+    git = ["git", "-C", folder, "-c", "user.name=bench", "-c", "user.email=bench@invalid"]
+    run([*git, "commit", "-q", "-am", "a code change"], check=True)
+    started = time.monotonic()
+    froze = envcapture("freeze", "--python", venv / "bin" / "python", "--project", folder, "-o", manifest)
+    rebuilt = envcapture(*build, "--force")
+    rebuild = time.monotonic() - started
+    if froze.returncode or rebuilt.returncode not in (0, 1):
+        raise SystemExit(f"{project.name}: rebuild after a commit failed:\n{froze.stderr[-1000:]}"
+                         f"{rebuilt.stderr[-3000:]}")
+    image = client.images.get(tag).attrs["Size"]
+    base_size = client.images.get(base).attrs["Size"]
+    venv_bytes = int(run(["du", "-sb", venv]).stdout.split()[0])
+    system = needed_system_bytes(client, base, kit, manifest)
+    if not keep:
+        client.images.remove(tag, force=True)
+    return {"project": f"{project.name} {project.version} (host)", "tests_before": passed(before),
+            "tests_after": passed(after), "failed_only_after": sorted(set(FAILED.findall(after))
+                                                                      - set(FAILED.findall(before))),
+            "check": verdict or f"exit {built.returncode}", "changed_pin": changed_pin,
+            "check_exit": built.returncode, "cold_build_s": round(cold, 1), "rebuild_s": round(rebuild, 1),
+            "rebuild_check_exit": rebuilt.returncode, "image_mb": round(image / 1e6),
+            "base_plus_installed_mb": round((base_size + venv_bytes + system) / 1e6),
+            "ratio": round(image / (base_size + venv_bytes + system), 2)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-image", default=DEFAULT_BASE)
     parser.add_argument("--only", nargs="*", help="project names to run (default: all three)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder and the images")
+    parser.add_argument("--host", action="store_true", help="freeze on this machine as it is, and rebuild after a "
+                        "commit the usual way (commit, freeze, build)")
     args = parser.parse_args()
     import docker
 
@@ -229,11 +331,15 @@ def main() -> int:
     rows = []
     try:
         wheels = work / "wheels"
-        build_wheel(wheels)
-        for project in PROJECTS:
+        if not args.host:
+            build_wheel(wheels)
+        for project in PROJECTS + (HOST_PROJECTS if args.host else ()):
             if args.only and project.name not in args.only:
                 continue
-            row = bench_project(client, args.base_image, project, work, wheels, args.keep)
+            if args.host:
+                row = bench_host_project(client, args.base_image, project, work, args.keep)
+            else:
+                row = bench_project(client, args.base_image, project, work, wheels, args.keep)
             print(json.dumps(row), flush=True)
             rows.append(row)
     finally:
@@ -241,7 +347,8 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     print()
     print("| project | tests passed before / after | check --image | a changed pin | cold build "
-          "| rebuild after a code change | image / (base + installed) |")
+          f"| rebuild after {'a commit (commit, freeze, build)' if args.host else 'a code change'} "
+          f"| image / (base + {'venv + needed system packages' if args.host else 'installed'}) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['project']} | {r['tests_before']} / {r['tests_after']} | {r['check']} | {r['changed_pin']} "
