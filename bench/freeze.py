@@ -2,7 +2,8 @@
 
 Cases: this machine's default environment, and venvs whose site-packages hold 1,000 and 10,000 synthetic
 distributions (pip gets `--path SITE` on the same folder). Prints medians and the ratios envcapture/pip.
-Also times the GPU probe alone (the no-driver case must add under 50 ms).
+Also times the GPU probe alone (the no-driver case must add under 50 ms), and the shared-libraries probe alone
+(ELF headers of every shared object in the environment, dpkg's file lists): cold (its cache removed) and warm.
 
     python bench/freeze.py [--repeat 5] [--sizes 1000,10000]
 """
@@ -76,10 +77,33 @@ def gpu_probe_ms(repeat: int) -> float:
     return statistics.median(samples) * 1000
 
 
+def shared_libs_probe_ms(repeat: int, python: str) -> tuple[float, float, int]:
+    """(cold ms, warm ms, shared objects read) of the shared_libs probe on ``python``'s environment."""
+    sys.path.insert(0, str(REPO))
+    from envcapture.probes import ProbeContext, shared_libs
+    from envcapture.probes.interpreter import resolve_python, run_probe
+
+    with tempfile.TemporaryDirectory() as home:
+        ctx = ProbeContext(home=home, target=run_probe(resolve_python(python, dict(os.environ)), deep=False))
+        cache = Path(home) / ".cache" / "envcapture" / shared_libs.CACHE_NAME
+        cold, warm, files = [], [], 0
+        for _ in range(repeat):
+            cache.unlink(missing_ok=True)
+            start = time.perf_counter()
+            files = shared_libs.collect(ctx).data["files_read"]
+            cold.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            shared_libs.collect(ctx)
+            warm.append(time.perf_counter() - start)
+    return statistics.median(cold) * 1000, statistics.median(warm) * 1000, files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--shared-libs-python", default=sys.executable,
+                        help="the environment whose shared objects the shared-libraries probe reads")
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("VIRTUAL_ENV", None)
@@ -104,6 +128,9 @@ def main() -> None:
         print(f"GPU probe alone (this machine): {gpu_probe_ms(args.repeat):.1f} ms median")
     except ImportError as exc:
         print(f"GPU probe not available: {exc}")
+    cold, warm, files = shared_libs_probe_ms(args.repeat, args.shared_libs_python)
+    print(f"shared-libraries probe alone ({files} shared objects of {args.shared_libs_python}): cold "
+          f"{cold:.0f} ms, warm (cached) {warm:.1f} ms median")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ CTYPES_LIBRARIES: dict[str, tuple[str, ...]] = {
 LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
                 "/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib", "/usr/local/lib")
 _SHARED_OBJECT = re.compile(r"\.so(\.[0-9]+)*$")
+# Folders that never hold a shared object: metadata and bytecode (a site-packages of 10,000 distributions is
+# mostly these).
+_NO_MODULES = (".dist-info", ".egg-info", "__pycache__")
 _SONAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+~-]*$")
 
 
@@ -62,16 +65,17 @@ def shared_objects(folders: list[str], limit: int = MAX_FILES) -> tuple[list[str
         except OSError:
             continue
         for entry in entries:
+            name = entry.name
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if ".so" in name and is_shared_object(name) and entry.is_file(follow_symlinks=False):
+                    found.append(entry.path)
+                    if len(found) >= limit:
+                        return sorted(found), True
+                elif not name.endswith(_NO_MODULES) and entry.is_dir(follow_symlinks=False):
                     key = entry.inode()
                     if key not in seen:
                         seen.add(key)
                         todo.append(entry.path)
-                elif is_shared_object(entry.name) and entry.is_file(follow_symlinks=False):
-                    found.append(entry.path)
-                    if len(found) >= limit:
-                        return sorted(found), True
             except OSError:
                 continue
     return sorted(found), False

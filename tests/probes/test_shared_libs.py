@@ -99,3 +99,11 @@ def test_a_huge_environment_is_read_up_to_the_bound(tmp_path, monkeypatch):
     monkeypatch.setattr(shared_libs.shared_objects, "__defaults__", (3,))
     result = collect(tmp_path, site)
     assert result.data["files_read"] == 3 and "more than 3 shared objects" in result.warnings[0].message
+
+
+def test_apk_owners_from_a_recorded_alpine_database(fixtures_dir, tmp_path):
+    root = tmp_path / "root"
+    (root / "lib" / "apk" / "db").mkdir(parents=True)
+    shutil.copyfile(fixtures_dir / "pkgdb" / "alpine3.16-x86_64" / "installed", root / "lib/apk/db/installed")
+    owners = shared_libs.apk_owners(ProbeContext(root=root), {"libz.so.1", "libcrypto.so.1.1", "libnothing.so.9"})
+    assert owners == {"libz.so.1": "zlib", "libcrypto.so.1.1": "libcrypto1.1"}
