@@ -7,8 +7,6 @@ from, so the crate can say it too. A file is read only when it is a regular file
 
 from __future__ import annotations
 
-import os
-import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,18 +39,16 @@ def find_authors(folder: Path) -> tuple[list[Person], str]:
 
 
 def _read_small(path: Path) -> str | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+    """The file's text through the one bounded reader (regular file, no blocking open, size checked)."""
+    from envcapture.errors import BadInput
+    from envcapture.manifest import reader
+
+    if not path.exists():
         return None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            return handle.read(MAX_FILE_BYTES).decode("utf-8", errors="replace")
-    finally:
-        os.close(fd)
+        return reader.read_bytes(path, MAX_FILE_BYTES, what=path.name).decode("utf-8", errors="replace")
+    except BadInput:
+        return None
 
 
 def _clean(value) -> str | None:
