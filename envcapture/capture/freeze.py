@@ -1,8 +1,8 @@
 """`envcapture freeze`: run the probes and assemble one manifest.
 
-Probes that wait on subprocesses or the disk run in threads beside the target interpreter's probe; the ones
-that need the target's facts (conda, determinism, gpu) run after it. A probe that fails adds a warning and
-its section falls back to an empty value: freeze itself always finishes.
+Probes that wait on subprocesses or the disk run in threads beside the target interpreter's probe (the GPU
+probe's host part too); the ones that need the target's facts run beside one another after it. A probe that
+fails adds a warning and its section falls back to an empty value: freeze itself always finishes.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import importlib
 import os
 import platform
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from envcapture.probes import ProbeContext, ProbeResult, ProbeWarning, home_rela
 INDEPENDENT_PROBES = {"os": "os_info", "system_packages": "system_packages", "hardware": "hardware",
                       "filesystem": "filesystem", "code": "git", "scheduler": "scheduler"}
 TARGET_PROBES = {"conda": "conda", "determinism": "determinism", "gpu": "gpu", "shared_libraries": "shared_libs"}
+# Target probes whose host part (driver, ldconfig, toolkits) comes before their first read of the target's
+# facts: they start beside the target probe and wait for its facts when they need them.
+EARLY_TARGET_PROBES = ("gpu",)
 
 
 def empty_section(section: str):
@@ -64,6 +68,45 @@ def run_probe(section: str, module: str, ctx: ProbeContext) -> ProbeResult:
         return ProbeResult(empty_section(section),
                            [ProbeWarning(module.replace("_", "-"),
                                          not_collected_message(section, f"{type(exc).__name__}: {exc}"))])
+
+
+class PendingTarget(Mapping):
+    """The target probe's facts for a probe started before they exist: the first read waits for them."""
+
+    def __init__(self, future):
+        self._future = future
+
+    def __getitem__(self, key):
+        return self._future.result()[key]
+
+    def __iter__(self):
+        return iter(self._future.result())
+
+    def __len__(self) -> int:
+        return len(self._future.result())
+
+
+def run_probes(ctx: ProbeContext, target_probe, python_env) -> dict[str, ProbeResult]:
+    """Every probe, each as early as its inputs allow: the host probes and the host part of the GPU probe
+    beside the target interpreter's probe (a subprocess), then the probes that read the target's facts
+    beside one another. Results in the manifest's order, so the warnings come in the same order each time."""
+    import dataclasses
+
+    workers = len(INDEPENDENT_PROBES) + len(TARGET_PROBES) + 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        target = pool.submit(target_probe)
+        early_ctx = dataclasses.replace(ctx, target=PendingTarget(target))
+        futures = {section: pool.submit(run_probe, section, module, ctx)
+                   for section, module in INDEPENDENT_PROBES.items()}
+        futures.update({section: pool.submit(run_probe, section, TARGET_PROBES[section], early_ctx)
+                        for section in EARLY_TARGET_PROBES})
+        ctx.target = target.result()  # a target that cannot be probed fails freeze here, as before
+        futures.update({section: pool.submit(run_probe, section, module, ctx)
+                        for section, module in TARGET_PROBES.items() if section not in EARLY_TARGET_PROBES})
+        python = python_section(python_env, ctx)
+        found = {section: future.result() for section, future in futures.items()}
+    order = [*INDEPENDENT_PROBES, "python", *TARGET_PROBES]
+    return {section: python if section == "python" else found[section] for section in order}
 
 
 def python_section(python_env, ctx: ProbeContext) -> ProbeResult:
@@ -117,14 +160,7 @@ def collect_manifest(python: str | None = None, project: str | os.PathLike = "."
     ctx = ProbeContext(env=env, project=Path(project).resolve(), include_host=include_host, deep=deep,
                        output=os.path.abspath(output) if output and output != "-" else None)
     interpreter = resolve_python(python, env)
-    with ThreadPoolExecutor(max_workers=len(INDEPENDENT_PROBES)) as pool:
-        futures = {section: pool.submit(run_probe, section, module, ctx)
-                   for section, module in INDEPENDENT_PROBES.items()}
-        ctx.target = run_target_probe(interpreter, deep=deep)
-        results = {section: future.result() for section, future in futures.items()}
-    results["python"] = python_section(python_env, ctx)
-    for section, module in TARGET_PROBES.items():
-        results[section] = run_probe(section, module, ctx)
+    results = run_probes(ctx, lambda: run_target_probe(interpreter, deep=deep), python_env)
 
     warnings: list[ProbeWarning] = []
     for result in results.values():

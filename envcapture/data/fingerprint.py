@@ -4,6 +4,8 @@ The root hash is the data set's hash algorithm over the sorted per-file lines
 ``path NUL size NUL hash LF`` (a symbolic link: ``path NUL link NUL target LF``; an unreadable file:
 ``path NUL size NUL unreadable LF``), paths relative to the data set and ``/``-separated, sorted by their
 UTF-8 bytes. Two people who hold the same files get the same string, whatever their folder is called.
+Paths and link targets are taken as recorded: a secret in a name is replaced by REDACTED (the manifest gate's
+rules, ``recordable``) and C1 or bidi characters are written as escapes, the same way in freeze and check.
 
 Walking never follows a symbolic link (a link is recorded with its target, so a loop cannot trap the walk
 and nothing outside the data set is read); sockets, FIFOs and devices are skipped with a warning; a file

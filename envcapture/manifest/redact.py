@@ -162,7 +162,7 @@ class Rule:
     slower), and each string is cleaned with the case-insensitive ``pattern``. Patterns are compiled on first
     use: importing this module costs no regex compilation."""
 
-    __slots__ = ("name", "_pattern", "_scan", "_sources", "folded", "replace")
+    __slots__ = ("name", "_pattern", "_scan", "_sources", "folded", "replace", "anchor")
 
     def __init__(self, name: str, pattern: str, folded: bool = False, replace=REDACTED, scan: str | None = None):
         self.name = name
@@ -170,6 +170,9 @@ class Rule:
         self._pattern = self._scan = None
         self.folded = folded
         self.replace = replace
+        # Text without the pattern's leading literal cannot match: the rule is then neither compiled nor run.
+        anchor = _leading_literal(scan or pattern if folded else pattern)
+        self.anchor = anchor.lower() if folded else anchor
 
     @property
     def pattern(self) -> re.Pattern:
@@ -184,7 +187,27 @@ class Rule:
         return self._scan
 
     def search(self, text: str, lowered: str):
-        return self.scan.search(lowered) if self.folded else self.pattern.search(text)
+        if self.folded:
+            return self.scan.search(lowered) if self.anchor in lowered else None
+        return self.pattern.search(text) if self.anchor in text else None
+
+
+def _leading_literal(pattern: str) -> str:
+    """The characters every match of ``pattern`` starts with ("" when it starts with a class or alternation)."""
+    literal, i = [], 1 if pattern.startswith("(") and not pattern.startswith("(?") else 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            literal.append(pattern[i + 1])
+            i += 2
+            continue
+        if char in ".^$*+?{}[]|()\\":
+            if char in "*?{" and literal:
+                literal.pop()  # the last literal character is optional or repeated
+            break
+        literal.append(char)
+        i += 1
+    return "".join(literal)
 
 
 def _userinfo(match: re.Match) -> str:

@@ -397,13 +397,14 @@ def apple_mps(c: Collector) -> bool | None:
 
 def collect(ctx: ProbeContext) -> ProbeResult:
     c = Collector(ctx)
-    distributions = ctx.target.get("distributions") or []
     with ThreadPoolExecutor(max_workers=4) as pool:
         ldconfig_future = pool.submit(read_ldconfig, c)
         driver_future = pool.submit(read_driver, c)
         toolkits = read_toolkits(c, pool)
         ldconfig_text = ldconfig_future.result()
         driver, devices, reasons = driver_future.result()
+    # the target's facts read last: freeze starts this probe beside the target probe (capture/freeze.py)
+    distributions = ctx.target.get("distributions") or []
     section = {
         "vendor": None,
         "driver": finish_driver(driver),
