@@ -251,3 +251,30 @@ def test_a_secret_in_a_file_name_or_a_link_target_is_recorded_redacted(tmp_path)
     recorded = json.dumps([r.to_json() for r in facts.files])
     assert key not in recorded and "plain.csv" in recorded
     assert facts.root_hash == fp.root_hash(facts.files, "sha256")  # the hash covers the names as recorded
+
+
+@pytest.mark.parametrize("header", [{"envcapture_data_sidecar": 0}, {"envcapture_data_sidecar": 2},
+                                    {"envcapture_data_sidecar": "1"}, {"name": "raw"}, ["envcapture_data_sidecar"]])
+def test_a_sidecar_of_another_format_is_refused(tmp_path, header):
+    content = gzip.compress((json.dumps(header) + "\n" + json.dumps(GOOD) + "\n").encode(), mtime=0)
+    (tmp_path / "s.jsonl.gz").write_bytes(content)
+    record = {"name": "raw", "algorithm": "sha256", "root_hash": fp.root_hash([fp.FileRecord(**GOOD)], "sha256"),
+              "files": None, "sidecar": {"file": "s.jsonl.gz", "sha256": hashlib.sha256(content).hexdigest()}}
+    files, why = datasets.recorded_files(record, tmp_path)
+    assert files is None and "is not an envcapture data sidecar of format 1" in why
+
+
+def test_a_sidecar_has_no_timestamp_and_the_same_records_give_the_same_bytes():
+    files = [fp.FileRecord("a.csv", 3, "a" * 64)]
+    record = {"name": "raw", "algorithm": "sha256", "root_hash": fp.root_hash(files, "sha256")}
+    one, two = datasets.make_sidecar("m.json", record, files), datasets.make_sidecar("m.json", record, files)
+    assert one.content == two.content and one.file_name == two.file_name
+    assert one.content[4:8] == b"\0\0\0\0"  # gzip's MTIME field: none
+    assert one.file_name == f"m.raw.{one.sha256[:24]}.jsonl.gz"
+
+
+def test_default_names_are_plain_and_at_most_100_characters():
+    assert datasets.default_name(Path("/x/" + "n" * 150), set()) == "n" * 100
+    assert datasets.default_name(Path("/x/.my data set (v2)"), set()) == "my-data-set-v2-"
+    assert datasets.default_name(Path("/x/raw"), {"raw", "raw-2"}) == "raw-3"
+    assert datasets.default_name(Path("/x/..."), set()) == "data"

@@ -178,3 +178,11 @@ def test_the_dependency_graph_of_this_venv_is_pipdeptrees(tmp_path):
             for r in d.get("dependsOn", []) if r in name}
     assert len(theirs) > 50
     assert ours == theirs, (sorted(ours - theirs)[:10], sorted(theirs - ours)[:10])
+
+
+def test_the_operating_system_is_a_component_only_with_its_id_and_version():
+    from envcapture.export.components import platform_components
+
+    assert [c.ref for c in platform_components({"os": {"id": "ubuntu", "version_id": "24.04"}})] == ["os:ubuntu@24.04"]
+    assert platform_components({"os": {"id": "ubuntu", "version_id": None}}) == []
+    assert platform_components({"os": {"id": None, "version_id": "24.04"}}) == []
