@@ -84,8 +84,9 @@ def test_builds_a_buildkit_dockerfile_and_streams_the_log(docker_client, docker_
 def test_a_failing_step_is_tool_failed_with_the_build_log_tail(docker_client, docker_base_image, tmp_path):
     (tmp_path / "Dockerfile").write_text(
         f"FROM {docker_base_image}\nRUN echo about-to-fail && exit 42\n")
-    # The summary names the step and its exit status, never the echoed command.
-    with pytest.raises(ToolFailed, match=r"docker build of .* failed: a build step exited with 42 \(Step 2/\d+\)$") \
+    # The summary names the step and its exit status, never the echoed command. Step 3: the builder labels each
+    # stage right after its FROM ($ENVCAPTURE_IMAGE_LABELS, set for the tests), so a failed build's layers carry it.
+    with pytest.raises(ToolFailed, match=r"docker build of .* failed: a build step exited with 42 \(Step 3/\d+\)$") \
             as caught:
         build_image(tmp_path, f"envcapture-test/fail:{uuid.uuid4().hex[:12]}", client=docker_client,
                     echo=lambda line: None)
