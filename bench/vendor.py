@@ -110,11 +110,32 @@ def reprozip_pack(work: Path, venv: Path) -> int | None:
     return pack.stat().st_size
 
 
-def cold_build(kit: Path, tag: str, offline: bool) -> float:
+class StepTimes:
+    """Seconds between the classic builder's `Step N/M : ...` lines: where a build spends its time."""
+
+    def __init__(self):
+        self.steps: list[tuple[str, float]] = []
+        self.last = time.monotonic()
+        self.current = "context upload"
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("Step "):
+            now = time.monotonic()
+            self.steps.append((self.current, now - self.last))
+            self.current, self.last = line.split(" : ", 1)[-1][:70], now
+
+    def slowest(self, n: int = 4) -> list[tuple[str, float]]:
+        self.steps.append((self.current, time.monotonic() - self.last))
+        self.current, self.last = "(done)", time.monotonic()
+        return sorted(self.steps, key=lambda s: -s[1])[:n]
+
+
+def cold_build(kit: Path, tag: str, offline: bool) -> tuple[float, list[tuple[str, float]]]:
     from envcapture.build.docker import build_image
 
-    built = build_image(kit, tag, nocache=True, network_mode="none" if offline else None, echo=lambda line: None)
-    return built.seconds
+    steps = StepTimes()
+    built = build_image(kit, tag, nocache=True, network_mode="none" if offline else None, echo=steps)
+    return built.seconds, steps.slowest()
 
 
 def main(argv=None) -> int:
@@ -144,8 +165,8 @@ def main(argv=None) -> int:
             base += ["--system-packages", *args.apt]
         vendor_seconds = envcapture("generate", "docker", *base, "-o", work / "kit-vendored", "--vendor")
         envcapture("generate", "docker", *base, "-o", work / "kit-online")
-        online = cold_build(work / "kit-online", tags["online"], offline=False)
-        offline = cold_build(work / "kit-vendored", tags["offline"], offline=True)
+        online, online_steps = cold_build(work / "kit-online", tags["online"], offline=False)
+        offline, offline_steps = cold_build(work / "kit-vendored", tags["offline"], offline=True)
         image = client.images.get(tags["offline"]).attrs["Size"]
         kit = work / "kit-vendored"
         kit_bytes = folder_bytes(kit)
@@ -171,6 +192,9 @@ def main(argv=None) -> int:
     print(f"vendoring (generate --vendor, downloads included): {vendor_seconds:.1f} s, once")
     print(f"cold build, networked: {online:.1f} s; cold build, --network none from the kit: {offline:.1f} s; "
           f"offline / networked = {offline / online:.2f} (goals: offline < 60 s, ratio <= 0.5)")
+    for name, steps in (("networked", online_steps), ("offline", offline_steps)):
+        print(f"slowest steps, {name}: " + "; ".join(f"{text} {seconds:.0f} s" for text, seconds in steps))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.keep:
         print(f"kept: {work}, images {', '.join(tags.values())}")
     else:

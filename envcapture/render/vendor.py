@@ -359,7 +359,8 @@ def _recorded_hashes(lines) -> dict[str, str]:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -522,16 +523,20 @@ def verify_kit(kit: Path) -> int:
     checked = 0
     for folder in (WHEELS, DEBS):
         root = kit / folder
+        if root.is_symlink():
+            raise BadInput(f"{root}: is a symbolic link; a kit's vendored folders are plain folders")
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*")):
+            if path.is_symlink():
+                raise BadInput(f"{path}: is a symbolic link; refusing to build from it (vendor again)")
             if path.is_dir():
                 continue
             rel = str(path.relative_to(kit))
             if rel not in recorded:
                 raise BadInput(f"{path}: not in the kit's index ({INDEX_NAME}); the kit was changed after "
                                "vendoring (remove the file, or vendor again)")
-            if path.is_symlink() or _sha256(path) != recorded[rel]:
+            if _sha256(path) != recorded[rel]:
                 raise BadInput(f"{path}: differs from the sha256 the kit's index recorded when it was vendored; "
                                "refusing to build from a changed package (vendor again to replace it)")
             checked += 1

@@ -145,6 +145,15 @@ def test_a_file_slipped_into_the_vendored_folder_is_refused(served):
     (work / "kit" / "wheels" / "extra-1.0-py3-none-any.whl").write_bytes(b"PK")
     with pytest.raises(BadInput, match="extra-1.0-py3-none-any.whl: not in the kit's index"):
         vendor.verify_kit(work / "kit")
+    (work / "kit" / "wheels" / "extra-1.0-py3-none-any.whl").unlink()
+    assert vendor.verify_kit(work / "kit") == 4
+    (work / "kit" / "wheels" / "linked").symlink_to(work.parent / "simple", target_is_directory=True)
+    with pytest.raises(BadInput, match="linked: is a symbolic link"):
+        vendor.verify_kit(work / "kit")
+    (work / "kit" / "wheels" / "linked").unlink()
+    (work / "kit" / "wheels" / "idna-3.7-py3-none-any.whl").unlink()
+    with pytest.raises(BadInput, match="idna-3.7-py3-none-any.whl: recorded in the kit's index but missing"):
+        vendor.verify_kit(work / "kit")
 
 
 def test_the_target_platform_is_the_manifests_not_this_machines():
