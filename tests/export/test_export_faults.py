@@ -186,3 +186,17 @@ def test_the_operating_system_is_a_component_only_with_its_id_and_version():
     assert [c.ref for c in platform_components({"os": {"id": "ubuntu", "version_id": "24.04"}})] == ["os:ubuntu@24.04"]
     assert platform_components({"os": {"id": "ubuntu", "version_id": None}}) == []
     assert platform_components({"os": {"id": None, "version_id": "24.04"}}) == []
+
+
+def test_the_gpu_stack_is_a_component_each_driver_toolkit_and_cudnn():
+    from envcapture.export.components import platform_components
+
+    gpu = {"driver": {"version": "580.1"}, "toolkits": [{"version": "12.4", "path": "/usr/local/cuda-12.4"},
+                                                        {"version": None, "path": "/opt/cuda"}],
+           "cudnn": [{"version": "9.1.0", "path": "/usr/include/cudnn_version.h", "source": "header"},
+                     {"version": "8.9.7", "path": None, "source": "wheel"}, {"version": None, "source": "conda"}]}
+    assert [(c.ref, c.name, c.version, c.kind) for c in platform_components({"os": {}, "gpu": gpu})] == [
+        ("driver:nvidia@580.1", "nvidia-driver", "580.1", "driver"),
+        ("cuda:12.4:/usr/local/cuda-12.4", "cuda-toolkit", "12.4", "cuda"),
+        ("cudnn:9.1.0:/usr/include/cudnn_version.h", "cudnn", "9.1.0", "cudnn"),
+        ("cudnn:8.9.7:wheel", "cudnn", "8.9.7", "cudnn")]
