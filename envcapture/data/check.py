@@ -21,7 +21,8 @@ MAX_LISTED = 200
 
 @dataclass
 class Difference:
-    kind: str  # changed, missing, new, renamed, unreadable, link, writable, root-hash, not-found, kind, dvc-lock
+    kind: str  # changed, missing, new, renamed, unreadable, link, writable, root-hash, not-found, not-checked,
+    #              kind, dvc-lock, dvc-file, dvc-output
     path: str | None = None
     old_size: int | None = None
     new_size: int | None = None
@@ -61,12 +62,42 @@ def parse_mapping(items: list[str], recorded: list[dict]) -> dict[str, str]:
     return mapping
 
 
+def refuse_duplicate_names(sets: list[dict], manifest_path) -> None:
+    seen = set()
+    for record in sets:
+        if record["name"] in seen:
+            raise BadInput(f"{manifest_path}: records data set {record['name']!r} twice; names are unique")
+        seen.add(record["name"])
+
+
+def trusted_roots(manifest_dir: Path) -> list[str]:
+    """Where recorded data sets are checked without being mapped: the manifest's folder and the current folder,
+    unless either is /, a home folder or a system folder (a stranger's manifest saved in ~ must not get ~/.ssh
+    fingerprinted and listed)."""
+    from envcapture.data.protect import refusal
+
+    roots = []
+    for folder in (manifest_dir, Path.cwd()):
+        real = os.path.realpath(folder)
+        if refusal(real, mounts=set()) is None and real not in roots:
+            roots.append(real)
+    return roots
+
+
+def outside(where: Path, roots: list[str]) -> bool:
+    """True when ``where`` (links resolved: a link in a stranger's project may point at ~/.ssh) is in none of
+    ``roots``."""
+    real = os.path.realpath(where)
+    return not any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots)
+
+
 def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool = False) -> list[SetReport]:
     """What `check` runs: every recorded data set, with ``--data NAME=PATH`` mappings applied."""
     sets = (manifest.get("data") or {}).get("sets", [])
     dvc = (manifest.get("data") or {}).get("dvc")
     if not sets and not dvc:
         raise BadInput(f"{manifest_path}: records no data sets (record them with envcapture freeze --data PATH)")
+    refuse_duplicate_names(sets, manifest_path)
     mapping = parse_mapping(items, sets)
     from envcapture.data.progress import data_progress
 
@@ -134,6 +165,11 @@ def verify_set(record: dict, manifest_dir: Path, mapped: str | None, cache, on_p
 
     where = Path(mapped) if mapped else resolve_recorded(record["path"], manifest_dir)
     report = SetReport(record["name"], record["path"], str(where), record["role"], mapped=bool(mapped))
+    if not mapped and outside(where, trusted_roots(manifest_dir)):
+        report.differences.append(Difference(
+            "not-checked", detail=f"recorded at {record['path']}, outside the manifest's folder and this project: "
+                                  f"not checked (map it with --data {record['name']}=PATH)"))
+        return report
     try:
         facts = data_probe.fingerprint(where, record["algorithm"], tuple(record.get("excludes", ())), cache,
                                        os.path.expanduser("~"), on_progress)
@@ -251,7 +287,9 @@ def text_report(reports: list[SetReport]) -> str:
             if count > MAX_LISTED:
                 lines.append(f"  ... and {count - MAX_LISTED} more (--format json lists them all)")
         lines.extend(f"  note: {note}" for note in report.notes[:20])
-    return "\n".join(lines) + ("\n" if lines else "")
+    from envcapture.text import printable
+
+    return "\n".join(printable(line) for line in lines) + ("\n" if lines else "")
 
 
 def json_report(reports: list[SetReport]) -> list[dict]:

@@ -64,11 +64,13 @@ def dvc_files(project: Path, warnings: list[str]) -> list[str]:
 
 
 def _read(path: Path) -> bytes:
+    """Through the one bounded reader: a regular file, not a link (a stranger's repository may hold a dvc.lock
+    that is a link to /dev/zero or to a secret), at most 64 MiB; ValueError otherwise."""
     from envcapture.errors import BadInput
     from envcapture.manifest import reader
 
-    try:  # the bounded reader: a FIFO, a device or a 2 GB file named dvc.lock is a warning, never a hang
-        return reader.read_bytes(path, MAX_FILE_BYTES, "DVC file")
+    try:
+        return reader.read_bytes(path, MAX_FILE_BYTES, "DVC file", follow=False)
     except BadInput as exc:
         raise ValueError(str(exc).removeprefix(f"{path}: ")) from None
 

@@ -264,6 +264,10 @@ class SidecarProblem(Exception):
     pass
 
 
+# A sidecar inflates to at most this many times its size (real ones: 2 to 3; a gzip bomb: about 1000).
+MAX_INFLATE_RATIO = 64
+
+
 def recorded_files(record: dict, manifest_dir: Path):
     """The recorded per-file records of a data set as FileRecords, or (None, why not)."""
     from envcapture.data.fingerprint import FileRecord
@@ -273,43 +277,80 @@ def recorded_files(record: dict, manifest_dir: Path):
     sidecar = record.get("sidecar")
     if not sidecar:
         return None, "the manifest holds no per-file records"
-    path = manifest_dir / sidecar["file"]
     try:
-        return read_sidecar(path, sidecar["sha256"], record), None
-    except FileNotFoundError:
-        return None, f"its sidecar {sidecar['file']} is not next to the manifest"
-    except OSError as exc:
-        return None, f"its sidecar {sidecar['file']} could not be read: {exc.strerror}"
+        return read_sidecar(Path(manifest_dir), sidecar["file"], sidecar["sha256"], record), None
     except SidecarProblem as exc:
-        return None, f"its sidecar {sidecar['file']} {exc}"
+        return None, f"its sidecar {grammar.quote_for_message(sidecar['file'])} {exc}"
 
 
-def read_sidecar(path: Path, sha256: str, record: dict):
-    """Per-file records from a sidecar, after checking its hash, every record's grammar and the root hash."""
+def sidecar_bytes(manifest_dir: Path, name: str) -> bytes:
+    """The sidecar's bytes, through the one bounded reader: a plain name in the manifest's folder, a regular
+    file (no link, FIFO or device), at most MAX_SIDECAR_BYTES. SidecarProblem otherwise."""
+    from envcapture.manifest import reader
+
+    if not name or "/" in name or name in (".", "..") or not grammar.is_path(name):
+        raise SidecarProblem("is not a file name in the manifest's folder (refused)")
+    try:
+        folder = os.open(manifest_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SidecarProblem(f"could not be read: {exc.strerror}") from None
+    try:
+        if not os.path.lexists(os.path.join(manifest_dir, name)):
+            raise SidecarProblem("is not next to the manifest")
+        fd = reader.open_regular(name, "data sidecar", follow=False, dir_fd=folder)
+        try:
+            return reader.read_fd(fd, MAX_SIDECAR_BYTES, name, "data sidecar")
+        finally:
+            os.close(fd)
+    except BadInput as exc:
+        raise SidecarProblem(f"refused: {str(exc).removeprefix(name + ': ')}") from None
+    finally:
+        os.close(folder)
+
+
+def read_sidecar(manifest_dir: Path, name: str, sha256: str, record: dict):
+    """Per-file records from a sidecar, after checking its hash, every record's grammar, their order (no path
+    twice), their number against the data set's file count, and the root hash."""
     from envcapture.data.fingerprint import FileRecord, root_hash
+    from envcapture.manifest import reader
 
-    if path.stat().st_size > MAX_SIDECAR_BYTES:
-        raise SidecarProblem("is too large")
-    content = path.read_bytes()
+    content = sidecar_bytes(manifest_dir, name)
     if hashlib.sha256(content).hexdigest() != sha256:
         raise SidecarProblem("does not match the sha256 the manifest records (edited or replaced)")
-    import gzip
-
-    records = []
+    expected = record.get("file_count")
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            header = json.loads(handle.readline())
-            if not isinstance(header, dict) or header.get("envcapture_data_sidecar") != SIDECAR_FORMAT:
-                raise SidecarProblem("is not an envcapture data sidecar of format 1")
-            for number, line in enumerate(handle, start=2):
-                if number > MAX_SIDECAR_RECORDS:
-                    raise SidecarProblem("has too many records")
-                records.append(_file_record(json.loads(line), number, FileRecord))
-    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
-        raise SidecarProblem(f"is damaged: {exc}") from None
+        text = reader.gunzip(content, MAX_INFLATE_RATIO * len(content) + (1 << 20), name, "data sidecar")
+        lines = reader.decode(text, name, "data sidecar").split("\n")
+    except BadInput as exc:
+        raise SidecarProblem(f"is damaged: {str(exc).removeprefix(name + ': ')}") from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise SidecarProblem("is empty")
+    header = _json_line(lines[0], 1, reader)
+    if not isinstance(header, dict) or header.get("envcapture_data_sidecar") != SIDECAR_FORMAT:
+        raise SidecarProblem("is not an envcapture data sidecar of format 1")
+    if not isinstance(expected, int) or len(lines) - 1 != expected:
+        raise SidecarProblem(f"holds {len(lines) - 1} file records, the manifest says {expected}")
+    records, previous = [], None
+    for number, line in enumerate(lines[1:], start=2):
+        item = _file_record(_json_line(line, number, reader), number, FileRecord)
+        key = item.path.encode("utf-8")
+        if previous is not None and key <= previous:
+            raise SidecarProblem(f"line {number}: {grammar.quote_for_message(item.path)} is out of order or "
+                                 "recorded twice")
+        previous = key
+        records.append(item)
     if root_hash(records, record["algorithm"]) != record["root_hash"]:
         raise SidecarProblem("does not add up to the recorded root hash")
     return records
+
+
+def _json_line(line: str, number: int, reader):
+    try:
+        return reader.loads(line, f"line {number}", "data sidecar")
+    except BadInput as exc:
+        raise SidecarProblem(f"is damaged: {exc}") from None
 
 
 _RECORD_KEYS = {"path", "size", "hash", "link", "error"}
