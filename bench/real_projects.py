@@ -73,7 +73,7 @@ PROJECTS = (
 PYTEST = "pytest==8.4.2"
 # Projects for --host that are not in the clean-container set: each needs a system library it opens by name.
 HOST_PROJECTS = (
-    Project("cairocffi", "1.7.1", ("cffi==1.17.1",), ("cairocffi/test_cairo.py",)),
+    Project("cairocffi", "1.7.1", ("cffi==1.17.1", "pikepdf==9.4.2"), ("cairocffi/test_cairo.py",)),
 )
 
 CONTAINER_SCRIPT = textwrap.dedent("""\
