@@ -284,11 +284,15 @@ class Steps:
                                  disable=not self.console.is_terminal)
 
     def __enter__(self):
-        self.progress.__enter__()
+        # Off a terminal the display is never started: rich 13 (which roc-validator pins) still ends a disabled
+        # display with an empty line, and a log gets one line per step and nothing else.
+        if self.console.is_terminal:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
+        if self.console.is_terminal:
+            self.progress.__exit__(*exc)
 
     def start(self, description: str):
         self.started = time.monotonic()
