@@ -185,7 +185,10 @@ def walk(target: str, visit) -> Walked:
     files and everything on another mount (a bind mount of /etc inside the data set must stay untouched).
     """
     walked = Walked()
-    fd = open_path(target)
+    try:
+        fd = open_path(target)
+    except OSError as exc:  # a folder on the way we may not enter, or a link swapped in: nothing changed
+        raise BadInput(f"protect {target}: cannot be opened ({exc.strerror}); nothing changed") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISREG(info.st_mode):
