@@ -380,6 +380,17 @@ def unique_names(received: list[Received]) -> list[str]:
     return [f"task-{item.task}-of-{len(received)}" for item in received]  # task numbers are unique
 
 
+def published(document: bytes) -> bytes:
+    """A node's manifest as it may be written here: through the write gate, so a secret a node sent (an older
+    envcapture there, a hand-edited file) is redacted before it lands in the gathered folder. A manifest with
+    nothing to redact keeps its own bytes."""
+    import json
+
+    from envcapture.manifest.gate import for_publication
+
+    return for_publication(json.loads(document), document)[1]
+
+
 def write_manifests(folder: Path, received: list[Received], manifests) -> tuple[list[Path], list[Failure]]:
     """Validate each manifest (``manifests``: a compare ManifestSet, so identical sections cost nothing twice)
     and write it as it arrived to FOLDER/<node>.json."""
@@ -404,7 +415,7 @@ def write_manifests(folder: Path, received: list[Received], manifests) -> tuple[
             first = f"; first: {exc.problems[0]}" if getattr(exc, "problems", None) else ""
             failures.append(Failure(where, f"{exc}{first}"))
             continue
-        manifest_io.write_atomically(path, item.document)
+        manifest_io.write_atomically(path, published(item.document))
         paths.append(path)
     return paths, failures
 

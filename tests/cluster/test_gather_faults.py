@@ -106,3 +106,16 @@ def test_a_task_that_failed_after_its_frame_keeps_the_manifest_and_says_so():
     received, failures, _ = collect_streams(labeled(0, frame("n0", NODE)), stderr)
     assert [r.document for r in received] == [NODE]
     assert [f.line() for f in failures] == ["n0 (task 0): ValueError: late"]
+
+
+def test_a_secret_a_node_sent_is_redacted_before_it_is_written(tmp_path):
+    leaky = json.loads(NODE)
+    token = "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3f"
+    leaky["determinism"]["warnings"] = [f"downloaded with token {token}"]
+    document = json.dumps(leaky).encode()
+    paths, failures = write_manifests(tmp_path, [Received(0, "n1", document), Received(1, "n2", NODE)],
+                                      ManifestSet())
+    assert failures == [] and sorted(p.name for p in paths) == ["n1.json", "n2.json"]
+    written = (tmp_path / "n1.json").read_text()
+    assert token not in written and "REDACTED" in written
+    assert (tmp_path / "n2.json").read_bytes() == NODE  # nothing to redact: the node's own bytes
