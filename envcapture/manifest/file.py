@@ -6,6 +6,7 @@ this shape; everything downstream reads it after ``load`` has validated it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -156,14 +157,16 @@ def is_manifest_file(path: Path) -> bool:
     return b'"schema_version"' in head and b'"envcapture"' in head
 
 
-def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> None:
-    """Temporary file in the same folder, fsync, rename: an interrupted write leaves the old file intact."""
+@contextlib.contextmanager
+def atomic_output(path: Path, mode: int = 0o644):
+    """A binary file to write ``path``'s new content into: a fresh temporary file beside it (mkstemp: never an
+    existing name a stranger could have linked elsewhere), fsynced, then renamed over ``path``. An exception
+    inside the block leaves the old file as it was and no temporary behind."""
     path = Path(path)
-    data = content if isinstance(content, bytes) else content.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
@@ -174,6 +177,12 @@ def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> Non
         except OSError:
             pass
         raise
+
+
+def write_atomically(path: Path, content: str | bytes, mode: int = 0o644) -> None:
+    """Temporary file in the same folder, fsync, rename: an interrupted write leaves the old file intact."""
+    with atomic_output(path, mode) as handle:
+        handle.write(content if isinstance(content, bytes) else content.encode("utf-8"))
 
 
 def save(manifest: dict, path: str | os.PathLike, force: bool = False) -> None:

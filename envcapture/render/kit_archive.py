@@ -42,20 +42,13 @@ def write_archive(kit: Path, target: Path, mtime: int) -> list[tuple[int, str]]:
         raise BadInput(f"{kit}/{INDEX_NAME}: missing or unreadable; only a kit envcapture wrote can be archived")
     prefix = kit.resolve().name
     entries = []
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped, \
-                tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for rel in sorted(recorded) + [INDEX_NAME]:
-                size = _add(archive, kit, rel, recorded.get(rel), prefix, mtime)
-                entries.append((size, rel))
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from envcapture.manifest.file import atomic_output
+
+    with atomic_output(target) as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for rel in sorted(recorded) + [INDEX_NAME]:
+            size = _add(archive, kit, rel, recorded.get(rel), prefix, mtime)
+            entries.append((size, rel))
     return sorted(entries, key=lambda e: (-e[0], e[1]))
 
 

@@ -174,22 +174,12 @@ def write_file(path: Path, content, mode: int) -> None:
 
 def _copy_staged(path: Path, staged, mode: int) -> None:
     """Copy a staged file beside its place, check it is still what was hashed, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        check = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, open(staged.path, "rb") as source:
-            for block in iter(lambda: source.read(1 << 20), b""):
-                check.update(block)
-                out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        if check.hexdigest() != staged.sha256:
+    from envcapture.manifest.file import atomic_output
+
+    check = hashlib.sha256()
+    with atomic_output(path, mode) as out, open(staged.path, "rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            check.update(block)
+            out.write(block)
+        if check.hexdigest() != staged.sha256:  # raised inside: the old file stays, no temporary is left
             raise BadInput(f"{staged.path}: changed while the kit was written; vendor again")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
