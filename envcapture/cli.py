@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "written under it")
     p.add_argument("--no-cache", action="store_true", help="collect the environment and hash every data file "
                    "again (no environment or fingerprint cache)")
+    p.add_argument("--force", action="store_true", help="overwrite -o even when it is not an envcapture manifest")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
     p = sub.add_parser("vendor", help="vendor an existing kit: every wheel and .deb into it, so it builds offline")

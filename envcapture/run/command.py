@@ -87,11 +87,11 @@ def child_environment(seed: int | None, roots: list[str], hook_out: Path) -> tup
     return child, seen
 
 
-def check_output_path(output: Path) -> None:
+def check_output_path(output: Path, force: bool = False) -> None:
     """Refuse a bad -o before the command runs (the gate's own test): a refusal afterwards would lose the record."""
     from envcapture.manifest.file import refuse_to_write
 
-    refuse_to_write(output)
+    refuse_to_write(output, force=force)
 
 
 def fingerprint(paths: list[str], project: Path, output: Path, warnings: list[str], no_cache: bool):
@@ -108,7 +108,7 @@ def fingerprint(paths: list[str], project: Path, output: Path, warnings: list[st
 def run_command(args) -> int:
     argv = command_argv(args.argv)
     output = Path(args.output)
-    check_output_path(output)
+    check_output_path(output, args.force)
     project = Path(os.path.abspath(args.project))
     if not project.is_dir():
         raise BadInput(f"--project {args.project}: not a folder")
@@ -148,7 +148,7 @@ def run_command(args) -> int:
         returncode=None if failure else returncode.returncode, seed=args.seed, hook=hook,
         hook_problem=hook_problem, outputs=outputs.section["sets"] if outputs else [], warnings=warnings,
         site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []])
-    _save(manifest, code, inputs, outputs, section, output)
+    _save(manifest, code, inputs, outputs, section, output, args.force)
     if failure is not None:
         print(f"envcapture: {failure[1]}", file=sys.stderr)
         return failure[0]
@@ -262,7 +262,7 @@ class signals_held:
             signal.signal(signum, handler)
 
 
-def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path) -> None:
+def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path, force: bool) -> None:
     from envcapture.data import specs as datasets
     from envcapture.manifest.gate import write_manifest
     from envcapture.text import one_line
@@ -275,7 +275,7 @@ def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path) ->
     manifest["run"] = section
     manifest["warnings"] = tail
     sidecars = (inputs.sidecars if inputs else []) + (outputs.sidecars if outputs else [])
-    write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=False)
+    write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=force)
     status = section["status"]
     print(f"envcapture: wrote {output} (run {status}, {section['duration_seconds']:.2f} s)", file=sys.stderr)
 

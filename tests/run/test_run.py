@@ -187,6 +187,13 @@ def test_a_bad_output_path_is_refused_before_the_command_runs(project):
     assert not (project / "ran").exists() and (project / "notes.txt").read_text() == "mine"
 
 
+def test_force_overwrites_a_file_that_is_not_a_manifest_as_the_refusal_says(project):
+    (project / "notes.txt").write_text("mine")
+    done = envcapture(["-o", "notes.txt", "--force", "--", sys.executable, "-c", "open('ran', 'w')"], project)
+    assert done.returncode == 0, done.stderr
+    assert (project / "ran").exists() and record(project / "notes.txt")["run"]["exit_code"] == 0
+
+
 @pytest.mark.slow
 def test_scikit_learn_training_is_reproduced_bit_for_bit(project):
     pytest.importorskip("sklearn")
