@@ -13,7 +13,18 @@ PREFIX = "/opt/envcapture"
 
 
 def render(plan) -> dict[str, str]:
-    return {"provision.sh": render_template("provision.sh.j2", plan, **context(plan))}
+    files = {"provision.sh": render_template("provision.sh.j2", plan, **context(plan))}
+    if by_design_list_applies(plan):
+        from envcapture.render.docker import NOT_REPRODUCED, not_reproduced_json
+
+        files[NOT_REPRODUCED] = not_reproduced_json(plan)
+    return files
+
+
+def by_design_list_applies(plan) -> bool:
+    """The machine installs the system packages as the image does, so what the image leaves out by design
+    (not-reproduced.json, read by `check --image` beside the manifest) is left out of the machine too."""
+    return plan.vm_system_install == plan.system_install
 
 
 def context(plan) -> dict:
@@ -45,4 +56,5 @@ def context(plan) -> dict:
         "uv_python": not distro_python,
         "python_version": plan.python_version,
         "uv_args": plan.uv_index_args,
+        "not_reproduced": by_design_list_applies(plan),
     }
