@@ -13,18 +13,12 @@ PREFIX = "/opt/envcapture"
 
 
 def render(plan) -> dict[str, str]:
-    files = {"provision.sh": render_template("provision.sh.j2", plan, **context(plan))}
-    if by_design_list_applies(plan):
-        from envcapture.render.docker import NOT_REPRODUCED, not_reproduced_json
+    from envcapture.render.docker import NOT_REPRODUCED, not_reproduced_json
 
-        files[NOT_REPRODUCED] = not_reproduced_json(plan)
-    return files
-
-
-def by_design_list_applies(plan) -> bool:
-    """The machine installs the system packages as the image does, so what the image leaves out by design
-    (not-reproduced.json, read by `check --image` beside the manifest) is left out of the machine too."""
-    return plan.vm_system_install == plan.system_install
+    # What the kit leaves out by design, beside the manifest on the machine as in the image, so that
+    # `check --image` of a Packer-built image grades it the same way.
+    return {"provision.sh": render_template("provision.sh.j2", plan, **context(plan)),
+            NOT_REPRODUCED: not_reproduced_json(plan)}
 
 
 def context(plan) -> dict:
@@ -56,5 +50,4 @@ def context(plan) -> dict:
         "uv_python": not distro_python,
         "python_version": plan.python_version,
         "uv_args": plan.uv_index_args,
-        "not_reproduced": by_design_list_applies(plan),
     }
