@@ -1,25 +1,29 @@
 """Mutation score per module: how many small bugs planted by cosmic-ray the tests that exercise a module catch.
 
 Every module of the package is measured by default: they are found by walking envcapture/, not listed. Each
-is run against the test files that exercise it: those that import it, then those that reach it through
-what they import or through the CLI commands they run (cli.py imports each command's module inside its
-branch; a test file that runs the CLI and names a command reaches that command's modules). A few modules
-keep an explicit, hand-ordered list (EXPLICIT). The test files are ordered fast-first: the direct
-importers, then the others, smallest first.
+mutant is run against the tests that execute the line it changed, known from a coverage map: the fast suite
+run once under coverage.py with one context per test (its subprocesses, such as ``python -m envcapture``,
+measured too), cached by the content of the tree (~/.cache/envcapture/mutation). A mutant outside every
+function body (a constant, a decorator, a default) runs against every test that executes any line of its
+module. Where the map names no test for a line (only an unmeasured process runs it, or nothing does), the
+mutant runs against the module's test files, as found before the map existed: those that import the module,
+then those that reach it through what they import or through the CLI commands they run (a few modules keep
+an explicit, hand-ordered list, EXPLICIT), fast-first. ``--selection files`` runs every mutant that way.
 
-For each module, a copy of the working tree is made (tracked and untracked files, not the ignored ones),
-cosmic-ray plants one mutation at a time in the copy (a changed operator, constant, comparison, ...) and
-runs the module's test files against it (``-x``, without the docker and slow tests); a failing run kills
-the mutant. Prints one table: module, mutants (run of all), killed, score, goal (90% for the trust-critical
-modules, 80% elsewhere), and with ``--survivors`` each surviving mutation as a diff. Exit 1 when a module
-misses its goal.
+For each module, a copy of the working tree is made (tracked and untracked files, not the ignored ones);
+cosmic-ray lists the mutations (a changed operator, constant, comparison, ...), and each is planted in the
+copy in turn and its tests run (``-x``, without the docker and slow tests); a failing run kills the mutant.
+The selected tests run once unmutated first: one that fails or skips there is left out. Prints one table:
+module, mutants (run of all), killed, score, goal (90% for the trust-critical modules, 80% elsewhere), and
+with ``--survivors`` each surviving mutation as a diff. Exit 1 when a module misses its goal.
 
     pip install -e '.[test,mutation]'
-    python bench/mutation.py --list                   # the modules and the test files each is run against
-    python bench/mutation.py                          # every module, every mutant (days on 2 cores)
-    python bench/mutation.py --max-mutants 15         # a fixed random sample of 15 per module (--seed)
+    python bench/mutation.py --list                   # the modules and the test files each falls back to
+    python bench/mutation.py --map-only               # make the coverage map of this tree (the fast suite once)
+    python bench/mutation.py --max-mutants 10         # a fixed random sample of 10 per module (--seed)
     python bench/mutation.py -m manifest/grammar -m manifest/redact --survivors
-    python bench/mutation.py --jobs 2 --direct-only   # two modules at a time; only the importing test files
+    python bench/mutation.py --map newest ...         # a map of an earlier tree, where it still holds
+    python bench/mutation.py --selection files --verdicts a.json   # the file-level run, to compare verdicts
 
 A mutant that times out counts as killed (cosmic-ray's rule); one that cosmic-ray could not apply
 ("incompetent") is left out of the score and counted apart. Mutants inside type annotations of a module
@@ -31,7 +35,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import glob
+import gzip
+import hashlib
+import json
 import os
 import random
 import shutil
@@ -39,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +236,7 @@ class Score:
     seconds: float = 0.0
     survivors: list[str] = field(default_factory=list)
     error: str = ""
+    verdicts: dict[str, list[str]] = field(default_factory=dict)  # mutant -> [outcome, which tests ran]
 
     @property
     def ratio(self) -> float | None:
@@ -236,13 +246,282 @@ class Score:
 
 def copy_tree(destination: Path) -> None:
     """The working tree as git sees it (tracked and untracked, not ignored): what CI would test."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
+    for rel in listed_files(REPO):
         source = REPO / rel
         if source.is_file():
             (destination / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / rel)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which tests execute which line: collected once per tree with coverage.py, one context per test.
+#
+# The whole fast suite runs once under coverage with this file loaded as a pytest plugin (``-p mutation``):
+# before each test the plugin switches coverage's context to ``T:<node id>``; a fixture wider than a function
+# (module, session) is set up under ``F:<where>::<name>``, since its work serves every test that uses it; the
+# subprocesses a test starts (``python -m envcapture ...``) are measured too, under the same context
+# (coverage's patch=subprocess, the context written into the configuration they inherit). The result, line ->
+# contexts, is cached by the content of the tree (bench/ and *.md left out: they change no test's verdict).
+# ---------------------------------------------------------------------------------------------------------------
+
+MAP_VERSION = 1
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcapture" / "mutation"
+RECORD_ENV, SELECT_ENV = "ENVCAPTURE_MUTATION_RECORD", "ENVCAPTURE_MUTATION_SELECT"
+
+
+def listed_files(root: Path) -> list[str]:
+    """The files git sees in a checkout (tracked and untracked, not ignored); every file in a copy."""
+    if not (root / ".git").exists():  # a copy made by copy_tree holds exactly those
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    return sorted(rel for rel in listed if rel and (root / rel).is_file())
+
+
+def counts_for_tests(rel: str) -> bool:
+    """Whether a file can change a test's verdict (the bench scripts and the prose cannot)."""
+    return not (rel.startswith("bench/") or rel.endswith(".md"))
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in listed_files(root)
+            if counts_for_tests(rel)}
+
+
+def tree_digest(digests: dict[str, str]) -> str:
+    return hashlib.sha256("".join(f"{rel}\0{d}\n" for rel, d in sorted(digests.items())).encode()).hexdigest()
+
+
+try:
+    import pytest as _pytest
+except ImportError:  # bench/mutation.py itself runs without pytest; only the plugin needs it
+    _pytest = None
+
+
+def _with_context(context: str) -> None:
+    """Record what runs from now on under ``context``, here and in the subprocesses started from now on."""
+    import coverage
+
+    cov = coverage.Coverage.current()
+    if cov is not None:
+        cov.switch_context(context)
+    inherited = os.environ.get("COVERAGE_PROCESS_CONFIG")
+    if inherited:  # coverage's patch=subprocess: a child reads its whole configuration from this variable
+        config = json.loads(base64.b64decode(inherited))
+        config["context"] = context
+        os.environ["COVERAGE_PROCESS_CONFIG"] = base64.b64encode(json.dumps(config).encode()).decode()
+
+
+def _wide_fixtures(item) -> list[str]:
+    info = getattr(item, "_fixtureinfo", None)
+    keys = []
+    for name, defs in (info.name2fixturedefs.items() if info else ()):
+        if defs and str(defs[-1].scope) not in ("function", "Scope.Function"):
+            keys.append(f"{defs[-1].baseid}::{name}")
+    return keys
+
+
+if _pytest is not None:
+    class _Recorder:
+        """Loaded under coverage for the map (and for a baseline): contexts, outcomes, durations."""
+
+        def __init__(self, out: str):
+            self.out, self.tests, self.stack = out, {}, [""]
+
+        def pytest_collection_modifyitems(self, items):
+            for item in items:
+                self.tests[item.nodeid] = {"passed": True, "seconds": 0.0, "fixtures": _wide_fixtures(item)}
+
+        @_pytest.hookimpl(wrapper=True)
+        def pytest_runtest_protocol(self, item):
+            self.stack = [f"T:{item.nodeid}"]
+            _with_context(self.stack[-1])
+            try:
+                return (yield)
+            finally:
+                self.stack = [""]
+                _with_context("")
+
+        @_pytest.hookimpl(wrapper=True)
+        def pytest_fixture_setup(self, fixturedef, request):
+            if str(fixturedef.scope) in ("function", "Scope.Function"):
+                return (yield)
+            self.stack.append(f"F:{fixturedef.baseid}::{fixturedef.argname}")
+            _with_context(self.stack[-1])
+            try:
+                return (yield)
+            finally:
+                self.stack.pop()
+                _with_context(self.stack[-1])
+
+        def pytest_runtest_logreport(self, report):
+            test = self.tests.setdefault(report.nodeid, {"passed": True, "seconds": 0.0, "fixtures": []})
+            test["seconds"] += report.duration
+            if report.failed or (report.when == "call" and report.skipped):
+                test["passed"] = False
+
+        def pytest_sessionfinish(self):
+            Path(self.out).write_text(json.dumps(self.tests))
+
+    class _Selector:
+        """Runs only the tests named in a file, in its order (the fast ones first)."""
+
+        def __init__(self, path: str):
+            self.order = {nodeid: n for n, nodeid in enumerate(Path(path).read_text().splitlines())}
+
+        def pytest_collection_modifyitems(self, config, items):
+            def place(item):  # a test named, or a file named whole
+                return self.order.get(item.nodeid, self.order.get(item.nodeid.split("::")[0]))
+
+            kept = sorted((item for item in items if place(item) is not None), key=place)  # stable: a file keeps its order
+            dropped = [item for item in items if place(item) is None]
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    def pytest_configure(config):
+        if os.environ.get(RECORD_ENV):
+            config.pluginmanager.register(_Recorder(os.environ[RECORD_ENV]), "envcapture-mutation-recorder")
+        if os.environ.get(SELECT_ENV):
+            config.pluginmanager.register(_Selector(os.environ[SELECT_ENV]), "envcapture-mutation-selector")
+
+
+def plugin_env(tree: Path, **extra: str) -> dict[str, str]:
+    """The environment of a test run that loads this file as a plugin (``-p mutation``)."""
+    path = os.pathsep.join(p for p in (str(tree / "bench"), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path, **extra}
+
+
+def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = ("tests",)) -> dict:
+    """Run the fast suite once in ``tree`` under coverage, one context per test; the map of line -> tests."""
+    import coverage
+
+    work = Path(tempfile.mkdtemp(prefix="envcapture-coverage-"))
+    try:
+        rc = work / "coveragerc"
+        rc.write_text(f"[run]\nsource = {tree / PACKAGE}\npatch = subprocess\nparallel = true\n"
+                      f"data_file = {work / 'data' / '.coverage'}\n")
+        (work / "data").mkdir()
+        record = work / "tests.json"
+        started = time.perf_counter()
+        print(f"coverage map: running the fast suite once in {tree} (one context per test)", flush=True)
+        run = subprocess.run([sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q",
+                              "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "mutation", *FAST, *targets],
+                             cwd=tree, env=plugin_env(tree, **{RECORD_ENV: str(record)}), capture_output=True,
+                             text=True)
+        tail = run.stdout.strip().splitlines()[-1:] or run.stderr.strip().splitlines()[-1:]
+        print(f"coverage map: suite done in {time.perf_counter() - started:.0f} s (exit {run.returncode}): "
+              + "".join(tail), flush=True)
+        subprocess.run([sys.executable, "-m", "coverage", "combine", f"--rcfile={rc}", "-q"], cwd=work,
+                       capture_output=True, check=True)
+        data = coverage.CoverageData(basename=str(work / "data" / ".coverage"))
+        data.read()
+        contexts: dict[str, int] = {}
+        lines: dict[str, dict[int, list[int]]] = {}
+        for measured in data.measured_files():
+            try:
+                rel = str(Path(measured).resolve().relative_to(tree.resolve()))
+            except ValueError:
+                continue
+            by_line = data.contexts_by_lineno(measured)
+            lines[rel] = {line: sorted({contexts.setdefault(c, len(contexts)) for c in found if c})
+                          for line, found in by_line.items()}
+        tests = json.loads(record.read_text()) if record.exists() else {}
+        return {"version": MAP_VERSION, "digest": tree_digest(digests), "files": digests, "tests": tests,
+                "contexts": sorted(contexts, key=contexts.get), "lines": lines,
+                "seconds": round(time.perf_counter() - started)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_or_collect_map(tree: Path) -> dict:
+    """The map of this tree's content: from the cache, else the newest cached map (used only where it is
+    still right, see Selection), else collected now."""
+    digests = file_digests(tree)
+    digest = tree_digest(digests)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    exact = CACHE / f"map-{digest}.json.gz"
+    if exact.exists():
+        return json.loads(gzip.decompress(exact.read_bytes()))
+    found = collect_map(tree, digests)
+    partial = exact.with_suffix(".tmp")
+    partial.write_bytes(gzip.compress(json.dumps(found).encode()))
+    partial.replace(exact)
+    return found
+
+
+def newest_cached_map() -> dict | None:
+    maps = sorted(CACHE.glob("map-*.json.gz"), key=lambda p: p.stat().st_mtime) if CACHE.is_dir() else []
+    return json.loads(gzip.decompress(maps[-1].read_bytes())) if maps else None
+
+
+def definition_lines(path: Path) -> set[int]:
+    """The lines that run when the module is imported (outside every function body): constants, class bodies,
+    decorators, default values. They run once per process, under whichever test imported the module first."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inside |= set(range(body[0].lineno, max(getattr(b, "end_lineno", b.lineno) for b in body) + 1))
+    total = len(path.read_text(encoding="utf-8").splitlines())
+    return set(range(1, total + 1)) - inside
+
+
+class Selection:
+    """Per mutant, the test ids that execute its lines (from the map), else None: the module's test files.
+
+    A line in a function body takes the tests that executed it; a line outside every function body (a
+    constant, a decorator, a default) takes every test that executed any line of the module. A map made on
+    another tree is used for a module only if the module's file is the same in both, and then the module's
+    test files that are new or changed since the map are run whole as well."""
+
+    def __init__(self, themap: dict, tree: Path, path: str, module_files: list[str]):
+        self.tree, self.path = tree, path
+        now = hashlib.sha256((tree / path).read_bytes()).hexdigest()
+        self.usable = themap["files"].get(path) == now
+        tests = themap["tests"]
+        self.passed = {t for t, info in tests.items() if info["passed"]}
+        self.seconds = {t: info["seconds"] for t, info in tests.items()}
+        self.order = {t: n for n, t in enumerate(tests)}
+        users = defaultdict(set)
+        for test, info in tests.items():
+            for key in info["fixtures"]:
+                users[key].add(test)
+        contexts = themap["contexts"]
+
+        def tests_of(index: int) -> set[str]:
+            context = contexts[index]
+            return {context[2:]} if context.startswith("T:") else users.get(context[2:], set())
+
+        raw = themap["lines"].get(path, {})
+        self.by_line = {int(line): set().union(*map(tests_of, found)) & self.passed
+                        for line, found in raw.items()} if self.usable else {}
+        self.whole_module = set().union(*self.by_line.values()) if self.by_line else set()
+        self.definitions = definition_lines(tree / path) if self.usable else set()
+        current = {rel: hashlib.sha256((tree / rel).read_bytes()).hexdigest() for rel in module_files}
+        self.changed_files = [rel for rel in module_files if themap["files"].get(rel) != current[rel]]
+
+    def select(self, spec) -> list[str] | None:
+        if not self.usable:
+            return None
+        lines = range(spec.start_pos[0], spec.end_pos[0] + 1)
+        chosen: set[str] = set()
+        for line in lines:
+            chosen |= self.whole_module if line in self.definitions else self.by_line.get(line, set())
+        if not chosen:
+            return None  # no instrumented test runs it: maybe one outside coverage's sight does
+        by_file = defaultdict(list)
+        for test in sorted(chosen, key=self.order.get):
+            if test.split("::")[0] not in self.changed_files:
+                by_file[test.split("::")[0]].append(test)
+        # The files whose chosen tests are quickest first (a module's tests kept together and in their
+        # order, so its fixtures are set up once), then the changed files whole.
+        files = sorted(by_file, key=lambda f: sum(self.seconds.get(t, 0.0) for t in by_file[f]))
+        return [test for f in files for test in by_file[f]] + self.changed_files
+
+    def seconds_of(self, selected: list[str]) -> float:
+        return sum(self.seconds.get(t, 0.0) for t in selected if "::" in t)
 
 
 def module_path(tree: Path, module: Module) -> str | None:
@@ -349,6 +628,11 @@ def read_results(session: Path, score: Score) -> None:
         for job_id, result in db.results:
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 continue
+            spec = items[job_id].mutations[0]
+            ran = (result.output or "").partition("\n")[0]
+            outcome = result.test_outcome.value if result.test_outcome else str(result.worker_outcome.value)
+            score.verdicts[f"{spec.module_path}:{spec.start_pos[0]}:{'|'.join(map(str, _sample_key(spec)[1:]))}"] = \
+                [outcome, ran]
             if result.test_outcome == TestOutcome.SURVIVED:
                 score.survived += 1
                 spec = items[job_id].mutations[0]
@@ -364,7 +648,7 @@ def tree_of(module: Module, workdir: Path) -> Path:
     return workdir / module.name.replace("/", "-")
 
 
-def run_module(module: Module, workdir: Path, args) -> Score:
+def run_module(module: Module, workdir: Path, args, themap: dict | None = None) -> Score:
     score = Score(module)
     started = time.perf_counter()
     tree = tree_of(module, workdir)
@@ -373,8 +657,6 @@ def run_module(module: Module, workdir: Path, args) -> Score:
     if path is None or not files:
         score.error = f"no module at {module.path}" if path is None else "no test files"
         return score
-    command = test_command(files, module)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     session = tree / "session.sqlite"
     config = tree / "cosmic-ray.toml"
     cosmic_ray = [sys.executable, "-c", "from cosmic_ray.cli import main; main()"]
@@ -393,26 +675,115 @@ def run_module(module: Module, workdir: Path, args) -> Score:
         else:
             shutil.copy2(pristine, tree / path)
     else:
-        baseline = subprocess.run(command, cwd=tree, capture_output=True, text=True, env=env)
-        if baseline.returncode != 0:
-            score.error = "the tests fail without any mutation:\n" + baseline.stdout[-1500:]
-            return score
         if (tree / path).is_dir():
             shutil.copytree(tree / path, pristine)
         else:
             shutil.copy2(tree / path, pristine)
-        # The baseline's duration bounds each mutant's run: a mutant that makes the tests hang counts as killed.
-        write_config(tree, path, command, max(60.0, 4 * (time.perf_counter() - started)))
+        write_config(tree, path, test_command(files, module), 60.0)  # cosmic-ray plants; run_pending runs
         subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True, capture_output=True)
         skip_equivalent_and_all_but_a_sample(session, tree, args.max_mutants, args.seed)
     score.total = count_mutants(session)
-    done = subprocess.run([*cosmic_ray, "exec", str(config), str(session)], cwd=tree, capture_output=True,
-                          text=True, env=env)
-    if done.returncode != 0:
-        score.error = "cosmic-ray exec failed:\n" + done.stderr[-1500:]
+    run_pending(module, tree, path, files, session, themap, score)
     read_results(session, score)
     score.seconds = time.perf_counter() - started
     return score
+
+
+def run_tests(command: list[str], tree: Path, env: dict, timeout: float) -> tuple[str, str, float]:
+    """Run a test command: ('killed' | 'survived' | 'incompetent', output, seconds). A run past the timeout
+    is killed with its whole process group and counts as killed (cosmic-ray's rule); a run that selected no
+    test at all (pytest's exit 5) tells nothing."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        output = proc.communicate(timeout=timeout)[0].decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, 9)
+        except OSError:
+            proc.kill()
+        proc.communicate()
+        return "killed", f"timeout after {timeout:.0f} s", time.perf_counter() - started
+    took = time.perf_counter() - started
+    if proc.returncode == 0:
+        return "survived", output, took
+    return ("incompetent" if proc.returncode == 5 else "killed"), output, took
+
+
+def selected_command(tree: Path, module: Module, selected: list[str], record: Path | None = None,
+                     stop_first: bool = True) -> tuple[list[str], dict]:
+    """pytest on the files of the selected tests, this file's plugin keeping only those tests, in order."""
+    listing = tree / (".selected-baseline" if record else ".selected")
+    listing.write_text("\n".join(selected) + "\n")
+    files = list(dict.fromkeys(t.split("::")[0] for t in selected))
+    command = [sys.executable, "-m", "pytest", *(["-x"] if stop_first else []), "-q", "-p", "no:cacheprovider",
+               "-p", "no:randomly", "-p", "mutation", *FAST, *module.pytest_args, *files]
+    extra = {SELECT_ENV: str(listing), **({RECORD_ENV: str(record)} if record else {})}
+    return command, plugin_env(tree, **extra)
+
+
+def run_pending(module: Module, tree: Path, path: str, files: list[str], session: Path, themap: dict | None,
+                score: Score) -> None:
+    """Plant each pending mutant in turn and run the tests that execute its lines (per the coverage map),
+    or the module's test files where the map names none."""
+    from cosmic_ray.mutating import _make_diff, use_mutation
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        pending = list(db.pending_work_items)
+    if not pending:
+        return
+    selection = Selection(themap, tree, path, files) if themap else None
+    plans = {item.job_id: selection.select(item.mutations[0]) if selection else None for item in pending}
+    union = list(dict.fromkeys(t for plan in plans.values() if plan for t in plan))
+    if union:
+        # Baseline of the selected tests, unmutated: one that fails or skips here could kill nothing fairly.
+        record = tree / ".baseline.json"
+        command, env = selected_command(tree, module, union, record, stop_first=False)
+        run_tests(command, tree, env, 3600)
+        outcomes = json.loads(record.read_text()) if record.exists() else {}
+        bad = {t for t, info in outcomes.items() if not info["passed"]}
+        if bad:
+            print(f"  {module.name}: {len(bad)} selected test(s) fail or skip unmutated, left out: "
+                  + ", ".join(sorted(bad)[:3]), file=sys.stderr, flush=True)
+        plans = {job: ([t for t in plan if t not in bad] or None) if plan else None for job, plan in plans.items()}
+    file_timeout = None
+    if any(plan is None for plan in plans.values()):
+        command = test_command(files, module)
+        verdict, output, took = run_tests(command, tree, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, 7200)
+        if verdict != "survived":
+            score.error = "the tests fail without any mutation:\n" + output[-1500:]
+        else:
+            file_timeout = max(60.0, 4 * took)  # a mutant that makes the tests hang counts as killed
+    seconds = selection.seconds_of if selection else (lambda _: 0.0)
+    for item in pending:
+        plan = plans[item.job_id]
+        if plan is None and file_timeout is None:
+            continue
+        spec = item.mutations[0]
+        operator = get_operator(spec.operator_name)(**spec.operator_args)
+        with use_mutation(tree / spec.module_path, operator, spec.occurrence) as (original, mutated):
+            if mutated is None:
+                result = WorkResult(worker_outcome=WorkerOutcome.NO_TEST)
+            else:
+                if plan is None:
+                    command, env, timeout, how = (test_command(files, module),
+                                                  {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, file_timeout,
+                                                  f"the module's {len(files)} test files")
+                else:
+                    command, env = selected_command(tree, module, plan)
+                    timeout, how = 60 + 4 * seconds(plan), f"{len(plan)} selected tests"
+                verdict, output, took = run_tests(command, tree, env, timeout)
+                outcome = {"killed": TestOutcome.KILLED, "survived": TestOutcome.SURVIVED}.get(
+                    verdict, TestOutcome.INCOMPETENT)
+                diff = "\n".join(_make_diff(original, mutated, spec.module_path))
+                result = WorkResult(output=f"ran: {how} in {took:.1f} s\n{output[-4000:]}", diff=diff,
+                                    test_outcome=outcome, worker_outcome=WorkerOutcome.NORMAL)
+        with use_db(str(session), WorkDB.Mode.open) as db:
+            db.set_result(item.job_id, result)
 
 
 HEADER = f"{'module':<24} {'mutants':>12} {'killed':>7} {'score':>7} {'goal':>5}  verdict"
@@ -454,8 +825,26 @@ def main(argv=None) -> int:
                         help="print the scores of the mutants run so far in --keep DIR, run nothing")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one); "
                                                   "run again with the same folder to resume a stopped run")
+    parser.add_argument("--selection", choices=["lines", "files"], default="lines",
+                        help="lines (default): per mutant, the tests that execute its lines (coverage map, cached by "
+                             "the tree's content); files: the module's whole test files for every mutant")
+    parser.add_argument("--map", choices=["collect", "newest"], default="collect",
+                        help="without a map of this very tree: collect one (the fast suite once under coverage), or "
+                             "use the newest cached map where it still holds (the module unchanged; its changed "
+                             "test files run whole)")
+    parser.add_argument("--verdicts", type=Path, help="write each mutant's verdict and the tests it ran (JSON)")
+    parser.add_argument("--map-only", action="store_true",
+                        help="make (or find) the coverage map of the working tree, run no mutant")
     args = parser.parse_args(argv)
+    if args.map_only:
+        with tempfile.TemporaryDirectory(prefix="envcapture-coverage-tree-") as copy:
+            copy_tree(Path(copy))
+            found = load_or_collect_map(Path(copy))
+        print(f"coverage map {found['digest'][:12]}: {len(found['tests'])} tests, "
+              f"{sum(len(v) for v in found['lines'].values())} lines, {len(found['contexts'])} contexts")
+        return 0
     chosen = [m for m in modules if not args.module or m.name in args.module]
+    chosen.sort(key=lambda m: m.goal != TRUST_GOAL)  # the trust-critical modules first (a stable sort)
     if args.direct_only:
         for module in chosen:
             if module.direct and module.name not in EXPLICIT:
@@ -480,10 +869,24 @@ def main(argv=None) -> int:
             if not tree_of(module, workdir).exists() and not args.report_only:  # an existing one is resumed
                 tree_of(module, workdir).mkdir(parents=True)
                 copy_tree(tree_of(module, workdir))
+        themap = None
+        if args.selection == "lines" and not args.report_only:
+            exact = CACHE / f"map-{tree_digest(file_digests(REPO))}.json.gz"
+            if exact.exists():
+                themap = json.loads(gzip.decompress(exact.read_bytes()))
+            elif args.map == "collect":
+                with tempfile.TemporaryDirectory(prefix="envcapture-coverage-tree-") as copy:
+                    copy_tree(Path(copy))
+                    themap = load_or_collect_map(Path(copy))
+            else:
+                themap = newest_cached_map()
+            if themap:
+                print(f"coverage map {themap['digest'][:12]}" + (" (of another tree)" if not exact.exists() else ""),
+                      flush=True)
         print(f"sample: {args.max_mutants or 'all'} mutants per module, seed {args.seed}", flush=True)
         print(HEADER, flush=True)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = [pool.submit(run_module, module, workdir, args) for module in chosen]
+            futures = [pool.submit(run_module, module, workdir, args, themap) for module in chosen]
             scores = []
             for future in futures:
                 scores.append(future.result())
@@ -491,6 +894,8 @@ def main(argv=None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.verdicts:
+        args.verdicts.write_text(json.dumps({s.module.name: s.verdicts for s in scores}, indent=1, sort_keys=True))
     measured = [s for s in scores if s.ratio is not None]
     killed, tested = sum(s.killed for s in measured), sum(s.killed + s.survived for s in measured)
     print(f"{len(measured)} of {len(scores)} modules measured; {killed}/{tested} mutants killed"
