@@ -7,7 +7,10 @@
    reads 10,000 files under the project folder: the same interpreter with and without the hook, the hook
    exactly as `envcapture run` sets it up (goal: under 5 % added).
 
-Runs alternate between the variants (A B A B ...) so a busy machine slows both alike; medians of --repeat.
+Runs alternate between the variants (A B A B ...) so a busy machine slows both alike; medians of --repeat,
+wall time and CPU time (user + system, the children's included: what a busy machine hides in wall time).
+envcapture's bytecode is compiled first, as installing the wheel does (an editable install under
+PYTHONDONTWRITEBYTECODE=1 would compile every module from source on each run and measure that instead).
 
     python bench/run.py [--repeat 7] [--files 10000]
 """
@@ -114,6 +117,8 @@ def hook_overhead(repeat: int, files: int, work: Path) -> None:
     print(f"   without the hook   {plain:7.3f} s wall   {cpu_plain:7.3f} s CPU")
     print(f"   with the hook      {hooked:7.3f} s wall   {cpu_hooked:7.3f} s CPU   added {100 * (hooked - plain) / plain:5.1f} % "
           f"wall, {100 * (cpu_hooked - cpu_plain) / cpu_plain:5.1f} % CPU   (goal: under 5 %)")
+    print(f"   ratios with/without: wall {hooked / plain:.3f}, CPU {cpu_hooked / cpu_plain:.3f}; CPU of all "
+          f"{repeat} runs: {sum(CPU['with']):.2f} s against {sum(CPU['without']):.2f} s")
     print(f"   the hook recorded {len(seen['files_read'])} files read, modules {len(seen['modules'] or {})}")
 
 
@@ -127,9 +132,14 @@ def main() -> int:
     except ImportError:
         print("bench/run.py: numpy is missing (pip install numpy)", file=sys.stderr)
         return 3
+    import compileall
+
+    compileall.compile_dir(str(REPO / "envcapture"), quiet=1)
+    print("load average %.2f %.2f %.2f (before)" % os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="envcapture-bench-run-") as work:
         fixed_overhead(args.repeat, Path(work))
         hook_overhead(args.repeat, args.files, Path(work))
+    print("load average %.2f %.2f %.2f (after)" % os.getloadavg())
     return 0
 
 

@@ -28,10 +28,11 @@ def conform(manifest: dict) -> dict:
     return manifest
 
 
-def conform_and_validate(manifest: dict) -> list[str]:
+def conform_and_validate(manifest: dict, sealed: frozenset = frozenset()) -> list[str]:
     """Make ``manifest`` valid in place; return what had to change (the notes added to its warnings).
 
-    A manifest that is valid as it comes is validated exactly once. BadInput when a repair did not work."""
+    A manifest that is valid as it comes is validated exactly once. BadInput when a repair did not work.
+    ``sealed``: top-level sections that already passed the gate unchanged (gate.seal), not looked into."""
     from envcapture.manifest.file import find_problems
 
     notes: list[str] = []
@@ -39,7 +40,7 @@ def conform_and_validate(manifest: dict) -> list[str]:
     tries: dict[tuple, int] = {}
     found = []
     for _ in range(MAX_ROUNDS):
-        found = find_problems(manifest)
+        found = find_problems(manifest, sealed)
         if not found:
             break
         removals = []
@@ -63,7 +64,7 @@ def conform_and_validate(manifest: dict) -> list[str]:
             dropped = len(warnings) - MAX_WARNINGS + 1
             del warnings[MAX_WARNINGS - 1:]
             warnings.append({"source": "freeze", "message": f"{dropped} more warnings left out"})
-    left = find_problems(manifest)
+    left = find_problems(manifest, sealed)
     if left:  # a repair that did not work is a bug: say where, rather than write an invalid manifest
         from envcapture.errors import BadInput
 

@@ -58,27 +58,31 @@ def json_path(parts) -> str:
     return path_text(parts)
 
 
-_CHECK = None
+_CHECKS: dict = {}
 
 
-def _compiled_check():
-    """The schema compiled once per process (``cluster`` diffs hundreds of manifests in one run)."""
-    global _CHECK
-    if _CHECK is None:
+def _compiled_check(sealed: frozenset = frozenset()):
+    """The schema compiled once per process (``cluster`` diffs hundreds of manifests in one run); with
+    ``sealed``, the schema in which those top-level sections are taken as they are (see gate.seal)."""
+    if sealed not in _CHECKS:
         from envcapture.manifest import grammar
         from envcapture.manifest.validator import compile_schema
 
-        _CHECK = compile_schema(schema(), {name: rule for name, (rule, _) in grammar.RULES.items()})
-    return _CHECK
+        document = schema()
+        document["properties"] = {name: ({} if name in sealed else rule)
+                                  for name, rule in document["properties"].items()}
+        _CHECKS[sealed] = compile_schema(document, {name: rule for name, (rule, _) in grammar.RULES.items()})
+    return _CHECKS[sealed]
 
 
-def find_problems(manifest) -> list:
-    """Every way ``manifest`` breaks the schema, as ``schema_check.Problem`` records (path, rule, value)."""
+def find_problems(manifest, sealed: frozenset = frozenset()) -> list:
+    """Every way ``manifest`` breaks the schema, as ``schema_check.Problem`` records (path, rule, value);
+    the top-level sections named in ``sealed`` are not looked into (only the gate passes it)."""
     from envcapture.manifest.validator import Problem
 
     if not isinstance(manifest, dict):
         return [Problem((), "type", manifest, ["object"])]
-    problems_found = _compiled_check()(manifest)
+    problems_found = _compiled_check(frozenset(sealed))(manifest)
     problems_found.sort(key=lambda p: list(map(str, p.path)))
     return problems_found
 

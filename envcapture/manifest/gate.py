@@ -10,6 +10,8 @@ A manifest that was clean and valid as it came costs one scan and one validation
 Who calls what:
 - ``write_manifest``: freeze (manifest and sidecars; everything is decided before anything is written).
 - ``seal``: the same checks on a document in memory, for a writer that writes it its own way.
+- ``write_manifest(..., sealed=...)``: ``run`` with its cached environment: sections that came out of this
+  gate unchanged are scanned for secrets again but not conformed and validated again.
 - ``for_publication``: a writer that publishes a manifest it read (generate's kit copies it into the image,
   report and export quote it): a redacted copy, or the original untouched when there is nothing to redact.
 - ``seal_records``: the per-file records of a data sidecar, before they are compressed.
@@ -29,18 +31,23 @@ MAX_ROUNDS = 3
 _REMOVED = {"credentials in a URL"}
 
 
-def seal(manifest: dict, source: str = "redact") -> dict:
+def seal(manifest: dict, source: str = "redact", sealed=()) -> dict:
     """``manifest`` redacted, conformed and validated (in place where possible; use the returned value).
 
     Each kind of secret found adds one warning that says it was replaced, which it then was. BadInput when
-    the document cannot be made valid."""
+    the document cannot be made valid.
+
+    ``sealed`` names top-level sections that came out of this gate unchanged before (``run``'s cached
+    environment, see run/envcache.py): the whole document is still scanned for secrets, but conform and
+    validation look only into the other sections, unless the scan replaced something (then into all)."""
     from envcapture.manifest.conform import conform_and_validate
 
     if not isinstance(manifest, dict):
         raise BadInput("a manifest is a JSON object")
-    manifest, _ = _redact(manifest, source)
+    manifest, found = _redact(manifest, source)
+    sealed = frozenset() if found else frozenset(sealed)
     for _ in range(MAX_ROUNDS):
-        if not conform_and_validate(manifest):
+        if not conform_and_validate(manifest, sealed):
             return manifest  # conform changed nothing: nothing new to scan, and validated once
         manifest, found = _redact(manifest, source)  # conform's notes quote values
         if not found:
@@ -80,15 +87,16 @@ def for_publication(manifest: dict, raw: bytes | None = None) -> tuple[dict, byt
     return sealed, manifest_file.dumps(sealed).encode("utf-8")
 
 
-def write_manifest(manifest: dict, output: str, sidecars=(), force: bool = False) -> dict:
+def write_manifest(manifest: dict, output: str, sidecars=(), force: bool = False, sealed=()) -> dict:
     """Seal ``manifest``, decide whether ``output`` may be written, then write the sidecars and the manifest.
 
     ``sidecars`` are (file name, bytes) pairs, already sealed (``seal_records``), written next to the
     manifest. A refusal (an existing file that is not a manifest, a missing folder) writes nothing at all.
-    ``output`` "-" is stdout (no sidecars there: every record stays inline). Returns the sealed manifest."""
+    ``output`` "-" is stdout (no sidecars there: every record stays inline). Returns the sealed manifest.
+    ``sealed``: as for ``seal``."""
     from envcapture.manifest import file as manifest_file
 
-    manifest = seal(manifest)
+    manifest = seal(manifest, sealed=sealed)
     text = manifest_file.dumps(manifest)
     if output == "-":
         if sidecars:

@@ -136,8 +136,9 @@ def run_command(args) -> int:
                     returncode = _wait(returncode)
             duration = time.monotonic() - clock
             ended = datetime.datetime.now(datetime.timezone.utc)
-            manifest = (manifest_future.result() if failure is None
-                        else _environment(argv, project, seen_env, output, not args.no_cache))
+            environment = (manifest_future.result() if failure is None
+                           else _environment(argv, project, seen_env, output, not args.no_cache))
+            manifest = environment.manifest
         hook, hook_problem = run_record.read_hook(hook_out)
     if failure is not None:
         warnings.append(failure[1])
@@ -148,7 +149,7 @@ def run_command(args) -> int:
         returncode=None if failure else returncode.returncode, seed=args.seed, hook=hook,
         hook_problem=hook_problem, outputs=outputs.section["sets"] if outputs else [], warnings=warnings,
         site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []])
-    _save(manifest, code, inputs, outputs, section, output, args.force)
+    _save(environment, code, inputs, outputs, section, output, args.force)
     if failure is not None:
         print(f"envcapture: {failure[1]}", file=sys.stderr)
         return failure[0]
@@ -163,9 +164,35 @@ def _code_at_start(project: Path, env: dict):
     return run_probe("code", "git", ProbeContext(env=env, project=project))
 
 
-def _environment(argv: list[str], project: Path, env: dict, output: Path, use_cache: bool) -> dict:
-    """As the probes found it (the gate seals the whole record once, at the end); from the environment cache
-    when nothing it was read from has changed since the last run."""
+class Environment:
+    """The environment part of the record, and how the gate treats it: ``sealed`` (from the cache: sections
+    that came out of the gate unchanged before) or to be stored in the cache under ``store_key`` once the
+    gate has sealed the record, if it changes nothing in them."""
+
+    def __init__(self, manifest: dict, sealed=(), store_key: str | None = None, env: dict | None = None):
+        self.manifest, self.sealed, self.store_key, self.env = manifest, tuple(sealed), store_key, env
+        self.collected = None
+        if store_key:
+            import json
+
+            from envcapture.run import envcache
+
+            self.warnings = list(manifest["warnings"])
+            self.collected = json.dumps({name: manifest.get(name) for name in envcache.REUSED}, sort_keys=True)
+
+    def remember(self, sealed_record: dict) -> None:
+        import json
+
+        from envcapture.run import envcache
+
+        if self.store_key and json.dumps({name: sealed_record.get(name) for name in envcache.REUSED},
+                                         sort_keys=True) == self.collected:
+            envcache.store(self.store_key, self.env, sealed_record, self.warnings)
+
+
+def _environment(argv: list[str], project: Path, env: dict, output: Path, use_cache: bool) -> Environment:
+    """As the probes found it, or from the environment cache when nothing it was read from has changed since
+    the last run (then already sealed by the gate)."""
     from envcapture.capture.freeze import collect_manifest
     from envcapture.run import envcache
 
@@ -173,16 +200,14 @@ def _environment(argv: list[str], project: Path, env: dict, output: Path, use_ca
     entry_key = envcache.key(python, env, project) if use_cache else None
     entry = envcache.load(entry_key, env) if entry_key else None
     if entry is not None:
-        return _from_cache(entry, project, env, output)
+        return Environment(_from_cache(entry, project, env, output), sealed=envcache.REUSED)
     try:
         manifest = collect_manifest(python=python, project=project, argv=sys.argv[1:], env=env, output=str(output))
     except BadInput:  # an interpreter that cannot be probed: record the active environment instead
         entry_key = None
         manifest = collect_manifest(python=None, project=project, argv=sys.argv[1:], env=env, output=str(output))
-    if entry_key:
-        envcache.store(entry_key, env, manifest)
     manifest["warnings"] = _ordered_warnings(manifest["warnings"])
-    return manifest
+    return Environment(manifest, store_key=entry_key, env=env)
 
 
 def _ordered_warnings(warnings: list) -> list:
@@ -262,20 +287,24 @@ class signals_held:
             signal.signal(signum, handler)
 
 
-def _save(manifest: dict, code, inputs, outputs, section: dict, output: Path, force: bool) -> None:
-    from envcapture.data import specs as datasets
+def _save(environment: Environment, code, inputs, outputs, section: dict, output: Path, force: bool) -> None:
     from envcapture.manifest.gate import write_manifest
     from envcapture.text import one_line
 
+    manifest = environment.manifest
     manifest["code"] = code.data
     manifest["warnings"].extend({"source": "git", "message": one_line(w.message)} for w in code.warnings)
     if inputs is not None:
+        from envcapture.data import specs as datasets
+
         datasets.add_to_manifest(manifest, inputs.section, inputs.warnings)
     tail = manifest.pop("warnings")
     manifest["run"] = section
     manifest["warnings"] = tail
     sidecars = (inputs.sidecars if inputs else []) + (outputs.sidecars if outputs else [])
-    write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=force)
+    sealed = write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=force,
+                            sealed=environment.sealed)
+    environment.remember(sealed)
     status = section["status"]
     print(f"envcapture: wrote {output} (run {status}, {section['duration_seconds']:.2f} s)", file=sys.stderr)
 

@@ -95,8 +95,6 @@ def _top_levels(dist) -> set[str]:
 def distributions_of(modules, site_packages: list[str]) -> list[str] | None:
     """The distributions, installed in ``site_packages``, that own the top-level modules the run imported
     from there (a module of the project with a package's name is not that package)."""
-    from importlib import metadata
-
     if not isinstance(modules, dict):
         return None
     roots = tuple(os.path.realpath(p).rstrip(os.sep) + os.sep for p in site_packages)
@@ -104,6 +102,8 @@ def distributions_of(modules, site_packages: list[str]) -> list[str] | None:
             if isinstance(name, str) and isinstance(where, str) and os.path.realpath(where).startswith(roots)}
     found = set()
     if tops:
+        from importlib import metadata  # 20 ms of imports (email): only when there is something to look up
+
         for dist in metadata.distributions(path=list(site_packages)):
             try:
                 if _top_levels(dist) & tops:

@@ -21,7 +21,8 @@ def test_an_entry_is_used_until_a_package_is_installed(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin"}
     key = envcache.key("/usr/bin/python3", env, tmp_path)
     assert envcache.load(key, env) is None
-    envcache.store(key, env, sections(site))
+    manifest = sections(site)
+    envcache.store(key, env, manifest, manifest["warnings"])
     entry = envcache.load(key, env)
     assert entry["sections"]["python"] == {"site_packages": [str(site)]}
     assert entry["warnings"] == [{"source": "dpkg", "message": "kept"}]  # the project's are collected again
@@ -46,3 +47,20 @@ def test_a_broken_or_foreign_entry_is_a_miss(tmp_path):
     for content in (b"{not json", b"[]", b'{"format": 1, "sections": {}}', b"\xff\xfe"):
         (envcache.folder(env) / f"{key}.json").write_bytes(content)
         assert envcache.load(key, env) is None
+
+
+def test_an_entry_changed_since_it_was_stored_is_a_miss(tmp_path):
+    """The sections are taken as the gate sealed them: a changed byte, or an entry others may write, is not."""
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    key = envcache.key(None, env, tmp_path)
+    manifest = sections(site)
+    envcache.store(key, env, manifest, [])
+    path = envcache.folder(env) / f"{key}.json"
+    assert envcache.load(key, env) is not None
+    path.write_text(path.read_text().replace('"hardware": {}', '"hardware": {"cpu": "planted"}'))
+    assert '"planted"' in path.read_text() and envcache.load(key, env) is None
+    envcache.store(key, env, manifest, [])
+    os.chmod(path, 0o620)
+    assert envcache.load(key, env) is None

@@ -111,6 +111,20 @@ def test_files_read_and_written_are_recorded_as_inputs_and_outputs(project):
     assert data["run"]["outputs"][0]["file_count"] == 1
 
 
+def test_relative_paths_and_chdir_are_resolved_before_the_roots_decide(project):
+    """The hook keeps raw events and resolves them at exit: ../ out of the project is not in it, a chdir moves
+    the base of the relative paths that follow."""
+    (project / "sub").mkdir()
+    (project / "sub" / "a.txt").write_text("a")
+    (project.parent / f"{project.name}-outside.txt").write_text("o")
+    script = (f"import os\nopen('sub/../sub/a.txt').read()\nopen('../{project.name}-outside.txt').read()\n"
+              "os.chdir('sub')\nopen('b.txt', 'w').write('b')\nopen(os.open('a.txt', os.O_RDONLY)).read()\n")
+    done = envcapture(["--", sys.executable, "-c", script], project)
+    assert done.returncode == 0, done.stderr
+    used = record(project / "run.json")["run"]["used"]
+    assert used["files_read"] == ["sub/a.txt"] and used["files_written"] == ["sub/b.txt"]
+
+
 def test_a_run_importing_only_json_used_no_third_party_package(project):
     done = envcapture(["--", sys.executable, "-c", "import json; print(json.dumps([1]))"], project)
     assert done.returncode == 0 and done.stdout == "[1]\n"
@@ -222,3 +236,21 @@ def test_a_program_calling_seed_everything_itself_is_recorded(project):
     assert seed_record["mode"] == "call" and seed_record["seed"] == 3
     assert ("numpy", "on import") in [(s["name"], s["when"]) for s in seed_record["seeded"]]
     assert [p["name"] for p in seed_record["not_set"]] == ["PYTHONHASHSEED"]  # no --seed: not set at start-up
+
+
+def test_a_secret_in_the_run_section_is_redacted_when_the_environment_comes_from_the_cache(project):
+    """The cached environment is sealed once; the run section still passes the gate on every run."""
+    token = "ghp_" + "Z9y8X7w6" * 5
+    first = envcapture(["-o", "first.json", "--", sys.executable, "-c", "pass"], project)
+    assert first.returncode == 0, first.stderr
+    assert list((project.parent / f"{project.name}-cache" / "envcapture" / "run-env").glob("*.json"))
+    script = f"open('out-{token}.txt', 'w').write('x'); open('out-{token}.txt').read()"
+    done = envcapture(["-o", "second.json", "--", sys.executable, "-c", script, f"--token={token}"], project)
+    assert done.returncode == 0, done.stderr
+    assert (project / f"out-{token}.txt").exists()  # the program's own file keeps its name
+    text = (project / "second.json").read_text()
+    assert token not in text and "REDACTED" in text
+    second = record(project / "second.json")
+    assert any("REDACTED" in path for path in second["run"]["used"]["files_written"])
+    assert any("GitHub token" in w["message"] for w in second["warnings"])
+    assert second["python_packages"] == record(project / "first.json")["python_packages"]

@@ -40,43 +40,59 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 MAX_EVENTS = 1_000_000
 
 
-def _audit(event, args):
-    if event == "open":
-        events = _state.events
-        if len(events) < MAX_EVENTS:
-            events.append(args)
-        else:
-            _state.overflow += 1
-    elif event == "ctypes.dlopen":
-        name = args[0]
-        if name is not None and len(_state.libraries) < 1000:  # None: the process itself (CDLL(None))
-            _state.libraries.append(name if isinstance(name, str) else os.fsdecode(name))
-    elif event == "os.chdir":
-        _state.events.append((None, args[0], None))
+def _make_audit(state):
+    """The audit hook. Python calls it for every audited event of the program (every open, import, exec,
+    getattr of a frame, ...), so it decides by the event's name at once and only keeps references to what
+    it is given: no path is looked at, no object made, until the exit."""
+    events = state.events
+    append = events.append
+    libraries = state.libraries
+
+    def _audit(event, args):
+        if event == "open":
+            if len(events) < MAX_EVENTS:
+                append(args)
+            else:
+                state.overflow += 1
+        elif event == "ctypes.dlopen":
+            if args[0] is not None and len(libraries) < 1000:  # None: the process itself (CDLL(None))
+                libraries.append(args[0])
+        elif event == "os.chdir":
+            append((None, args[0], None))
+    return _audit
 
 
 def _opened(state):
-    """{absolute path: "read" | "write"} from the recorded events, in order (a write wins)."""
+    """{absolute path: "read" | "write"} of the files opened under the roots, from the recorded events, in
+    order (a write wins)."""
     opened = {}
     cwd = state.cwd
     sep = os.sep
+    roots = state.roots
+    writes = {}  # mode -> whether it writes: a few modes, thousands of opens
     for path, mode, flags in state.events:
         try:
             if path is None:  # os.chdir
                 cwd = os.path.normpath(os.path.join(cwd, os.fsdecode(os.fspath(mode))))
                 continue
-            if path.__class__ is int:  # a file descriptor: counted when it was opened
-                continue
             if path.__class__ is not str:
+                if path.__class__ is int:  # a file descriptor: counted when it was opened
+                    continue
                 path = os.fsdecode(os.fspath(path))
             if not path.startswith(sep):
-                path = os.path.join(cwd, path)
+                path = cwd + sep + path if cwd != sep else sep + path
+            if "/." in path:  # ./ or ../: normalized before the roots decide
+                path = os.path.normpath(path)
+            if not path.startswith(roots) or "__pycache__" in path:
+                continue
         except Exception:
             continue
         if mode is not None:
-            write = "w" in mode or "a" in mode or "x" in mode or "+" in mode
+            write = writes.get(mode)
+            if write is None:
+                write = writes[mode] = "w" in mode or "a" in mode or "x" in mode or "+" in mode
         else:
-            write = bool(flags & _WRITE_FLAGS)
+            write = flags & _WRITE_FLAGS
         if write:
             opened[path] = "write"
         elif path not in opened:
@@ -122,7 +138,7 @@ def start(hook_dir):
 
     atexit.register(_finish)
     try:
-        sys.addaudithook(_audit)
+        sys.addaudithook(_make_audit(_state))
     except Exception as exc:
         _state.problems.append("files and libraries: %s: %s" % (type(exc).__name__, exc))
     if settings.get("SEED"):
@@ -146,10 +162,6 @@ def _seed(settings):
         _state.seed_records.insert(0, record)
     except Exception as exc:
         _state.problems.append("seed: %s: %s" % (type(exc).__name__, exc))
-
-
-def _under_roots(path):
-    return any(path.startswith(root) for root in _state.roots)
 
 
 def _imported_modules(modules):
@@ -181,16 +193,16 @@ def _finish():
         if len(opened) > MAX_PATHS:
             state.overflow += len(opened) - MAX_PATHS
         for path, kind in list(opened.items())[:MAX_PATHS]:
-            if "__pycache__" in path or not _under_roots(path):
-                continue
             (written if kind == "write" else read).append(path)
+        libraries = [name if isinstance(name, str) else os.fsdecode(name) for name in state.libraries
+                     if isinstance(name, (str, bytes))]
         try:
             imported = _imported_modules(modules)
         except Exception as exc:
             imported = None
             state.problems.append("packages used: %s: %s" % (type(exc).__name__, exc))
         record = {"format": 1, "pid": os.getpid(), "files_read": sorted(read), "files_written": sorted(written),
-                  "files_not_listed": state.overflow, "libraries": state.libraries, "modules": imported,
+                  "files_not_listed": state.overflow, "libraries": libraries, "modules": imported,
                   "seed_records": [dict(r) for r in state.seed_records], "problems": state.problems}
         data = json.dumps(record).encode("utf-8")
         while data:
