@@ -69,7 +69,8 @@ def generate_kit(args, tool: str) -> None:
                                  apt_snapshot=getattr(args, "apt_snapshot", None),
                                  with_code=getattr(args, "with_code", False), force=getattr(args, "force", False),
                                  system_packages=getattr(args, "system_packages", None),
-                                 vendor=getattr(args, "vendor", False))
+                                 vendor=getattr(args, "vendor", False),
+                                 with_data=getattr(args, "with_data", None), max_data=getattr(args, "max_data", None))
     generate_command(options)
 
 

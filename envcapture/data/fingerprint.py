@@ -138,14 +138,7 @@ def hash_file(path: str, info: os.stat_result, algorithm: str) -> str:
             proc_path = f"/proc/self/fd/{fd}"
             hasher.update_mmap(proc_path if os.path.exists(proc_path) else path)
         elif large:
-            with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
-                buffer = bytearray(CHUNK_BYTES)
-                view = memoryview(buffer)
-                while True:
-                    count = handle.readinto(buffer)
-                    if not count:
-                        break
-                    hasher.update(view[:count])
+            hash_blocks(fd, hasher)
         else:
             hasher.update(_read_all(fd, opened.st_size))
         if not _same_file_state(opened, os.fstat(fd)):
@@ -153,6 +146,25 @@ def hash_file(path: str, info: os.stat_result, algorithm: str) -> str:
     finally:
         os.close(fd)
     return hasher.hexdigest()
+
+
+def hash_blocks(fd: int, hasher, sinks=()) -> int:
+    """Feed what ``fd`` holds from its offset to ``hasher`` in CHUNK_BYTES blocks, and each block to every sink
+    too (a copy being written, a second digest): a copy checked against the fingerprint reads its source once,
+    through the same hashing as freeze and check. Returns the number of bytes read."""
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    total = 0
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                return total
+            block = view[:count]
+            hasher.update(block)
+            for sink in sinks:
+                sink(block)
+            total += count
 
 
 def _read_all(fd: int, size: int) -> bytes:

@@ -28,6 +28,8 @@ def generate_command(args) -> int:
 
     vendor = getattr(args, "vendor", False)
     archive = getattr(args, "archive", None)
+    with_data = getattr(args, "with_data", None)
+    max_data = _max_data(args, with_data, vendor)
     if archive:
         from envcapture.render.kit_archive import check_target
 
@@ -45,6 +47,7 @@ def generate_command(args) -> int:
             system_packages=getattr(args, "system_packages", None),
             vendor_to=Path(staging) if vendor else None,
             only_used=bool(getattr(args, "only_used", None)),
+            with_data=with_data, max_data=max_data,
         )
         files = write_kit(out, files, force=args.force)
     print(f"envcapture: wrote {len(files)} files to {out}/ ({', '.join(targets)}); see {out}/REPRODUCE.md")
@@ -57,6 +60,18 @@ def generate_command(args) -> int:
         for line in kit_archive.summary(Path(archive), entries):
             print(f"envcapture: {printable(line)}")
     return 0
+
+
+def _max_data(args, with_data, vendor) -> int:
+    """--max-data in bytes; refused, before anything is done, where it has no meaning."""
+    from envcapture.render.kit_data import DEFAULT_MAX, parse_size
+
+    given = getattr(args, "max_data", None)
+    if with_data is not None and not vendor:
+        raise BadInput("--with-data copies the data sets into a vendored kit: add --vendor")
+    if given is not None and with_data is None:
+        raise BadInput("--max-data applies to the data sets --with-data copies: add --with-data")
+    return parse_size(given if given is not None else DEFAULT_MAX)
 
 
 def _capture_seconds(files) -> int:
@@ -98,6 +113,10 @@ def command_line(args, targets) -> str:
     for flag in ("with_code", "buildkit", "vendor"):
         if getattr(args, flag, False):
             words.append("--" + flag.replace("_", "-"))
+    if getattr(args, "max_data", None) is not None:
+        words += ["--max-data", args.max_data]
+    if getattr(args, "with_data", None) is not None:  # last: its names run to the end of the line
+        words += ["--with-data", *args.with_data]
     text = " ".join(shlex.quote(w) for w in words)
     from envcapture.manifest.grammar import check
 
@@ -109,7 +128,7 @@ def command_line(args, targets) -> str:
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
               buildkit=False, system_packages=None, vendor_to: Path | None = None,
-              only_used=False) -> dict[str, str | bytes]:
+              only_used=False, with_data: list[str] | None = None, max_data: int = 0) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -149,6 +168,13 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     if vendor_to is not None:
         from envcapture.render import vendor
 
+        vendor.refuse_unsupported(plan)
+        if with_data is not None:  # before any download: a changed data file stops the kit at once
+            from envcapture.render import kit_data
+
+            plan.kit_data = kit_data.stage(data, manifest_path.parent, with_data, max_data, vendor_to, _say)
+            for line in plan.kit_data.warnings():
+                _say(f"warning: {line}")
         vendored, done = vendor.kit_files(plan, data, vendor_to, say=_say, kit=files)
         files.update(vendored)
         for line in done.warnings():
@@ -172,7 +198,7 @@ def _listed(files) -> list[str]:
     shown = set()
     for rel in files:
         top = rel.split("/", 1)[0]
-        shown.add(f"{top}/" if top in ("wheels", "debs") else rel)
+        shown.add(f"{top}/" if top in ("wheels", "debs", "data") else rel)
     return sorted(shown)
 
 

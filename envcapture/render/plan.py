@@ -140,6 +140,7 @@ class Plan:
     system_wanted: list[str] = field(default_factory=list)  # the chosen roots (before their dependencies)
     system_left_out: list[str] = field(default_factory=list)  # recorded hand-installed packages not installed
     apt_suites: list[tuple[str, str]] = field(default_factory=list)  # (suite, one-line source) the kit adds
+    kit_data: object | None = None  # --with-data: the data sets copied or referenced (render/kit_data.KitData)
 
     @property
     def header_lines(self) -> list[str]:

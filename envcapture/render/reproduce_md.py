@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from envcapture.render import bases
 from envcapture.render.common import render_template
+from envcapture.render.kit_data import IMAGE_DATA
 
 
 def render(plan, files: list[str]) -> str:
@@ -21,6 +22,8 @@ def context(plan, files) -> dict:
         "python_image_override": plan.base.kind == "override" and plan.base.python_setup == "image",
         "project_home": project_home(plan),
         "test_command": test_command(plan),
+        "data": plan.kit_data,
+        "image_data": IMAGE_DATA,
     }
 
 

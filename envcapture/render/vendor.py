@@ -32,6 +32,7 @@ WHEELS = "wheels"
 DEBS = "debs"
 SUMS = "SHA256SUMS"
 REQUIREMENTS = "requirements.txt"
+VERIFIED = (WHEELS, DEBS, "data")  # the folders a build checks against the kit's index first (data: --with-data)
 _PIP_TIMEOUT = 1800
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
@@ -521,7 +522,7 @@ def verify_kit(kit: Path) -> int:
     if not recorded:
         raise BadInput(f"{kit}/{INDEX_NAME}: missing or unreadable, so the vendored files cannot be verified")
     checked = 0
-    for folder in (WHEELS, DEBS):
+    for folder in VERIFIED:
         root = kit / folder
         if root.is_symlink():
             raise BadInput(f"{root}: is a symbolic link; a kit's vendored folders are plain folders")
@@ -541,7 +542,7 @@ def verify_kit(kit: Path) -> int:
                                "refusing to build from a changed package (vendor again to replace it)")
             checked += 1
     for rel in recorded:
-        if rel.startswith((WHEELS + "/", DEBS + "/")) and not (kit / rel).is_file():
+        if rel.startswith(tuple(f + "/" for f in VERIFIED)) and not (kit / rel).is_file():
             raise BadInput(f"{kit / rel}: recorded in the kit's index but missing")
     return checked
 
@@ -566,6 +567,8 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     apt = [p for p in apt if p not in gone]
     done.debs_missing = debs.missing
     files: dict[str, str | bytes | StagedFile] = dict(done.files)
+    if plan.kit_data is not None:
+        files.update({rel: StagedFile(*staged) for rel, staged in plan.kit_data.files.items()})
     for name in names:
         path = staging / DEBS / name
         files[f"{DEBS}/{name}"] = StagedFile(path, _sha256(path), path.stat().st_size)
@@ -590,6 +593,9 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     if "docker" in plan.options.targets:
         context = docker.context(plan)
         context.update(apt_packages=apt, uv_pin=done.tools[0], wheel_pins=bool(done.pins))
+        from envcapture.render.kit_data import dockerfile_context
+
+        context.update(dockerfile_context(plan.kit_data))
         files["Dockerfile"] = render_template("Dockerfile.vendor.j2", plan, **context)
     return files, done
 
