@@ -138,4 +138,4 @@ def check_image(manifest: Path, image: str) -> int:
     from envcapture.compare import check_command
 
     return check_command(argparse.Namespace(manifest=str(manifest), python=None, image=image, format="text",
-                                            strict=False))
+                                            strict=False, data=[], no_cache=False))

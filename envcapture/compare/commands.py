@@ -95,10 +95,16 @@ def check_command(args) -> int:
 
 
 def _check_data(expected: dict, args, result: Comparison | None) -> int:
-    """The recorded data sets (envcapture/data/check.py), after the environment unless --data-only."""
+    """The recorded data sets (envcapture/data/check.py), after the environment unless --data-only; with --image,
+    the sets the image carries (generate --with-data) are checked in the image."""
     from envcapture.data import check as data_check
 
-    reports = data_check.run(expected, Path(args.manifest), args.data, args.no_cache)
+    if getattr(args, "image", None):
+        from envcapture.compare.image_data import run as check_data_in_image
+
+        reports = check_data_in_image(expected, Path(args.manifest), args.data, args.no_cache, args.image)
+    else:
+        reports = data_check.run(expected, Path(args.manifest), args.data, args.no_cache)
     if args.format == "json":
         import json
 
