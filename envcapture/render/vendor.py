@@ -30,9 +30,10 @@ from envcapture.manifest.grammar import canonical_name
 
 WHEELS = "wheels"
 DEBS = "debs"
+CONDA = "conda"  # render/vendor_conda.py: the conda packages' channel and their installer
 SUMS = "SHA256SUMS"
 REQUIREMENTS = "requirements.txt"
-VERIFIED = (WHEELS, DEBS, "data")  # the folders a build checks against the kit's index first (data: --with-data)
+VERIFIED = (WHEELS, DEBS, "data", CONDA)  # the folders a build checks against the kit's index first (data: --with-data)
 _PIP_TIMEOUT = 1800
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
@@ -554,9 +555,11 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
         tuple[dict[str, str | bytes | StagedFile], Vendored]:
     """Every vendored file of the kit and the offline Dockerfile (when the kit has one); ``kit`` is the rest of
     the kit, read for the project's build requirements when project/ holds its code."""
-    from envcapture.render import bases, docker
+    from envcapture.render import bases, docker, vendor_conda
     from envcapture.render.common import render_template, with_header
 
+    if vendor_conda.applies(plan, manifest):
+        return vendor_conda.kit_files(plan, manifest, staging, say, kit)
     refuse_unsupported(plan)
     tools = [f"uv=={bases.UV_VERSION}"]
     done = vendor_wheels(plan, manifest, staging, tools, say, build_requires(plan, kit or {}))
@@ -602,8 +605,6 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
 
 def refuse_unsupported(plan) -> None:
     """What the offline install cannot do yet, said before anything is downloaded."""
-    if plan.is_conda:
-        raise BadInput("--vendor: conda environments are not vendored yet (only pip/uv environments are)")
     if plan.base.python_setup == "uv":
         raise BadInput(f"--vendor: on {plan.base.image} uv downloads a Python build, which is not vendored yet; "
                        "pass a --base-image that has the manifest's Python (or installs it from apt)")

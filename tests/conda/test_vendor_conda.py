@@ -1,0 +1,145 @@
+"""`--vendor` of a real conda environment (made by py-rattler), without Docker: the kit's conda/ folder is a
+channel of the very package files (each checked against the manifest's digest), installable with no network by
+the kit's own install.py; the environment it installs freezes to the same conda records. A file that differs
+from its record is named and left out, a package cache is used before the URL, vendoring twice gives the same
+bytes, and without py-rattler the command says in one line which extra brings it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envcapture.render import vendor_conda
+from envcapture.render.plan import Options, make_plan
+from tests.helpers.clirun import cli_env, freeze
+
+
+def _manifest(prefix: Path, out: Path) -> dict:
+    freeze("--python", prefix, "-o", out)
+    return json.loads(out.read_text())
+
+
+def _conda_files(data: dict, staging: Path, said=None):
+    plan = make_plan(data, Options(targets=("docker",), command="envcapture generate docker --vendor",
+                                   manifest_sha256="0" * 64))
+    return vendor_conda.conda_files(plan, data, staging, say=(said.append if said is not None else lambda _: None))
+
+
+def _digest(content) -> str:
+    if hasattr(content, "sha256"):
+        assert hashlib.sha256(content.path.read_bytes()).hexdigest() == content.sha256
+        return content.sha256
+    return hashlib.sha256(content.encode() if isinstance(content, str) else content).hexdigest()
+
+
+def _write(files: dict, kit: Path) -> None:
+    for rel, content in files.items():
+        path = kit / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if hasattr(content, "path"):
+            shutil.copyfile(content.path, path)
+        else:
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+
+@pytest.fixture(scope="module")
+def frozen(real_conda, tmp_path_factory):
+    channel, prefix = real_conda
+    return channel, prefix, _manifest(prefix, tmp_path_factory.mktemp("frozen") / "m.json")
+
+
+def test_the_kit_installs_offline_into_an_environment_that_freezes_to_the_same_records(frozen, tmp_path):
+    channel, _, data = frozen
+    files, vendored, missing = _conda_files(data, tmp_path / "staging")
+    assert missing == [] and len(vendored) == 3
+    for archive in channel.rglob("*.tar.bz2"):
+        staged = files[f"conda/channel/{archive.parent.name}/{archive.name}"]
+        assert staged.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    kit = tmp_path / "kit"
+    _write(files, kit)
+    subprocess.run(["sha256sum", "--strict", "--quiet", "-c", "SHA256SUMS"], cwd=kit / "conda", check=True)
+    # The original channel moves away and the network is cut: only the kit can provide the packages.
+    channel.rename(channel.with_name("channel-gone"))
+    try:
+        done = subprocess.run(["unshare", "--net", sys.executable, str(kit / "conda" / "install.py"),
+                               str(tmp_path / "rebuilt")], capture_output=True, text=True, timeout=300)
+    finally:
+        channel.with_name("channel-gone").rename(channel)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "rebuilt" / "bin" / "hello").is_file()
+    again = _manifest(tmp_path / "rebuilt", tmp_path / "again.json")
+    assert again["conda"]["packages"] == data["conda"]["packages"]
+    assert again["conda"]["channels"] == data["conda"]["channels"]
+    assert again["python"]["version"] == data["python"]["version"]
+
+
+def test_vendoring_twice_gives_the_same_bytes(frozen, tmp_path):
+    first, _, _ = _conda_files(frozen[2], tmp_path / "one")
+    second, _, _ = _conda_files(frozen[2], tmp_path / "two")
+    assert sorted(first) == sorted(second)
+    assert {rel: _digest(c) for rel, c in first.items()} == {rel: _digest(c) for rel, c in second.items()}
+    repodata = json.loads(first["conda/channel/linux-64/repodata.json"])
+    assert sorted(repodata["packages"]) == ["hello-2.1-h0_1.tar.bz2", "python-3.11.2-0_debian.tar.bz2"]
+
+
+def test_a_package_file_that_differs_from_its_record_is_named_and_the_rest_vendored(frozen, tmp_path):
+    channel, _, data = frozen
+    copy = tmp_path / "channel"
+    shutil.copytree(channel, copy)
+    hello = copy / "linux-64" / "hello-2.1-h0_1.tar.bz2"
+    changed = bytearray(hello.read_bytes())
+    changed[-1] ^= 1
+    hello.write_bytes(bytes(changed))
+    data = json.loads(json.dumps(data).replace(channel.as_uri(), copy.as_uri()))
+    files, vendored, missing = _conda_files(data, tmp_path / "staging")
+    assert [spec for spec, _ in missing] == ["hello=2.1=h0_1"]
+    assert "not the one recorded (its sha256 differs)" in missing[0][1]
+    assert sorted(r.name for r in vendored) == ["greeting-data", "python"]
+    assert not any("hello-2.1" in rel for rel in files)
+    assert "hello" not in files["conda/records.json"]
+
+
+def test_a_package_cache_is_used_before_the_url(frozen, tmp_path, monkeypatch):
+    channel, _, data = frozen
+    cache = tmp_path / "pkgs"
+    cache.mkdir()
+    for archive in channel.rglob("*.tar.bz2"):
+        shutil.copyfile(archive, cache / archive.name)
+    gone = "file:///nonexistent-channel"
+    data = json.loads(json.dumps(data).replace(channel.as_uri(), gone))
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(cache))
+    _, vendored, missing = _conda_files(data, tmp_path / "staging")
+    assert missing == [] and len(vendored) == 3
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(tmp_path / "empty"))
+    _, vendored, missing = _conda_files(data, tmp_path / "staging2")
+    assert len(missing) == 3 and all("does not exist" in why for _, why in missing)
+
+
+def test_a_record_whose_url_names_another_file_is_not_fetched(frozen):
+    data = json.loads(json.dumps(frozen[2]))
+    data["conda"]["packages"][0]["url"] = "file:///etc/shadow"
+    records, missing = vendor_conda.records_of(data)
+    assert len(records) == 2 and "names 'shadow'" in missing[0][1]
+
+
+def test_without_py_rattler_conda_vendoring_says_which_extra_in_one_line(frozen, tmp_path):
+    (tmp_path / "m.json").write_text(json.dumps(frozen[2]))
+    block = ("import sys; sys.modules['rattler'] = None; from envcapture.cli import main; "
+             "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", block, "generate", "docker", "-m", str(tmp_path / "m.json"),
+                           "-o", str(tmp_path / "kit"), "--vendor"], capture_output=True, text=True,
+                          env=cli_env())
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "envcapture: --vendor of a conda environment needs py-rattler, which is not installed "
+        "(pip install 'envcapture[conda]')"]
+    assert not (tmp_path / "kit").exists()
+    plain = subprocess.run([sys.executable, "-c", block, "generate", "docker", "-m", str(tmp_path / "m.json"),
+                            "-o", str(tmp_path / "kit")], capture_output=True, text=True, env=cli_env())
+    assert plain.returncode == 0, plain.stderr  # only vendoring needs it
