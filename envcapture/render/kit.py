@@ -166,16 +166,17 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
     if {"packer", "vagrant"} & set(targets):
         files.update(provision.render(plan))
     if vendor_to is not None:
-        from envcapture.render import vendor
+        from envcapture.render import vendor, vendor_conda
 
-        vendor.refuse_unsupported(plan)
+        vendoring = vendor_conda if vendor_conda.applies(plan, data) else vendor
+        vendoring.refuse_unsupported(plan)
         if with_data is not None:  # before any download: a changed data file stops the kit at once
             from envcapture.render import kit_data
 
             plan.kit_data = kit_data.stage(data, manifest_path.parent, with_data, max_data, vendor_to, _say)
             for line in plan.kit_data.warnings():
                 _say(f"warning: {line}")
-        vendored, done = vendor.kit_files(plan, data, vendor_to, say=_say, kit=files)
+        vendored, done = vendoring.kit_files(plan, data, vendor_to, say=_say, kit=files)
         files.update(vendored)
         for line in done.warnings():
             _say(f"warning: {line}")

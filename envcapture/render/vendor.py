@@ -555,11 +555,9 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
         tuple[dict[str, str | bytes | StagedFile], Vendored]:
     """Every vendored file of the kit and the offline Dockerfile (when the kit has one); ``kit`` is the rest of
     the kit, read for the project's build requirements when project/ holds its code."""
-    from envcapture.render import bases, docker, vendor_conda
+    from envcapture.render import bases, docker
     from envcapture.render.common import render_template, with_header
 
-    if vendor_conda.applies(plan, manifest):
-        return vendor_conda.kit_files(plan, manifest, staging, say, kit)
     refuse_unsupported(plan)
     tools = [f"uv=={bases.UV_VERSION}"]
     done = vendor_wheels(plan, manifest, staging, tools, say, build_requires(plan, kit or {}))

@@ -295,6 +295,8 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
 
     refuse_unsupported(plan)
     files, vendored, missing = conda_files(plan, manifest, staging, say)
+    if plan.kit_data is not None:
+        files.update({rel: vendor.StagedFile(*staged) for rel, staged in plan.kit_data.files.items()})
     apt = [BOOTSTRAP] + ([f"{name}={version}" for name, version in plan.system_packages]
                          if plan.system_install else [])
     debs = vendor.vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id,
@@ -321,6 +323,9 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
     context = docker.context(plan)
     context.update(apt_packages=apt, conda_prefix=PREFIX)
+    from envcapture.render.kit_data import dockerfile_context
+
+    context.update(dockerfile_context(plan.kit_data))
     files["Dockerfile"] = render_template("Dockerfile.vendor-conda.j2", plan, **context)
     return files, done
 
