@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="collect the environment and hash every data file "
                    "again (no environment or fingerprint cache)")
     p.add_argument("--force", action="store_true", help="overwrite -o even when it is not an envcapture manifest")
+    sharing = p.add_mutually_exclusive_group()
+    sharing.add_argument("--share-environment", action="store_true", help="keep the environment in "
+                         "environment-<sha256>.json beside the record, shared by the records of the same "
+                         "environment (the default when the folder of -o already holds it)")
+    sharing.add_argument("--self-contained", action="store_true", help="the whole environment in the record, "
+                         "even when the folder of -o holds it")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
     p = sub.add_parser("vendor", help="vendor an existing kit: every wheel and .deb into it, so it builds offline")

@@ -113,16 +113,20 @@ def load(path: str | os.PathLike) -> dict:
 
 
 def read_text(path: str | os.PathLike) -> str:
-    """A manifest file's text, through the bounded reader (a regular file of at most MAX_MANIFEST_BYTES)."""
+    """A manifest file's text, through the bounded reader (a regular file of at most MAX_MANIFEST_BYTES); a
+    run record that shares its environment (manifest/shared.py) comes back whole."""
     from envcapture.manifest import reader
 
     where = os.fspath(path)
     try:
-        return reader.read_text(path, MAX_MANIFEST_BYTES, "manifest")
+        text = reader.read_text(path, MAX_MANIFEST_BYTES, "manifest")
     except BadInput as exc:
         if str(exc) == f"{where}: no such file":
             raise BadInput(f"{where}: no such file (run `envcapture freeze` to make one)") from None
         raise
+    from envcapture.manifest import shared
+
+    return shared.resolve(text, where) if shared.refers(text) else text  # a run record sharing its environment
 
 
 def loads(text: str, where: str) -> dict:

@@ -87,17 +87,22 @@ def for_publication(manifest: dict, raw: bytes | None = None) -> tuple[dict, byt
     return sealed, manifest_file.dumps(sealed).encode("utf-8")
 
 
-def write_manifest(manifest: dict, output: str, sidecars=(), force: bool = False, sealed=()) -> dict:
+def write_manifest(manifest: dict, output: str, sidecars=(), force: bool = False, sealed=(), split=None) -> dict:
     """Seal ``manifest``, decide whether ``output`` may be written, then write the sidecars and the manifest.
 
     ``sidecars`` are (file name, bytes) pairs, already sealed (``seal_records``), written next to the
     manifest. A refusal (an existing file that is not a manifest, a missing folder) writes nothing at all.
     ``output`` "-" is stdout (no sidecars there: every record stays inline). Returns the sealed manifest.
-    ``sealed``: as for ``seal``."""
+    ``sealed``: as for ``seal``. ``split``: a run record that shares its environment (manifest/shared.py):
+    given the sealed manifest, None (write it whole) or (more sidecars, the document to write instead)."""
     from envcapture.manifest import file as manifest_file
 
     manifest = seal(manifest, sealed=sealed)
     text = manifest_file.dumps(manifest)
+    parts = split(manifest) if split is not None and output != "-" else None
+    if parts is not None:  # parts of what was sealed: nothing new to check
+        sidecars = list(sidecars) + list(parts[0])
+        text = manifest_file.dumps(parts[1])
     if output == "-":
         if sidecars:
             raise BadInput("data sidecars cannot go with a manifest written to stdout")

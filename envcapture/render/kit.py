@@ -137,10 +137,8 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
 
     from envcapture.manifest.gate import for_publication
 
-    from envcapture.manifest import reader
-
     data = manifest_module.load(manifest_path)
-    raw = reader.read_bytes(manifest_path)
+    raw = manifest_module.read_text(manifest_path).encode("utf-8")  # a run record with its shared environment
     if only_used:  # the kit's manifest is the reduced one: check in the image compares against what it installs
         from envcapture.run.used import only_used as keep_used
 

@@ -149,7 +149,8 @@ def run_command(args) -> int:
         returncode=None if failure else returncode.returncode, seed=args.seed, hook=hook,
         hook_problem=hook_problem, outputs=outputs.section["sets"] if outputs else [], warnings=warnings,
         site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []])
-    _save(environment, code, inputs, outputs, section, output, args.force)
+    sharing = "asked" if args.share_environment else "never" if args.self_contained else "if held"
+    _save(environment, code, inputs, outputs, section, output, args.force, sharing)
     if failure is not None:
         print(f"envcapture: {failure[1]}", file=sys.stderr)
         return failure[0]
@@ -287,11 +288,37 @@ class signals_held:
             signal.signal(signum, handler)
 
 
-def _save(environment: Environment, code, inputs, outputs, section: dict, output: Path, force: bool) -> None:
+def _shared(sealed: dict, environment_warnings: list, output: Path, asked: bool):
+    """The record naming its environment in environment-<sha256>.json beside it: when asked, or when that
+    folder already holds the same environment (then nothing more is written); None: the record stays whole."""
+    from envcapture.manifest import shared
+
+    if not asked and not _holds_some_environment(output.parent):
+        return None  # the usual case, decided without serializing the environment
+    parts = shared.split(sealed, environment_warnings)
+    if parts is None:
+        return None
+    content, name, record = parts
+    if shared.holds(output.parent, name, content):
+        return [], record
+    return ([(name, content)], record) if asked else None
+
+
+def _holds_some_environment(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(entry.name.startswith("environment-") for entry in entries)
+    except OSError:
+        return False
+
+
+def _save(environment: Environment, code, inputs, outputs, section: dict, output: Path, force: bool,
+          sharing: str) -> None:
     from envcapture.manifest.gate import write_manifest
     from envcapture.text import one_line
 
     manifest = environment.manifest
+    environment_warnings = [w for w in manifest["warnings"] if w.get("source") not in ("filesystem", "git")]
     manifest["code"] = code.data
     manifest["warnings"].extend({"source": "git", "message": one_line(w.message)} for w in code.warnings)
     if inputs is not None:
@@ -303,7 +330,8 @@ def _save(environment: Environment, code, inputs, outputs, section: dict, output
     manifest["warnings"] = tail
     sidecars = (inputs.sidecars if inputs else []) + (outputs.sidecars if outputs else [])
     sealed = write_manifest(manifest, str(output), [(s.file_name, s.content) for s in sidecars], force=force,
-                            sealed=environment.sealed)
+                            sealed=environment.sealed, split=None if sharing == "never" else
+                            lambda whole: _shared(whole, environment_warnings, output, sharing == "asked"))
     environment.remember(sealed)
     status = section["status"]
     print(f"envcapture: wrote {output} (run {status}, {section['duration_seconds']:.2f} s)", file=sys.stderr)

@@ -28,6 +28,7 @@ import platform
 from pathlib import Path
 
 from envcapture import __version__
+from envcapture.manifest.shared import SECTIONS
 
 FORMAT = 2  # 2: the sections as the gate left them, with their digest
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
@@ -37,8 +38,7 @@ VOLATILE = {"PWD", "OLDPWD", "SHLVL", "_", "TERM_SESSION_ID", "SSH_AUTH_SOCK", "
 STATE_FILES = ("/var/lib/dpkg/status", "/var/lib/rpm/rpmdb.sqlite", "/var/lib/rpm/Packages", "/lib/apk/db/installed",
                "/etc/os-release", "/usr/lib/os-release", "/proc/driver/nvidia/version", "/etc/apt/sources.list",
                "/etc/apt/sources.list.d")
-REUSED = ("python", "python_packages", "conda", "os", "system_packages", "shared_libraries", "hardware",
-          "determinism", "gpu", "scheduler")
+REUSED = SECTIONS  # the environment: what a folder of run records can share (manifest/shared.py)
 FRESH_SOURCES = ("filesystem", "git")  # warnings of the sections collected again
 
 
