@@ -126,7 +126,7 @@ def read_text(path: str | os.PathLike) -> str:
         raise
     from envcapture.manifest import shared
 
-    return shared.resolve(text, where) if shared.refers(text) else text  # a run record sharing its environment
+    return shared.resolve(text, where, MAX_MANIFEST_BYTES, dumps) if shared.refers(text) else text  # a run record sharing its environment
 
 
 def loads(text: str, where: str) -> dict:

@@ -80,10 +80,10 @@ def refers(text: str) -> bool:
     return _MARK in text[:8192]
 
 
-def resolve(text: str, where: str) -> str:
-    """The record's text with the shared environment put back; the text itself when it names none."""
+def resolve(text: str, where: str, limit: int, dumps) -> str:
+    """The record's text with the shared environment put back (read with at most ``limit`` bytes, written back
+    with manifest.file's ``dumps``); the text itself when it names none."""
     from envcapture.manifest import reader
-    from envcapture.manifest.file import MAX_MANIFEST_BYTES, dumps
 
     record = reader.loads(text, where, "manifest")
     link = record.get(KEY) if isinstance(record, dict) else None
@@ -95,7 +95,7 @@ def resolve(text: str, where: str) -> str:
                        "(environment-<sha256>.json beside the record)")
     beside = Path(os.path.dirname(where) or ".") / name
     try:
-        raw = reader.read_bytes(beside, MAX_MANIFEST_BYTES, "shared environment", follow=False)
+        raw = reader.read_bytes(beside, limit, "shared environment", follow=False)
     except BadInput as exc:
         why = str(exc).rpartition(f"{beside}: ")[2] or str(exc)
         raise BadInput(f"{where}: its environment is in {name} beside it, which cannot be read ({why}): copy "
