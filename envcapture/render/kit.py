@@ -19,7 +19,8 @@ ALL_TARGETS = ("docker", "binder", "packer", "vagrant", "apptainer", "devcontain
 INDEX_NAME = ".envcapture-files"
 
 
-def generate_command(args) -> int:
+def generate_command(args, before_write=None) -> int:
+    """``before_write(files)``: called once the kit is rendered, before a file is written (`vendor --remove`)."""
     targets = resolve_targets(args.targets)
     manifest_path = Path(getattr(args, "only_used", None) or args.manifest)
     out = Path(args.output)
@@ -49,6 +50,8 @@ def generate_command(args) -> int:
             only_used=bool(getattr(args, "only_used", None)),
             with_data=with_data, max_data=max_data,
         )
+        if before_write is not None:
+            before_write(files)
         files = write_kit(out, files, force=args.force)
     print(f"envcapture: wrote {len(files)} files to {out}/ ({', '.join(targets)}); see {out}/REPRODUCE.md")
     if archive:
@@ -98,11 +101,15 @@ def resolve_targets(names) -> tuple[str, ...]:
 
 def command_line(args, targets) -> str:
     """The command as a user would retype it (normalized, so the header does not depend on how it was spelled)."""
+    # `envcapture vendor KIT` reads the manifest and CA bundle from the kit: the header keeps the words of the
+    # command that made the kit, so that vendoring and unvendoring give the files that command gives.
+    shown = getattr(args, "shown", None) or {}
+    manifest, output = shown.get("manifest", args.manifest), shown.get("output", args.output)
     words = ["envcapture", "generate", *(["all"] if set(targets) == set(ALL_TARGETS) else targets),
-             *(["--only-used", args.only_used] if getattr(args, "only_used", None) else ["-m", args.manifest]),
-             "-o", args.output]
+             *(["--only-used", args.only_used] if getattr(args, "only_used", None) else ["-m", manifest]),
+             "-o", output]
     for flag, value in (("--base-image", args.base_image), ("--base-os", getattr(args, "base_os", None)),
-                        ("--ca-bundle", args.ca_bundle),
+                        ("--ca-bundle", shown.get("ca_bundle", args.ca_bundle)),
                         ("--apt-snapshot", args.apt_snapshot)):
         if value:
             words += [flag, value]

@@ -14,11 +14,13 @@ files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -641,3 +643,101 @@ def regenerate_words(kit: Path) -> list[str]:
                 del words[i:i + 2]
             return words
     raise BadInput(f"{index}: records no `envcapture generate` command; regenerate the kit with --vendor instead")
+
+
+# ------------------------------------------------------------------ unvendoring
+
+
+def remove_vendored(kit: Path, keep) -> int:
+    """`vendor --remove`: delete the files under the vendored folders (wheels/, debs/, data/, conda/) that the
+    kit's index vouches for and the networked kit (``keep``) does not write, then the folders left empty.
+    Everything is checked first, through descriptors that follow no link: a file there that is not as vendored
+    (changed, a link, not in the index) refuses the whole removal and changes nothing."""
+    from envcapture.render.kitfiles import INDEX_NAME, read_index
+
+    recorded = read_index(kit)
+    if not recorded:
+        raise BadInput(f"{kit}/{INDEX_NAME}: missing or unreadable, so the vendored files cannot be told apart "
+                       "from the user's")
+    doomed = []
+
+    def check(fd: int, rel: str, info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode) or rel not in recorded:
+            what = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not in the kit's index"
+            raise BadInput(f"{kit / rel}: not a file envcapture vendored ({what}); unvendoring removes only what "
+                           "vendoring wrote: move it away first (nothing was changed)")
+        if rel in keep:
+            return
+        opened = os.open(rel.rsplit("/", 1)[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=fd)
+        with os.fdopen(opened, "rb") as handle:
+            digest = hashlib.sha256()
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != recorded[rel]:
+            raise BadInput(f"{kit / rel}: changed since it was vendored; unvendoring removes only what vendoring "
+                           "wrote: move it away first (nothing was changed)")
+        doomed.append(rel)
+
+    _walk_vendored(kit, check)
+    gone = set(doomed)
+
+    def remove(fd: int, rel: str, info: os.stat_result) -> None:
+        if rel in gone:
+            os.unlink(rel.rsplit("/", 1)[-1], dir_fd=fd)
+
+    try:
+        _walk_vendored(kit, remove, prune=True)
+    except OSError as exc:
+        raise BadInput(f"{kit}: removing the vendored files failed ({exc.strerror}); some are gone, run "
+                       "`envcapture vendor --remove` again") from None
+    return len(doomed)
+
+
+def _walk_vendored(kit: Path, visit, prune: bool = False) -> None:
+    """``visit(folder_fd, rel, lstat)`` for every entry below the vendored folders, depth first; with ``prune``,
+    each folder left empty afterwards is removed. Folders are opened one below the other, never through a link."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    top = os.open(kit, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def walk(fd: int, prefix: str) -> None:
+        for name in sorted(os.listdir(fd)):
+            rel = f"{prefix}/{name}"
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                sub = os.open(name, flags, dir_fd=fd)
+                try:
+                    walk(sub, rel)
+                finally:
+                    os.close(sub)
+                if prune:
+                    _remove_if_empty(fd, name)
+            else:
+                visit(fd, rel, info)
+
+    try:
+        for folder in VERIFIED:
+            try:
+                info = os.stat(folder, dir_fd=top, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                raise BadInput(f"{kit / folder}: not a folder (a link?); unvendoring removes only what vendoring "
+                               "wrote: move it away first (nothing was changed)")
+            fd = os.open(folder, flags, dir_fd=top)
+            try:
+                walk(fd, folder)
+            finally:
+                os.close(fd)
+            if prune:
+                _remove_if_empty(top, folder)
+    finally:
+        os.close(top)
+
+
+def _remove_if_empty(fd: int, name: str) -> None:
+    try:
+        os.rmdir(name, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise

@@ -163,3 +163,52 @@ def test_a_manifest_without_data_sets_is_refused_in_one_line(served, capsys):  #
     assert _generate("--with-data") == 2
     assert capsys.readouterr().err == ("envcapture: --with-data: the manifest records no data sets (record them "
                                        "with envcapture freeze --data PATH)\n")
+
+
+def _files(kit) -> dict:
+    return {str(p.relative_to(kit)): p.read_bytes() for p in sorted(kit.rglob("*")) if not p.is_dir()}
+
+
+def test_vendor_remove_gives_the_networked_kit_byte_for_byte(served, capsys):  # noqa: F811
+    work, _ = served
+    _record_data(work)
+    kit = work / "kit"
+    assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit"]) == 0
+    plain = _files(kit)
+    assert _generate("--with-data") == 0  # the same folder, vendored with its data
+    assert (kit / "wheels").is_dir() and (kit / "data" / "raw" / "sub" / "b.bin").is_file()
+    assert _files(kit) != plain
+    assert run_cli(["vendor", "--remove", "kit"]) == 0
+    assert _files(kit) == plain
+    assert sorted(p.name for p in kit.iterdir() if p.is_dir()) == ["project"]  # wheels/, data/ gone, not emptied
+    capsys.readouterr()
+    assert run_cli(["vendor", "--remove", "kit"]) == 2
+    assert "is not vendored (the command that made it has no --vendor)" in capsys.readouterr().err
+    # vendor, then unvendor: the same networked kit again (the header keeps the command that made the kit).
+    assert run_cli(["vendor", "kit"]) == 0
+    assert "--vendor" in (kit / "Dockerfile").read_text().splitlines()[1]
+    assert run_cli(["vendor", "--remove", "kit"]) == 0
+    assert _files(kit) == plain
+
+
+def test_vendor_remove_refuses_a_changed_or_foreign_file_and_changes_nothing(served, capsys):  # noqa: F811
+    work, _ = served
+    _record_data(work)
+    kit = work / "kit"
+    assert _generate("--with-data") == 0
+    vendored = _files(kit)
+    capsys.readouterr()
+    (kit / "data" / "raw" / "notes.txt").write_text("mine")
+    assert run_cli(["vendor", "--remove", "kit"]) == 2
+    assert "data/raw/notes.txt: not a file envcapture vendored (not in the kit's index)" in capsys.readouterr().err
+    (kit / "data" / "raw" / "notes.txt").unlink()
+    (kit / "wheels" / "mine").symlink_to("/etc")
+    assert run_cli(["vendor", "--remove", "kit"]) == 2
+    assert "wheels/mine: not a file envcapture vendored (a symbolic link)" in capsys.readouterr().err
+    assert os.path.isdir("/etc") and (kit / "wheels" / "mine").is_symlink()
+    (kit / "wheels" / "mine").unlink()
+    (kit / "data" / "labels" / "labels.csv").write_text("edited")
+    assert run_cli(["vendor", "--remove", "kit"]) == 2
+    assert "data/labels/labels.csv: changed since it was vendored" in capsys.readouterr().err
+    changed = _files(kit)
+    assert changed == {**vendored, "data/labels/labels.csv": b"edited"}
