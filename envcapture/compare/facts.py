@@ -149,6 +149,8 @@ def _run_facts(m: dict, out: Facts) -> None:
     used = run.get("used") or {}
     if used.get("recorded"):
         out.put("run", "", "packages_used", used.get("python_packages"))
+        if used.get("system_packages") is not None:  # absent from older run records
+            out.put("run", "", "system_packages_used", used.get("system_packages"))
         out.put("run", "", "files_read", list(used.get("files_read") or []))
         out.put("run", "", "files_written", list(used.get("files_written") or []))
     for record in run.get("outputs") or []:

@@ -207,6 +207,7 @@ RULES.update({
     ("run", "duration"): Rule(always(WARNING), show=show_seconds, label="duration"),
     ("run", "seed"): Rule(always(ERROR), none_counts=True, label="seed"),
     ("run", "packages_used"): Rule(always(WARNING), label="packages used"),
+    ("run", "system_packages_used"): Rule(always(WARNING), label="system packages used"),
     ("run", "files_read"): Rule(always(WARNING), label="files read"),
     ("run", "files_written"): Rule(always(WARNING), label="files written"),
     ("run_output", "content"): Rule(always(ERROR), show=show_data_set, key=_data_key, primary=True),

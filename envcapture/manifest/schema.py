@@ -195,8 +195,8 @@ def _shared_libraries() -> dict:
         "name": s("package-token"),  # the soname, as DT_NEEDED or the ctypes table names it
         "package": s("package-token", nullable=True),  # null: no package of the manager owns a file of that name
         # elf: a compiled module links against it; ctypes: opened by name; interpreter: only the interpreter
-        # links against it (the kit's own Python brings it)
-        "via": {"enum": ["elf", "ctypes", "interpreter"]},
+        # links against it (the kit's own Python brings it); run: mapped into a recorded run (generate --only-used)
+        "via": {"enum": ["elf", "ctypes", "interpreter", "run"]},
         "users": arr(s("text"), 10),
     })
     return obj({
@@ -423,7 +423,12 @@ def _run() -> dict:
             "files_written": arr(s(), 100_000),
             "files_not_listed": INT,
             "problems": arr(s(), 100),
-        }),
+            # the shared objects mapped into the process at exit (/proc/self/maps) and the system packages that
+            # own them (null: not recorded); optional, absent from older run records
+            "shared_objects": arr(obj({"path": s("path"), "package": s("package-token", nullable=True)}), 5000),
+            "system_packages": {**arr(s("package-token"), 5000), "type": ["array", "null"]},
+        }, required=["recorded", "python_packages", "shared_libraries", "files_read", "files_written",
+                     "files_not_listed", "problems"]),
         "warnings": arr(s(), 1000),
     }, nullable=True)
 

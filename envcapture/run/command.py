@@ -144,17 +144,33 @@ def run_command(args) -> int:
         warnings.append(failure[1])
     outputs = fingerprint(args.output_path, project, output, warnings, args.no_cache) if args.output_path else None
     home = os.path.expanduser("~")
+    owned = _owners(hook, seen_env, home, warnings)
     section = run_record.run_section(
         argv=argv, cwd=Path.cwd(), project=project, home=home, started=started, ended=ended, duration=duration,
         returncode=None if failure else returncode.returncode, seed=args.seed, hook=hook,
         hook_problem=hook_problem, outputs=outputs.section["sets"] if outputs else [], warnings=warnings,
-        site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []])
+        site_packages=[os.path.expanduser(p) for p in (manifest.get("python") or {}).get("site_packages") or []],
+        owned=owned)
     sharing = "asked" if args.share_environment else "never" if args.self_contained else "if held"
     _save(environment, code, inputs, outputs, section, output, args.force, sharing)
     if failure is not None:
         print(f"envcapture: {failure[1]}", file=sys.stderr)
         return failure[0]
     return _exit_like(returncode.returncode)
+
+
+def _owners(hook: dict | None, env: dict, home: str, warnings: list[str]) -> dict | None:
+    """{shared object the run mapped: the system package that owns it, or None}; None when not recorded."""
+    mapped = (hook or {}).get("mapped")
+    if not isinstance(mapped, list):
+        return None
+    from envcapture.run import system_used
+
+    try:
+        return system_used.owners(mapped, env, home)[0]
+    except Exception as exc:  # the package database is not ours: an unreadable one costs only this part
+        warnings.append(f"the system packages owning the shared objects the run mapped: {type(exc).__name__}")
+        return None
 
 
 def _code_at_start(project: Path, env: dict):

@@ -113,11 +113,24 @@ def distributions_of(modules, site_packages: list[str]) -> list[str] | None:
     return sorted(found, key=str.lower)
 
 
+def system_section(owned: dict | None, home: str) -> dict:
+    """``shared_objects`` and ``system_packages`` of ``used`` from {mapped path: owner or None}; None: the hook
+    could not read the process's maps."""
+    if owned is None:
+        return {"shared_objects": [], "system_packages": None}
+    return {
+        "shared_objects": [{"path": one_line(home_relative(path, home) or path), "package": package}
+                           for path, package in sorted(owned.items())],
+        "system_packages": sorted({package for package in owned.values() if package}),
+    }
+
+
 def used_section(hook: dict | None, problem: str | None, project: Path, home: str,
-                 site_packages: list[str]) -> dict:
+                 site_packages: list[str], owned: dict | None = None) -> dict:
     if hook is None:
         return {"recorded": False, "python_packages": None, "shared_libraries": [], "files_read": [],
-                "files_written": [], "files_not_listed": 0, "problems": [problem] if problem else []}
+                "files_written": [], "files_not_listed": 0, "problems": [problem] if problem else [],
+                **system_section(None, home)}
     distributions = distributions_of(hook.get("modules"), site_packages)
     return {
         "recorded": True,
@@ -127,13 +140,14 @@ def used_section(hook: dict | None, problem: str | None, project: Path, home: st
         "files_written": [shown_path(p, project, home) for p in _strings(hook.get("files_written"), 100_000)],
         "files_not_listed": hook.get("files_not_listed") if isinstance(hook.get("files_not_listed"), int) else 0,
         "problems": _strings(hook.get("problems"), 100),
+        **system_section(owned, home),
     }
 
 
 def run_section(*, argv: list[str], cwd: Path, project: Path, home: str, started: datetime.datetime,
                 ended: datetime.datetime, duration: float, returncode: int | None, seed: int | None,
                 hook: dict | None, hook_problem: str | None, outputs: list,
-                warnings: list[str], site_packages: list[str]) -> dict:
+                warnings: list[str], site_packages: list[str], owned: dict | None = None) -> dict:
     status, exit_code, signal_name = status_of(returncode)
     seed_records = [clean_seed_record(r) for r in (hook or {}).get("seed_records") or []]
     return {
@@ -148,6 +162,6 @@ def run_section(*, argv: list[str], cwd: Path, project: Path, home: str, started
         "seed": seed,
         "seed_records": [r for r in seed_records if r is not None],
         "outputs": outputs,
-        "used": used_section(hook, hook_problem, project, home, site_packages),
+        "used": used_section(hook, hook_problem, project, home, site_packages, owned),
         "warnings": [one_line(w) for w in warnings],
     }

@@ -1,5 +1,8 @@
 """`generate --only-used RUN.json`: the run record's manifest cut down to the Python packages the run imported,
-plus everything they require (with the extras asked for, markers evaluated for the recorded interpreter)."""
+plus everything they require (with the extras asked for, markers evaluated for the recorded interpreter), and,
+when the run recorded them, to the system packages that own the shared objects mapped into the run (the kit's
+"system packages the environment needs" then start from those, not from every library the environment's
+packages link against)."""
 
 from __future__ import annotations
 
@@ -61,4 +64,28 @@ def only_used(manifest: dict, where: str) -> dict:
     reduced["warnings"] = list(manifest.get("warnings") or []) + [{
         "source": "run", "message": f"generate --only-used: {len(reduced['python_packages'])} of {len(packages)} "
                                     "Python packages kept (imported by the run, and what they require)"}]
+    system = system_libraries(manifest)
+    if system is not None:
+        reduced["shared_libraries"] = system
+        reduced["warnings"].append({
+            "source": "run", "message": f"generate --only-used: the system packages needed are the "
+                                        f"{len(system['packages'])} that own the shared objects the run mapped"})
     return reduced
+
+
+def system_libraries(manifest: dict) -> dict | None:
+    """The ``shared_libraries`` section made of what the run mapped (None: the run did not record it). A
+    package the environment needs only for its interpreter stays marked so (the kit's Python brings it)."""
+    import os
+
+    used = (manifest.get("run") or {}).get("used") or {}
+    recorded = manifest.get("shared_libraries")
+    if used.get("system_packages") is None or not isinstance(recorded, dict):
+        return None
+    libraries = recorded.get("libraries") or []
+    for_interpreter = ({lib.get("package") for lib in libraries if lib.get("via") == "interpreter"}
+                       - {lib.get("package") for lib in libraries if lib.get("via") != "interpreter"})
+    mapped = [{"name": os.path.basename(item["path"]), "package": item["package"],
+               "via": "interpreter" if item["package"] in for_interpreter else "run", "users": []}
+              for item in used.get("shared_objects") or [] if item.get("package")]
+    return {**recorded, "libraries": mapped, "packages": sorted({lib["package"] for lib in mapped})}

@@ -181,6 +181,32 @@ def _imported_modules(modules):
     return found
 
 
+MAX_MAPPED = 5000
+
+
+def _mapped_objects():
+    """The shared objects mapped into the process now (/proc/self/maps), by path; None where there is none."""
+    try:
+        fd = os.open("/proc/self/maps", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    found = {}
+    for line in b"".join(chunks).split(b"\n"):
+        fields = line.split(None, 5)
+        if len(fields) == 6 and fields[5][:1] == b"/" and b".so" in fields[5]:
+            found[os.fsdecode(fields[5])] = None
+    return list(found)[:MAX_MAPPED]
+
+
 def _finish():
     state = _state
     try:
@@ -201,7 +227,12 @@ def _finish():
         except Exception as exc:
             imported = None
             state.problems.append("packages used: %s: %s" % (type(exc).__name__, exc))
-        record = {"format": 1, "pid": os.getpid(), "files_read": sorted(read), "files_written": sorted(written),
+        try:
+            mapped = _mapped_objects()
+        except Exception as exc:
+            mapped = None
+            state.problems.append("shared objects mapped: %s: %s" % (type(exc).__name__, exc))
+        record = {"format": 1, "mapped": mapped, "pid": os.getpid(), "files_read": sorted(read), "files_written": sorted(written),
                   "files_not_listed": state.overflow, "libraries": libraries, "modules": imported,
                   "seed_records": [dict(r) for r in state.seed_records], "problems": state.problems}
         data = json.dumps(record).encode("utf-8")
