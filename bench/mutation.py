@@ -654,7 +654,7 @@ def run_module(module: Module, workdir: Path, args, themap: dict | None = None) 
     tree = tree_of(module, workdir)
     path = module_path(tree, module)
     files = test_files(tree, module)
-    if path is None or not files:
+    if path is None or not (files or themap):
         score.error = f"no module at {module.path}" if path is None else "no test files"
         return score
     session = tree / "session.sqlite"
@@ -751,7 +751,9 @@ def run_pending(module: Module, tree: Path, path: str, files: list[str], session
                   + ", ".join(sorted(bad)[:3]), file=sys.stderr, flush=True)
         plans = {job: ([t for t in plan if t not in bad] or None) if plan else None for job, plan in plans.items()}
     file_timeout = None
-    if any(plan is None for plan in plans.values()):
+    if any(plan is None for plan in plans.values()) and not files:
+        score.error = "no test file to fall back to (the map names no test for some lines)"
+    elif any(plan is None for plan in plans.values()):
         command = test_command(files, module)
         verdict, output, took = run_tests(command, tree, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, 7200)
         if verdict != "survived":
