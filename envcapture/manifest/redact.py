@@ -194,6 +194,8 @@ class Rule:
 
 def _leading_literal(pattern: str) -> str:
     """The characters every match of ``pattern`` starts with ("" when it starts with a class or alternation)."""
+    if _has_top_level_alternation(pattern):
+        return ""  # "ab|cd": a match may start with either
     literal, i = [], 1 if pattern.startswith("(") and not pattern.startswith("(?") else 0
     while i < len(pattern):
         char = pattern[i]
@@ -202,12 +204,37 @@ def _leading_literal(pattern: str) -> str:
             i += 2
             continue
         if char in ".^$*+?{}[]|()\\":
+            if char == "|" or char == ")" and pattern[i + 1:i + 2] in ("?", "*", "{"):
+                return ""  # "(ab|cd)x", "(ab)?x": the leading group holds an alternative or may be absent
             if char in "*?{" and literal:
                 literal.pop()  # the last literal character is optional or repeated
             break
         literal.append(char)
         i += 1
     return "".join(literal)
+
+
+def _has_top_level_alternation(pattern: str) -> bool:
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            i += 2 if pattern[i + 1:i + 2] == "]" else 1  # "[]...]": the first ] is a member
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        i += 1
+    return False
 
 
 def _userinfo(match: re.Match) -> str:
