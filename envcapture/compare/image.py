@@ -32,6 +32,25 @@ if os.path.isdir("/etc/apt/sources.list.d"):
                 files[path] = handle.read(1 << 20).decode("utf-8", "replace")
         except (OSError, IOError):
             pass
+# A conda environment's records, without their per-file lists (most of their bytes); condabin marks a base env.
+meta = os.path.join(sys.prefix, "conda-meta")
+if os.path.isdir(meta):
+    if os.path.isdir(os.path.join(sys.prefix, "condabin")):
+        files[os.path.join(sys.prefix, "condabin", ".envcapture-base")] = ""
+    for name in sorted(os.listdir(meta)):
+        path = os.path.join(meta, name)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(64 << 20)
+            if name.endswith(".json"):
+                record = json.loads(data.decode("utf-8"))
+                for key in ("files", "paths_data"):
+                    record.pop(key, None)
+                files[path] = json.dumps(record)
+            elif name == "history":
+                files[path] = data.decode("utf-8", "replace")
+        except (OSError, IOError, ValueError, AttributeError):
+            pass
 sys.stdout.write(json.dumps({"target": ns["collect"](False), "files": files}))
 """
 
@@ -149,7 +168,6 @@ def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
 
     target = report["target"]
     skip = {section: "an image cannot tell" for section in ("hardware", "gpu", "determinism", "code")}
-    skip["conda"] = "not read from images"
     skip["os.kernel"] = "an image has no kernel of its own"
     skip["os.container"] = "always a container"
     skip["os.wsl"] = "an image has no WSL"
@@ -164,6 +182,9 @@ def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
         python = python_env.collect(ctx).data
         os_result = run_probe("os", "os_info", ctx)
         packages_result = run_probe("system_packages", "system_packages", ctx)
+        conda_result = run_probe("conda", "conda", ProbeContext(
+            root=Path(root), env={}, home="/root", project=Path(root),
+            target={**target, "prefix": str(Path(root) / str(target.get("prefix") or "/").lstrip("/"))}))
     os_section = dict(os_result.data or {})
     markers = target.get("markers") or {}
     os_section["machine"] = markers.get("platform_machine") or os_section.get("machine")
@@ -175,6 +196,8 @@ def manifest_from_image_report(report: dict, image: str) -> tuple[dict, dict]:
     if from_messages(w.message for w in packages_result.warnings) \
             or not (packages_result.data or {}).get("manager"):
         skip["system_packages"] = "no package database found in the image"
+    if from_messages(w.message for w in conda_result.warnings):
+        skip["conda"] = "the image's conda records could not be read"
     live = {"python": python["python"], "python_packages": python["python_packages"], "os": os_section,
-            "system_packages": packages_result.data, "warnings": []}
+            "system_packages": packages_result.data, "conda": conda_result.data, "warnings": []}
     return live, skip

@@ -17,7 +17,7 @@ from envcapture.errors import ToolFailed
 
 IMAGE_CANNOT_TELL = {"hardware": "an image cannot tell", "gpu": "an image cannot tell",
                      "determinism": "an image cannot tell", "code": "an image cannot tell",
-                     "conda": "not read from images", "os.kernel": "an image has no kernel of its own",
+                     "os.kernel": "an image has no kernel of its own",
                      "os.container": "always a container", "os.wsl": "an image has no WSL"}
 
 
@@ -40,7 +40,8 @@ def test_the_script_reports_the_probe_and_the_files_the_system_probes_read(repor
 def test_an_image_report_becomes_the_sections_an_image_can_tell(report):
     live, skip = image.manifest_from_image_report(report, "here")
     assert skip == IMAGE_CANNOT_TELL
-    assert set(live) == {"python", "python_packages", "os", "system_packages", "warnings"}
+    assert set(live) == {"python", "python_packages", "os", "system_packages", "conda", "warnings"}
+    assert live["conda"] is None  # a venv, not a conda environment (tests/conda/test_check_image_conda.py)
     assert live["python"]["version"] == "%d.%d.%d" % sys.version_info[:3]
     assert live["os"]["machine"] == report["target"]["markers"]["platform_machine"]
     assert live["os"]["libc"] == report["target"]["libc"]

@@ -15,3 +15,14 @@ def real_conda(tmp_path_factory):
     if host_python_files() is None:
         pytest.skip(f"{HOST_PYTHON}: no Debian CPython on this machine to repackage as the environment's python")
     return real_env(tmp_path_factory.mktemp("conda"))
+
+
+def freeze_prefix(prefix, out) -> dict:
+    """freeze of the environment, in-process: the CLI in a subprocess would put this checkout on the
+    environment's PYTHONPATH too, and the manifest would record envcapture as one of its packages."""
+    import json
+
+    from envcapture.cli import main as run_cli
+
+    assert run_cli(["freeze", "--python", str(prefix), "-o", str(out)]) == 0
+    return json.loads(out.read_text())

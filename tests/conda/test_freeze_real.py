@@ -8,7 +8,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.helpers.clirun import envcapture, freeze
+from tests.conda.conftest import freeze_prefix
+from tests.helpers.clirun import envcapture
 
 
 def _archives(channel: Path) -> dict[str, Path]:
@@ -16,8 +17,7 @@ def _archives(channel: Path) -> dict[str, Path]:
 
 
 def _freeze(prefix: Path, out: Path) -> dict:
-    freeze("--python", prefix, "-o", out)
-    return json.loads(out.read_text())
+    return freeze_prefix(prefix, out)
 
 
 def test_the_conda_section_holds_each_package_with_the_hashes_of_its_file(real_conda, tmp_path):

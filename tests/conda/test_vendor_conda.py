@@ -17,12 +17,12 @@ import pytest
 
 from envcapture.render import vendor_conda
 from envcapture.render.plan import Options, make_plan
-from tests.helpers.clirun import cli_env, freeze
+from tests.conda.conftest import freeze_prefix
+from tests.helpers.clirun import cli_env
 
 
 def _manifest(prefix: Path, out: Path) -> dict:
-    freeze("--python", prefix, "-o", out)
-    return json.loads(out.read_text())
+    return freeze_prefix(prefix, out)
 
 
 def _conda_files(data: dict, staging: Path, said=None):

@@ -14,7 +14,7 @@ from envcapture.build import docker as docker_build
 from envcapture.cli import main as run_cli
 from envcapture.errors import BadInput, ToolFailed
 from envcapture.render.vendor import verify_kit
-from tests.helpers.clirun import freeze
+from tests.conda.conftest import freeze_prefix
 
 pytestmark = pytest.mark.docker
 
@@ -23,8 +23,7 @@ def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda, tmp_pa
                                                              docker_base_image, capsys):
     _, prefix = real_conda
     manifest = tmp_path / "envcapture.json"
-    freeze("--python", prefix, "-o", manifest)
-    data = json.loads(manifest.read_text())
+    data = freeze_prefix(prefix, manifest)
     # This machine's ~110 hand-installed tools are not what the test is about (and cost minutes of apt).
     data["system_packages"]["packages"] = []
     manifest.write_text(json.dumps(data))
@@ -44,6 +43,7 @@ def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda, tmp_pa
                         "--format", "json"]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["ok"] and report["counts"]["error"] == 0, report
+        assert "conda" not in json.dumps(report["not_compared"])  # the image's conda records were graded
 
         package = kit / "conda" / "channel" / "linux-64" / "hello-2.1-h0_1.tar.bz2"
         changed = bytearray(package.read_bytes())
