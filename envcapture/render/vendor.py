@@ -72,6 +72,7 @@ class Vendored:
     built: list[str] = field(default_factory=list)  # built here from an sdist or a repository
     debs: list[str] = field(default_factory=list)  # name=version installed from debs/
     tools: list[str] = field(default_factory=list)  # installer wheels (uv) the build uses, not the environment
+    tool_files: list[str] = field(default_factory=list)  # their wheel files
     backend: list[str] = field(default_factory=list)  # wheel files of the project's build requirements
     debs_missing: list[tuple[str, str]] = field(default_factory=list)  # (name=version, why)
 
@@ -346,6 +347,7 @@ def _check_wheels(folder: Path, target: Target, pins, tools, plan, done: Vendore
         done.files[f"{WHEELS}/{path.name}"] = StagedFile(path, digest, path.stat().st_size)
         if name in tool_names:
             done.tools.append(f"{name}=={version}")
+            done.tool_files.append(path.name)
         else:
             done.pins.append(f"{name}=={version}")
     done.pins.sort()
@@ -595,12 +597,30 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
             files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
     if "docker" in plan.options.targets:
         context = docker.context(plan)
-        context.update(apt_packages=apt, uv_pin=done.tools[0], wheel_pins=bool(done.pins))
+        uv_wheel = done.tool_files[0]
+        context.update(apt_packages=apt, uv_wheel=uv_wheel, uv_program=uv_program(staging / WHEELS / uv_wheel),
+                       wheel_pins=bool(done.pins))
         from envcapture.render.kit_data import dockerfile_context
 
         context.update(dockerfile_context(plan.kit_data))
         files["Dockerfile"] = render_template("Dockerfile.vendor.j2", plan, **context)
     return files, done
+
+
+def uv_program(wheel: Path) -> str:
+    """Where the uv wheel holds the uv program (``uv-X.Y.Z.data/scripts/uv``): the build unpacks the wheel and
+    runs it from there, so uv itself never becomes part of the image."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ToolFailed(f"--vendor: {wheel.name} cannot be read as a wheel ({exc})") from None
+    found = sorted(n for n in names if re.fullmatch(r"[A-Za-z0-9_.-]+\.data/scripts/uv", n))
+    if len(found) != 1:
+        raise ToolFailed(f"--vendor: {wheel.name} does not hold one uv program (*.data/scripts/uv)")
+    return found[0]
 
 
 def refuse_unsupported(plan) -> None:

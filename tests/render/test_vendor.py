@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from envcapture.errors import BadInput
+from envcapture.errors import BadInput, ToolFailed
 from envcapture.render import bases, vendor
 from tests.helpers.localwheels import write_wheel
 from tests.render.conftest import MANIFESTS, run_cli
@@ -44,7 +44,9 @@ def _serve(root: Path):
 def _index(root: Path) -> None:
     """A PEP 503 index: idna (pure), uv (the installer the offline build uses), fastlib (macOS wheel only)."""
     write_wheel(root / "idna", "idna", "3.7")
-    write_wheel(root / "uv", "uv", bases.UV_VERSION)
+    uv = write_wheel(root / "uv", "uv", bases.UV_VERSION)
+    with zipfile.ZipFile(uv, "a") as archive:  # where the real uv wheel holds its program
+        archive.writestr(f"uv-{bases.UV_VERSION}.data/scripts/uv", b"#!/bin/sh\n")
     write_wheel(root / "flit-core", "flit_core", "3.9.0")
     mac = write_wheel(root / "fastlib", "fastlib", "1.0")
     mac.rename(root / "fastlib" / MAC_ONLY)
@@ -110,6 +112,34 @@ def test_the_unavailable_wheel_is_named_with_the_reason_and_the_rest_is_vendored
     assert "--no-index" in dockerfile and "sha256sum --strict --quiet -c SHA256SUMS" in dockerfile
     assert "--vendor" in dockerfile.splitlines()[1]
 
+
+
+def test_the_offline_dockerfile_installs_in_one_stage_with_uv_run_from_its_wheel(served):
+    """No virtualenv copied between stages (its bytes once more, the slowest step of the old build), and uv run
+    from the kit's own wheel, never installed into the image; the sums are checked before anything runs."""
+    work, _ = served
+    assert _generate() == 0
+    kit = work / "kit"
+    dockerfile = (kit / "Dockerfile").read_text()
+    assert [line.split()[0] for line in dockerfile.splitlines() if line.startswith("FROM ")] == ["FROM"]
+    assert "COPY --from" not in dockerfile and "/opt/uv" not in dockerfile
+    wheel = kit / "wheels" / f"uv-{bases.UV_VERSION}-py3-none-any.whl"
+    program = f"uv-{bases.UV_VERSION}.data/scripts/uv"
+    assert program in zipfile.ZipFile(wheel).namelist()
+    install = dockerfile[dockerfile.index("COPY wheels/"):]
+    assert install.index("sha256sum --strict --quiet -c SHA256SUMS") < install.index(f"-m zipfile -e {wheel.name}")
+    assert install.index(f"-m zipfile -e {wheel.name}") < install.index(f"/tmp/envcapture/uv/{program} pip install")
+    hadolint = shutil.which("hadolint")
+    if hadolint:
+        done = subprocess.run([hadolint, "--failure-threshold", "error", str(kit / "Dockerfile")],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout
+
+
+def test_a_uv_wheel_without_the_uv_program_is_refused(tmp_path):
+    wheel = write_wheel(tmp_path, "uv", bases.UV_VERSION)
+    with pytest.raises(ToolFailed, match="does not hold one uv program"):
+        vendor.uv_program(wheel)
 
 def test_vendoring_twice_gives_byte_identical_files(served):
     work, _ = served
