@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("cyclonedx", "spdx", "ro-crate"), required=True)
     p.add_argument("-o", "--output", help="file (ro-crate: a new folder, or a .zip); default standard output")
     p.add_argument("--force", action="store_true", help="overwrite an existing file given with -o (not a folder)")
+    p.add_argument("--kit-archive", metavar="KIT.tar.gz", help="ro-crate: carry this kit archive (generate --vendor "
+                   "--archive) as a File with its sha256 and size; its envcapture.json must be this manifest")
 
     p = sub.add_parser("run", help="run a command and write a run record: environment, seed, data, files used")
     p.add_argument("-o", dest="output", default="run.json", metavar="RUN.json", help="the run record (default run.json)")

@@ -37,6 +37,9 @@ def export_command(args) -> int:
         _check_crate_target(out, force)
     elif out is not None:
         check_target(out, force)
+    kit_archive = getattr(args, "kit_archive", None)
+    if kit_archive and args.format != "ro-crate":
+        raise BadInput("--kit-archive: only an RO-Crate carries the kit archive (--format ro-crate)")
     # What an export quotes passes the gate's secret scan (a stranger's manifest may hold what freeze never wrote).
     manifest = for_publication(manifest_io.load(path))[0]
     created = _created(manifest)
@@ -44,10 +47,14 @@ def export_command(args) -> int:
         _library("rocrate", "rocrate")
         from envcapture.export import rocrate
 
+        carried = rocrate.read_kit_archive(Path(kit_archive), manifest) if kit_archive else None
         if out.suffix == ".zip":
-            write_output(out, rocrate.zipped(manifest, path, created), force)
+            try:
+                rocrate.write_zip(manifest, path, out, created, carried)
+            except OSError as exc:
+                raise BadInput(manifest_io.write_error(exc, out)) from None
         else:
-            rocrate.write_folder(manifest, path, out, created)
+            rocrate.write_folder(manifest, path, out, created, carried)
         print(f"envcapture: wrote the RO-Crate to {printable(out)}", file=sys.stderr)
         return 0
     _library("cyclonedx" if args.format == "cyclonedx" else "spdx_tools",

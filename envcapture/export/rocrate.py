@@ -8,11 +8,15 @@ folder is renamed into place, so a failure leaves nothing half-made.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,20 +33,22 @@ _FORMATS = {".json": "application/json", ".html": "text/html", ".md": "text/mark
             ".crt": "application/x-pem-file"}
 _BY_NAME = {"Dockerfile": "text/x-dockerfile", ".dockerignore": "text/plain"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same crate zips to the same bytes
+_COMPRESSED = (".tar.gz", ".tgz")
 
 
 def encoding_format(name: str) -> str:
     return _BY_NAME.get(name) or _FORMATS.get(Path(name).suffix.lower(), "text/plain")
 
 
-def zipped(manifest: dict, manifest_path: Path, created: datetime) -> bytes:
-    """The crate as .zip bytes, with an entry for every folder it describes (roc-validator requires them)."""
-    import io
+def write_zip(manifest: dict, manifest_path: Path, out: Path, created: datetime, kit_archive=None) -> None:
+    """The crate as a .zip written atomically to ``out``, with an entry for every folder it describes
+    (roc-validator requires them); files are streamed, never held whole in memory (a kit archive may be GBs),
+    and what is compressed already (the kit archive) is stored as it is."""
+    from envcapture.manifest.file import atomic_output
 
     with tempfile.TemporaryDirectory(prefix="envcapture-crate-") as scratch:
-        folder = _build(manifest, manifest_path, created, Path(scratch))
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        folder = _build(manifest, manifest_path, created, Path(scratch), kit_archive)
+        with atomic_output(out) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.rglob("*")):
                 name = path.relative_to(folder).as_posix()
                 if path.is_dir():
@@ -52,22 +58,23 @@ def zipped(manifest: dict, manifest_path: Path, created: datetime) -> bytes:
                 elif path.is_file():
                     info = zipfile.ZipInfo(name, _ZIP_TIME)
                     info.external_attr = 0o644 << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    archive.writestr(info, path.read_bytes())
-        return buffer.getvalue()
+                    info.compress_type = zipfile.ZIP_STORED if name.endswith(_COMPRESSED) else zipfile.ZIP_DEFLATED
+                    size = path.stat().st_size
+                    with open(path, "rb") as source, archive.open(info, "w", force_zip64=size >= 1 << 31) as dest:
+                        shutil.copyfileobj(source, dest, 1 << 20)
 
 
-def write_folder(manifest: dict, manifest_path: Path, out: Path, created: datetime) -> None:
+def write_folder(manifest: dict, manifest_path: Path, out: Path, created: datetime, kit_archive=None) -> None:
     """The crate as a new folder: made beside ``out``, then renamed onto it (a missing or empty folder)."""
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        folder = _build(manifest, manifest_path, created, work)
+        folder = _build(manifest, manifest_path, created, work, kit_archive)
         os.rename(folder, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _build(manifest: dict, manifest_path: Path, created: datetime, work: Path) -> Path:
+def _build(manifest: dict, manifest_path: Path, created: datetime, work: Path, kit_archive=None) -> Path:
     from rocrate.model.contextentity import ContextEntity
     from rocrate.rocrate import ROCrate
 
@@ -120,6 +127,13 @@ def _build(manifest: dict, manifest_path: Path, created: datetime, work: Path) -
             elif path.is_file():
                 crate.add_file(path, dest_path=relative, properties={
                     "name": relative, "encodingFormat": encoding_format(path.name)})
+    if kit_archive is not None:
+        crate.add_file(kit_archive.path, dest_path=kit_archive.name, properties={
+            "name": "Reproduction kit, vendored (archive)", "encodingFormat": "application/gzip",
+            "contentSize": str(kit_archive.size), "sha256": kit_archive.sha256,
+            "description": ("The kit written by envcapture generate --vendor --archive: every wheel and .deb (and "
+                            f"the code and data it was made with) inside. tar xzf {kit_archive.name}, then "
+                            f"docker build --network none {kit_archive.folder}")})
     tool = crate.add(ContextEntity(crate, "https://pypi.org/project/envcapture/", properties={
         "@type": "SoftwareApplication", "name": "envcapture", "version": __version__}))
     crate.add_action(tool, identifier="#freeze", object=None, result=crate.get("envcapture.json"),
@@ -175,3 +189,81 @@ def _generate_docker_kit(manifest_path: Path, kit: Path) -> int:
         print(f"envcapture: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     return 0
+
+
+# ------------------------------------------------------------------ --kit-archive
+
+
+@dataclass
+class KitArchive:
+    path: Path
+    name: str  # its file name, the crate's id for it
+    folder: str  # the kit's folder inside the archive
+    size: int
+    sha256: str
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_KIT_MANIFEST_LIMIT = 64 << 20
+_INFLATE_RATIO = 100  # a kit is mostly wheels and .debs, compressed already: real ratios are near 1
+
+
+def read_kit_archive(path: Path, manifest: dict) -> KitArchive:
+    """The archive `generate --archive` wrote, checked before the crate is made: a regular file (no link, FIFO or
+    device), a gzip'd tar of one folder holding the kit's index and a manifest equal to the one exported.
+    Read once for its sha256 and once as a stream (never unpacked), with a bound on what it may inflate to."""
+    from envcapture.errors import BadInput
+    from envcapture.manifest import reader
+    from envcapture.text import printable
+
+    where = f"--kit-archive {printable(path)}"
+    if not str(path).endswith(_COMPRESSED):
+        raise BadInput(f"{where}: name the .tar.gz that envcapture generate --archive wrote")
+    if not _PLAIN_NAME.fullmatch(path.name):
+        raise BadInput(f"{where}: its file name is the crate's name for it: use letters, digits and . _ + - only")
+    fd = reader.open_regular(path, "kit archive", follow=False)
+    with os.fdopen(fd, "rb") as handle:
+        digest, size = hashlib.sha256(), 0
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+        handle.seek(0)
+        folders, kit_manifest, indexed = _kit_members(handle, size, where)
+    if len(folders) != 1 or kit_manifest is None or not indexed:
+        raise BadInput(f"{where}: not a kit archive envcapture wrote (one folder holding envcapture.json and "
+                       ".envcapture-files)")
+    try:
+        recorded = reader.loads(reader.decode(kit_manifest, "envcapture.json", "kit manifest"), "envcapture.json",
+                                "kit manifest")
+    except BadInput as exc:
+        raise BadInput(f"{where}: its envcapture.json cannot be read ({exc})") from None
+    if recorded != manifest:
+        raise BadInput(f"{where}: its kit was made from another manifest (its envcapture.json differs from the one "
+                       "exported); archive the kit of this manifest")
+    return KitArchive(path, path.name, folders.pop(), size, digest.hexdigest())
+
+
+def _kit_members(handle, size: int, where: str):
+    import tarfile
+
+    from envcapture.errors import BadInput
+
+    folders, kit_manifest, indexed, inflated = set(), None, False, 0
+    limit = _INFLATE_RATIO * size + (1 << 30)
+    try:
+        with tarfile.open(fileobj=handle, mode="r|gz") as archive:
+            for member in archive:
+                inflated += member.size
+                if inflated > limit:
+                    raise BadInput(f"{where}: inflates to more than {_INFLATE_RATIO} times its size; refused")
+                top, _, rest = member.name.partition("/")
+                folders.add(top)
+                if rest == "envcapture.json" and member.isfile():
+                    if member.size > _KIT_MANIFEST_LIMIT:
+                        raise BadInput(f"{where}: its envcapture.json is over {_KIT_MANIFEST_LIMIT} bytes; refused")
+                    kit_manifest = archive.extractfile(member).read()
+                elif rest == ".envcapture-files" and member.isfile():
+                    indexed = True
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise BadInput(f"{where}: not a gzip'd tar archive ({str(exc)[:200]})") from None
+    return folders, kit_manifest, indexed
