@@ -54,10 +54,10 @@ def _version(module) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _attempt(record: dict, name: str, action, *args) -> bool:
+def _attempt(record: dict, name: str, action, *args, **kwargs) -> bool:
     """One switch or seed call; a failure is recorded, never raised (the program keeps running)."""
     try:
-        action(*args)
+        action(*args, **kwargs)
         return True
     except Exception as exc:  # a framework's own refusal (old version, no device) is a fact for the record
         record["not_set"].append({"name": name, "reason": "%s: %s" % (type(exc).__name__, str(exc)[:300]),
