@@ -294,7 +294,14 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     from envcapture.render.plan import NotReproduced
 
     refuse_unsupported(plan)
+    pip_extras = _pip_extras_installer(plan)
     files, vendored, missing = conda_files(plan, manifest, staging, say)
+    wheels = None
+    if pip_extras:
+        wheels = vendor.vendor_wheels(plan, manifest, staging, [], say)
+        files.update(wheels.files)
+        files[f"{vendor.WHEELS}/{vendor.SUMS}"] = vendor.sums_text(files, vendor.WHEELS)
+        files[f"{vendor.WHEELS}/{vendor.REQUIREMENTS}"] = "".join(pin + "\n" for pin in wheels.pins)
     if plan.kit_data is not None:
         files.update({rel: vendor.StagedFile(*staged) for rel, staged in plan.kit_data.files.items()})
     apt = [BOOTSTRAP] + ([f"{name}={version}" for name, version in plan.system_packages]
@@ -318,11 +325,17 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     done.pins = sorted(r.spec for r in vendored)
     for spec, why in missing:
         plan.not_reproduced.append(NotReproduced("conda", spec.split("=")[0], f"not vendored: {why}"))
+    if wheels is not None:
+        done.built, done.missing = wheels.built, done.missing + wheels.missing
+        done.pins += wheels.pins
+        for requirement, why in wheels.missing:
+            name = re.split(r"[=@ ]", requirement, maxsplit=1)[0]
+            plan.not_reproduced.append(NotReproduced("python_packages", name, f"not vendored: {why}"))
     for pin, why in debs.missing:
         plan.not_reproduced.append(NotReproduced("system_packages", pin.split("=")[0], f"not vendored: {pin}: {why}"))
     files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
     context = docker.context(plan)
-    context.update(apt_packages=apt, conda_prefix=PREFIX)
+    context.update(apt_packages=apt, conda_prefix=PREFIX, wheel_pins=bool(wheels and wheels.pins))
     from envcapture.render.kit_data import dockerfile_context
 
     context.update(dockerfile_context(plan.kit_data))
@@ -355,11 +368,20 @@ def _sums(files: dict) -> str:
     return "".join(sorted(lines))
 
 
+def _pip_extras_installer(plan) -> bool:
+    """Whether the environment has packages pip installed beside its conda records; they are installed with the
+    environment's own pip, so it must be one of the records."""
+    if not plan.lock.requirements:
+        return False
+    if not any(spec.split("=", 1)[0] == "pip" for spec in plan.conda_specs):
+        raise BadInput(f"--vendor: {len(plan.lock.requirements)} package(s) were installed into the conda "
+                       "environment with pip, and the environment has no conda record of pip to install them with")
+    return True
+
+
 def refuse_unsupported(plan) -> None:
     """What the offline conda install cannot do yet, said before anything is downloaded."""
-    if plan.lock.requirements:
-        raise BadInput(f"--vendor: {len(plan.lock.requirements)} package(s) were installed into the conda "
-                       "environment with pip; vendoring those beside the conda packages is not supported yet")
+    _pip_extras_installer(plan)
     if plan.project is not None and plan.project_in_kit:
         raise BadInput("--vendor: installing the project into a vendored conda environment is not supported yet; "
                        "generate without --with-code, or without --vendor")

@@ -1,6 +1,7 @@
 """`build docker --vendor` of a real conda environment (made by py-rattler from a local channel) with the real
 engine (marked `docker`): the kit builds with `--network none` from the local base image, the image runs the
-environment's own programs and Python from /opt/conda, `check --image` finds no error, and a conda package
+environment's own programs and Python from /opt/conda (with six, which pip installed into the environment,
+installed from the kit's wheels/ by the environment's own pip), `check --image` finds no error, and a conda package
 changed by one byte makes the build refuse, naming it."""
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from tests.conda.conftest import freeze_prefix
 pytestmark = pytest.mark.docker
 
 
-def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda, tmp_path, docker_client,
+def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda_pip, tmp_path, docker_client,
                                                              docker_base_image, capsys):
-    _, prefix = real_conda
+    _, prefix = real_conda_pip
     manifest = tmp_path / "envcapture.json"
     data = freeze_prefix(prefix, manifest)
     # This machine's ~110 hand-installed tools are not what the test is about (and cost minutes of apt).
@@ -35,9 +36,11 @@ def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda, tmp_pa
         err = capsys.readouterr().err
         assert code == 0, err[-4000:]
         assert "building with no network" in err
-        out = docker_client.containers.run(tag, ["sh", "-c", "hello && python -c 'import sys; print(sys.prefix)'"],
-                                           remove=True, network_disabled=True).decode().split("\n")
-        assert out[:2] == ["hello from a conda package", "/opt/conda"]
+        assert (kit / "wheels" / "six-1.16.0-py2.py3-none-any.whl").is_file()
+        script = "hello && python -c 'import sys, six; print(sys.prefix, six.__version__)'"
+        out = docker_client.containers.run(tag, ["sh", "-c", script], remove=True,
+                                           network_disabled=True).decode().split("\n")
+        assert out[:2] == ["hello from a conda package", "/opt/conda 1.16.0"]
 
         assert run_cli(["check", str(manifest), "--image", tag, "--python", "/opt/conda/bin/python",
                         "--format", "json"]) == 0

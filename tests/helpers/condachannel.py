@@ -6,6 +6,7 @@ these are written here with tarfile, byte-stable (mtime 0, sorted). The channel 
 
 - ``greeting-data`` (noarch): a data file;
 - ``hello`` (linux-64): a shell script depending on greeting-data;
+- ``pip`` (linux-64, only when asked for): the pip running the tests, in the python's dist-packages;
 - ``python`` (linux-64): this machine's Debian CPython (the binary and its standard library, without tests,
   tkinter, idle, ensurepip) repackaged. freeze inspects an environment through its interpreter, so a conda
   environment needs one; Debian's build finds its standard library relative to the executable, so the
@@ -79,8 +80,8 @@ def host_python_files() -> tuple[str, dict[str, tuple[bytes, int]]] | None:
         dirs[:] = sorted(d for d in dirs if d not in _STDLIB_SKIP and not d.startswith("config-"))
         for name in sorted(names):
             path = Path(root) / name
-            if path.is_symlink() or not path.is_file():
-                continue
+            if path.is_symlink() or not path.is_file() or name == "EXTERNALLY-MANAGED":
+                continue  # Debian's PEP 668 marker: a conda environment's pip installs into it
             files[f"lib/{binary.name}/{path.relative_to(stdlib)}"] = (path.read_bytes(), 0o644)
     # conda's python package has these as links; copies keep the package plain.
     for alias in ("python", "python3"):
@@ -88,7 +89,24 @@ def host_python_files() -> tuple[str, dict[str, tuple[bytes, int]]] | None:
     return version, files
 
 
-def make_channel(channel: Path, with_python: bool = True) -> list[Path]:
+def running_pip_files(python_minor: str) -> tuple[str, dict[str, tuple[bytes, int]]]:
+    """(version, files) of the pip that runs these tests, as a conda package's payload for the repackaged Debian
+    python: its dist-packages (Debian's python looks there, not in site-packages), INSTALLER saying conda as in
+    conda's own pip package."""
+    from importlib.metadata import distribution
+
+    dist = distribution("pip")
+    files = {}
+    for entry in dist.files or []:
+        source = Path(dist.locate_file(entry))
+        if entry.parts[0] in ("..", "bin") or "__pycache__" in entry.parts or not source.is_file():
+            continue
+        data = b"conda\n" if entry.name == "INSTALLER" else source.read_bytes()
+        files[f"lib/python{python_minor}/dist-packages/{entry.as_posix()}"] = (data, 0o644)
+    return dist.version, files
+
+
+def make_channel(channel: Path, with_python: bool = True, with_pip: bool = False) -> list[Path]:
     """The test channel, indexed (repodata.json per subdir) with rattler's indexer."""
     from rattler.index import index_fs
 
@@ -105,6 +123,11 @@ def make_channel(channel: Path, with_python: bool = True) -> list[Path]:
             raise RuntimeError(f"{HOST_PYTHON}: no Debian CPython to repackage")
         version, files = found
         made.append(build_package(channel, SUBDIR, "python", version, "0_debian", [], files))
+        if with_pip:
+            minor = ".".join(version.split(".")[:2])
+            pip_version, pip_files = running_pip_files(minor)
+            made.append(build_package(channel, SUBDIR, "pip", pip_version, "0_dist", [f"python {minor}.*"],
+                                      pip_files))
     (channel / "noarch").mkdir(exist_ok=True)
     asyncio.run(index_fs(channel))
     return made
@@ -126,7 +149,7 @@ def install_prefix(channel: Path, prefix: Path, specs: list[str], cache: Path) -
 def real_env(root: Path, specs=("hello", "python")) -> tuple[Path, Path]:
     """(channel, prefix): a channel under root/channel and an environment of ``specs`` under root/env."""
     channel, prefix = root / "channel", root / "env"
-    make_channel(channel, with_python="python" in specs)
+    make_channel(channel, with_python="python" in specs, with_pip="pip" in specs)
     install_prefix(channel, prefix, list(specs), root / "pkgs")
     return channel, prefix
 
