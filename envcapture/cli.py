@@ -243,7 +243,8 @@ def _run(args) -> int:
         if options.ca_bundle and (kit / "ca-bundle.crt").is_file():
             options.ca_bundle = str(kit / "ca-bundle.crt")
         if not args.remove:
-            options.vendor = True
+            # The data sets a kit carries are copied again from the kit itself, checked against the manifest.
+            options.vendor, options.data_from_kit = True, kit / "data"
             return generate_command(options)
         from envcapture.errors import BadInput
         from envcapture.render.vendor import remove_vendored

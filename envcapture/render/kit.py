@@ -48,7 +48,7 @@ def generate_command(args, before_write=None) -> int:
             system_packages=getattr(args, "system_packages", None),
             vendor_to=Path(staging) if vendor else None,
             only_used=bool(getattr(args, "only_used", None)),
-            with_data=with_data, max_data=max_data,
+            with_data=with_data, max_data=max_data, data_from_kit=getattr(args, "data_from_kit", None),
         )
         if before_write is not None:
             before_write(files)
@@ -135,7 +135,8 @@ def command_line(args, targets) -> str:
 def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bundle=None, hashes=False,
               apt_snapshot=None, base_os=None, with_code=False, base_has=None,
               buildkit=False, system_packages=None, vendor_to: Path | None = None,
-              only_used=False, with_data: list[str] | None = None, max_data: int = 0) -> dict[str, str | bytes]:
+              only_used=False, with_data: list[str] | None = None, max_data: int = 0,
+              data_from_kit: Path | None = None) -> dict[str, str | bytes]:
     """Every file of the kit, rendered in memory (relative path -> content)."""
     from envcapture.manifest import file as manifest_module
     from envcapture.render import (apptainer, binder, devcontainer, docker, packer, provision, reproduce_md,
@@ -178,7 +179,9 @@ def build_kit(manifest_path: Path, targets, command: str, base_image=None, ca_bu
         if with_data is not None:  # before any download: a changed data file stops the kit at once
             from envcapture.render import kit_data
 
-            plan.kit_data = kit_data.stage(data, manifest_path.parent, with_data, max_data, vendor_to, _say)
+            plan.kit_data = kit_data.stage(data, manifest_path.parent, with_data, max_data, vendor_to, _say,
+                                           data_from_kit)
+            files.update(plan.kit_data.sidecars)
             for line in plan.kit_data.warnings():
                 _say(f"warning: {line}")
         vendored, done = vendoring.kit_files(plan, data, vendor_to, say=_say, kit=files)

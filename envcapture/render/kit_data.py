@@ -58,6 +58,7 @@ class KitData:
     referenced: list[DataSetInKit] = field(default_factory=list)
     max_bytes: int = 0
     files: dict = field(default_factory=dict)  # kit path -> (staged copy, sha256, size): vendor.StagedFile's fields
+    sidecars: dict = field(default_factory=dict)  # file name -> bytes: the per-file records beside envcapture.json
 
     def warnings(self) -> list[str]:
         found = []
@@ -110,24 +111,51 @@ def select(manifest: dict, names: list[str]) -> list[dict]:
     return [record for record in sets if record["name"] in wanted]
 
 
-def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, staging: Path, say) -> KitData:
+def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, staging: Path, say,
+          from_kit: Path | None = None) -> KitData:
     """Copy the chosen data sets into ``staging/data/NAME`` (checked); BadInput naming the first file that
-    differs from its record. Nothing goes into the kit here."""
+    differs from its record. Nothing goes into the kit here. ``from_kit``: the data/ folder of a kit being
+    vendored again (`envcapture vendor KIT`), whose copies are the source, checked the same way."""
     found = KitData(max_bytes=max_bytes)
     for record in select(manifest, names):
         entry = DataSetInKit(record["name"], record["path"], record["algorithm"], record["root_hash"],
                              record["file_count"], record["total_bytes"])
+        found.sidecars.update(_sidecar(record, manifest_dir))
         if record["total_bytes"] > max_bytes:
             found.referenced.append(entry)
             continue
         say(f"copying data set {entry.name} ({record['file_count']} files, {_size_text(record['total_bytes'])}), "
             "each file checked against its recorded fingerprint")
-        found.files.update(_copy_set(record, manifest_dir, staging, entry))
+        found.files.update(_copy_set(record, manifest_dir, staging, entry, from_kit))
         found.carried.append(entry)
     return found
 
 
-def _copy_set(record: dict, manifest_dir: Path, staging: Path, entry: DataSetInKit) -> dict:
+def _sidecar(record: dict, manifest_dir: Path) -> dict:
+    """A set's sidecar (its per-file records, over 10,000 files), for the kit: `check` of the kit's manifest then
+    names each changed file, not only a different root hash. Read by the one bounded reader, hash checked."""
+    from envcapture.data.specs import SidecarProblem, sidecar_bytes
+
+    sidecar = record.get("sidecar")
+    if not sidecar:
+        return {}
+    try:
+        content = sidecar_bytes(manifest_dir, sidecar["file"])
+    except SidecarProblem as exc:
+        raise BadInput(f"--with-data: data set {record['name']}: its sidecar {quote_for_message(sidecar['file'])} "
+                       f"{exc}") from None
+    if hashlib.sha256(content).hexdigest() != sidecar["sha256"]:
+        raise BadInput(f"--with-data: data set {record['name']}: its sidecar {quote_for_message(sidecar['file'])} "
+                       "does not match the sha256 the manifest records (edited or replaced)")
+    return {sidecar["file"]: content}
+
+
+def sidecar_names(manifest: dict) -> set[str]:
+    """The sidecar files a kit of ``manifest`` may carry beside envcapture.json (what unvendoring removes)."""
+    return {s["sidecar"]["file"] for s in (manifest.get("data") or {}).get("sets") or [] if s.get("sidecar")}
+
+
+def _copy_set(record: dict, manifest_dir: Path, staging: Path, entry: DataSetInKit, from_kit: Path | None) -> dict:
     from envcapture.data import fingerprint
     from envcapture.data.specs import recorded_files, resolve_recorded
 
@@ -141,7 +169,12 @@ def _copy_set(record: dict, manifest_dir: Path, staging: Path, entry: DataSetInK
         raise BadInput(f"{where}: {quote_for_message(unreadable.path)} could not be read when the manifest was "
                        "written, so no fingerprint exists to check a copy against (freeze again)")
     try:
-        root = fingerprint.resolve_data_path(resolve_recorded(record["path"], manifest_dir))
+        if from_kit is None:
+            source = resolve_recorded(record["path"], manifest_dir)
+        else:
+            first = next((f.path for f in files if f.link is None), "")
+            source = from_kit / name / (first if record["kind"] == "file" else "")
+        root = fingerprint.resolve_data_path(source)
     except fingerprint.DataSetError as exc:
         raise BadInput(f"{where}: {exc}") from None
     is_folder = root.is_dir()

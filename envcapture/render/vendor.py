@@ -700,6 +700,7 @@ def remove_vendored(kit: Path, keep) -> int:
         doomed.append(rel)
 
     _walk_vendored(kit, check)
+    sidecars = _carried_sidecars(kit, keep, recorded, check)
     gone = set(doomed)
 
     def remove(fd: int, rel: str, info: os.stat_result) -> None:
@@ -708,10 +709,44 @@ def remove_vendored(kit: Path, keep) -> int:
 
     try:
         _walk_vendored(kit, remove, prune=True)
+        top = os.open(kit, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for name in sidecars:
+                if name in gone:
+                    os.unlink(name, dir_fd=top)
+        finally:
+            os.close(top)
     except OSError as exc:
         raise BadInput(f"{kit}: removing the vendored files failed ({exc.strerror}); some are gone, run "
                        "`envcapture vendor --remove` again") from None
     return len(doomed)
+
+
+def _carried_sidecars(kit: Path, keep, recorded: dict, check) -> list[str]:
+    """The data sidecars --with-data put beside the kit's envcapture.json, checked like the vendored files."""
+    import json
+
+    from envcapture.render.kit_data import sidecar_names
+
+    try:
+        names = sidecar_names(json.loads(keep["envcapture.json"]))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return []
+    found = []
+    top = os.open(kit, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in sorted(names):
+            if name in keep or name not in recorded:
+                continue
+            try:
+                info = os.stat(name, dir_fd=top, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            check(top, name, info)
+            found.append(name)
+    finally:
+        os.close(top)
+    return found
 
 
 def _walk_vendored(kit: Path, visit, prune: bool = False) -> None:

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from envcapture.data import fingerprint
-from envcapture.data.specs import DataSpec, add_to_manifest, collect
+from envcapture.data.specs import DataSpec, add_to_manifest, collect, write_sidecars
 from envcapture.errors import BadInput
 from envcapture.render import kit_data, vendor
 from tests.render.conftest import run_cli
@@ -36,6 +36,7 @@ def _record_data(work, big: int = 0):
     manifest = json.loads((work / "m.json").read_text())
     add_to_manifest(manifest, section.section, section.warnings)
     (work / "m.json").write_text(json.dumps(manifest))
+    write_sidecars(section.sidecars, work / "m.json")
     return manifest
 
 
@@ -212,3 +213,54 @@ def test_vendor_remove_refuses_a_changed_or_foreign_file_and_changes_nothing(ser
     assert "data/labels/labels.csv: changed since it was vendored" in capsys.readouterr().err
     changed = _files(kit)
     assert changed == {**vendored, "data/labels/labels.csv": b"edited"}
+
+
+def test_vendor_again_takes_the_data_from_the_kit_checked_against_the_manifest(served, capsys):  # noqa: F811
+    work, _ = served
+    _record_data(work)
+    kit = work / "kit"
+    assert _generate("--with-data") == 0
+    first = _files(kit)
+    (work / "data" / "raw" / "a.csv").unlink()  # the original is gone: the kit's copy is the source now
+    assert run_cli(["vendor", "kit"]) == 0
+    assert _files(kit) == first
+    capsys.readouterr()
+    (kit / "data" / "raw" / "a.csv").write_text("x,y\n9,9\n")
+    assert run_cli(["vendor", "kit"]) == 2
+    assert 'data set raw: "a.csv" changed since the manifest was written' in capsys.readouterr().err
+
+
+def test_a_set_with_a_sidecar_travels_with_it_and_leaves_with_vendor_remove(served, monkeypatch, capsys):  # noqa: F811
+    from envcapture.data import specs
+
+    work, _ = served
+    monkeypatch.setattr(specs, "INLINE_LIMIT", 2)  # raw (3 records) gets a sidecar, labels (1) stays inline
+    _record_data(work)
+    manifest = json.loads((work / "m.json").read_text())
+    raw = next(s for s in manifest["data"]["sets"] if s["name"] == "raw")
+    assert raw["files"] is None and raw["sidecar"]
+    name = raw["sidecar"]["file"]
+    assert (work / name).is_file()
+    kit = work / "kit"
+    assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit"]) == 0
+    plain = _files(kit)
+    assert _generate("--with-data") == 0
+    assert (kit / name).read_bytes() == (work / name).read_bytes() and f"  {name}\n" in \
+        (kit / ".envcapture-files").read_text()
+    capsys.readouterr()
+    # The kit's own manifest now names each changed file of a copy, not only a different root hash.
+    changed = work / "copy"
+    import shutil
+
+    shutil.copytree(kit / "data" / "raw", changed)
+    (changed / "a.csv").write_text("x,y\n1,3\n")
+    assert run_cli(["check", "--data-only", "--data", f"raw={changed}", "--data", f"labels={work / 'labels.csv'}",
+                    str(kit / "envcapture.json")]) == 1
+    out = capsys.readouterr().out
+    assert "changed    a.csv: 8 bytes -> 8 bytes" in out and "link-to-a" in out  # the link the copy lacks
+    assert run_cli(["vendor", "--remove", "kit"]) == 0
+    assert _files(kit) == plain
+    (work / name).write_bytes(b"edited")
+    assert _generate("--with-data") == 2
+    assert f'its sidecar "{name}"' in capsys.readouterr().err
+
