@@ -1,17 +1,21 @@
 """Vendored kits (`generate --vendor`): size next to ReproZip's pack and the image, offline build time next to
 the networked one, both from a cold Docker cache.
 
-    python bench/vendor.py [--base-image IMAGE] [--apt NAME ...] [--keep]
+    python bench/vendor.py [--base-image IMAGE] [--base-os ID:VERSION] [--apt NAME ...] [--keep]
 
 A fresh virtualenv of Debian's python3 (the Python the local base image installs) gets a real scientific stack
 (numpy, scipy, pandas, scikit-learn, matplotlib and what they pull in) and a small analysis script that uses
-them; a few hand-installed apt packages stay marked manual (--apt, default jq and file). It is frozen, then:
+them; a few hand-installed apt packages stay marked manual (--apt, default file, sqlite3 and unzip). It is
+frozen, then:
 
 - the script is run under `reprozip trace` and packed with `reprozip pack` (ReproZip's answer: every file the
   run touched), in a virtualenv of its own;
 - `envcapture generate docker --vendor` writes the vendored kit (timed: downloading is a one-off cost);
 - `envcapture generate docker` writes the networked kit;
 - both are built with no layer cache (nocache, base image present): the vendored one with network_mode none.
+
+Both kits get `--base-os debian:12`: a --base-image's distribution is otherwise unknown to the plan, which then
+installs none of the recorded system packages (`--system-packages` included) in either kit.
 
 Prints sizes (kit, the package files it holds, ReproZip's .rpz, image) and times, with the ratios the issue sets
 as goals (offline build under 60 s and at most half the networked one; kit at most 1.2 x the files it holds).
@@ -130,6 +134,13 @@ class StepTimes:
         return sorted(self.steps, key=lambda s: -s[1])[:n]
 
 
+def not_installed(kit: Path, apt: list[str]) -> list[str]:
+    """The --apt packages the vendored kit does not install, each with the kit's own reason."""
+    items = json.loads((kit / "not-reproduced.json").read_text())["items"] \
+        if (kit / "not-reproduced.json").is_file() else []
+    return [f"{i['item']} ({i['why'][:90]})" for i in items if i["item"] in apt]
+
+
 def cold_build(kit: Path, tag: str, offline: bool) -> tuple[float, list[tuple[str, float]]]:
     from envcapture.build.docker import build_image
 
@@ -141,7 +152,9 @@ def cold_build(kit: Path, tag: str, offline: bool) -> tuple[float, list[tuple[st
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-image", default=DEFAULT_BASE)
-    parser.add_argument("--apt", nargs="*", default=["jq", "file"], help="apt packages kept as hand-installed")
+    parser.add_argument("--base-os", default="debian:12", help="the base image's distribution (ID:VERSION)")
+    parser.add_argument("--apt", nargs="*", default=["file", "sqlite3", "unzip"],
+                        help="apt packages kept as hand-installed")
     parser.add_argument("--keep", action="store_true", help="keep the images and the work folder")
     args = parser.parse_args(argv)
     os.environ.setdefault("ENVCAPTURE_IMAGE_LABELS", "envcapture.test=1")
@@ -160,7 +173,7 @@ def main(argv=None) -> int:
     try:
         venv, manifest = make_environment(work, args.apt)
         rpz = reprozip_pack(work, venv)
-        base = ["--base-image", args.base_image, "-m", manifest]
+        base = ["--base-image", args.base_image, "--base-os", args.base_os, "-m", manifest]
         if args.apt:
             base += ["--system-packages", *args.apt]
         vendor_seconds = envcapture("generate", "docker", *base, "-o", work / "kit-vendored", "--vendor")
@@ -173,6 +186,8 @@ def main(argv=None) -> int:
         held = folder_bytes(kit, ("wheels", "debs"))
         wheels = len(list((kit / "wheels").glob("*.whl")))
         debs = len(list((kit / "debs").glob("*.deb"))) if (kit / "debs").is_dir() else 0
+        left_out = not_installed(kit, args.apt)
+        engine = client.version().get("Version", "?")
     except (EnvcaptureError, subprocess.CalledProcessError) as exc:
         print(f"bench/vendor.py: {exc}", file=sys.stderr)
         return 3
@@ -183,7 +198,9 @@ def main(argv=None) -> int:
                     client.images.remove(tag, force=True)
                 except Exception:  # noqa: BLE001 - never built
                     pass
-    print(f"environment: {', '.join(PINS)} (+ dependencies); apt kept manual: {', '.join(args.apt) or 'none'}")
+    print(f"environment: {', '.join(PINS)} (+ dependencies); apt kept manual: {', '.join(args.apt) or 'none'}"
+          + (f"; not installed: {'; '.join(left_out)}" if left_out else ""))
+    print(f"Docker engine {engine}, classic builder (the docker SDK, as `envcapture build` uses); base {args.base_image}")
     print(f"vendored kit: {mb(kit_bytes)} ({wheels} wheels, {debs} .debs: {mb(held)} of package files); "
           f"kit / package files = {kit_bytes / held:.3f} (goal <= 1.2)")
     print(f"ReproZip pack of one run: {mb(rpz) if rpz else 'failed'}"

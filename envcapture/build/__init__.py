@@ -32,7 +32,7 @@ def build_command(args) -> int:
         return _build_docker(kit, manifest, args.tag or default_tag(manifest), timeout,
                              offline=getattr(args, "vendor", False))
     if args.tool == "packer":
-        return _build_packer(kit, manifest, args.tag, timeout)
+        return _build_packer(kit, manifest, args.tag, timeout, offline=getattr(args, "vendor", False))
     from envcapture.build import vagrant
 
     vagrant.build(kit, timeout=timeout)
@@ -121,10 +121,14 @@ def capture_date(manifest: Path) -> str | None:
         else None
 
 
-def _build_packer(kit: Path, manifest: Path, tag: str | None, timeout: float) -> int:
+def _build_packer(kit: Path, manifest: Path, tag: str | None, timeout: float, offline: bool = False) -> int:
     from envcapture.build import docker, packer
     from envcapture.build.tool import find_tool
 
+    if offline:  # the kit's template runs the docker source with --network=none
+        from envcapture.render.vendor import verify_kit
+
+        say(f"verified {verify_kit(kit)} vendored file(s) against {kit}/.envcapture-files; building with no network")
     find_tool("packer")
     client = docker.connect()  # the docker source needs an engine; say so before Packer starts
     result = packer.build(kit, timeout=timeout)

@@ -29,6 +29,7 @@ def context(plan) -> dict:
     return {
         **steps,
         "kit_files": sorted(kit_files),
+        "vendored": False,
         "exports": exports,
         "gpu": plan.needs_gpu,
         "uv_version": bases.UV_VERSION,

@@ -27,4 +27,5 @@ def context(plan) -> dict:
         "manifest_sha256": plan.options.manifest_sha256,
         "cpus": plan.cpus,
         "memory": plan.memory_mb,
+        "vendored": False,
     }

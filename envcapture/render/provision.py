@@ -50,4 +50,5 @@ def context(plan) -> dict:
         "uv_python": not distro_python,
         "python_version": plan.python_version,
         "uv_args": plan.uv_index_args,
+        "vendored": False,
     }

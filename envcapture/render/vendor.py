@@ -35,6 +35,7 @@ DEBS = "debs"
 CONDA = "conda"  # render/vendor_conda.py: the conda packages' channel and their installer
 SUMS = "SHA256SUMS"
 REQUIREMENTS = "requirements.txt"
+VENDORED_TARGETS = ("docker", "apptainer", "packer", "vagrant")
 VERIFIED = (WHEELS, DEBS, "data", CONDA)  # the folders a build checks against the kit's index first (data: --with-data)
 _PIP_TIMEOUT = 1800
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
@@ -565,7 +566,7 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
     refuse_unsupported(plan)
     tools = [f"uv=={bases.UV_VERSION}"]
     done = vendor_wheels(plan, manifest, staging, tools, say, build_requires(plan, kit or {}))
-    apt = docker.apt_packages(plan)
+    apt = apt_to_vendor(plan)
     debs = vendor_debs(apt, plan.base.image, staging, plan.base.codename or plan.os_codename, plan.os_id, say)
     names = debs.names
     gone = {pin for pin, _ in debs.missing}
@@ -595,16 +596,56 @@ def kit_files(plan, manifest: dict, staging: Path, say, kit: dict | None = None)
                                                      f"not vendored: {pin}: {why}"))
         if "docker" in plan.options.targets:
             files[docker.NOT_REPRODUCED] = docker.not_reproduced_json(plan)
+    gone_names = {pin.split("=")[0] for pin in gone}
+    installer = {"uv_wheel": done.tool_files[0], "uv_program": uv_program(staging / WHEELS / done.tool_files[0]),
+                 "wheel_pins": bool(done.pins), "vendored": True}
     if "docker" in plan.options.targets:
         context = docker.context(plan)
-        uv_wheel = done.tool_files[0]
-        context.update(apt_packages=apt, uv_wheel=uv_wheel, uv_program=uv_program(staging / WHEELS / uv_wheel),
-                       wheel_pins=bool(done.pins))
+        context.update(installer, apt_packages=_kept(context["apt_packages"], gone_names))
         from envcapture.render.kit_data import dockerfile_context
 
         context.update(dockerfile_context(plan.kit_data))
         files["Dockerfile"] = render_template("Dockerfile.vendor.j2", plan, **context)
+    files.update(vm_and_apptainer_files(plan, installer, gone_names, has_debs=bool(names)))
     return files, done
+
+
+def apt_to_vendor(plan) -> list[str]:
+    """The Debian packages of every vendored target: the Dockerfile's and Apptainer's list, and provision.sh's
+    for the VM targets (downloaded for the base image: a VM's OS is the captured one, as the base is)."""
+    from envcapture.render import docker, provision
+
+    packages = list(docker.apt_packages(plan))
+    if {"packer", "vagrant"} & set(plan.options.targets):
+        packages += [p for p in provision.context(plan)["apt_packages"] if p not in packages]
+    return packages
+
+
+def _kept(packages: list[str], gone_names: set[str]) -> list[str]:
+    return [p for p in packages if p.split("=")[0] not in gone_names]
+
+
+def vm_and_apptainer_files(plan, installer: dict, gone_names: set[str], has_debs: bool) -> dict[str, str]:
+    """The Apptainer definition, provision.sh and the Packer template that install from the kit's wheels/ and
+    debs/ (in place of the networked ones the renderers wrote)."""
+    from envcapture.render import apptainer, packer, provision
+    from envcapture.render.common import render_template
+
+    targets = set(plan.options.targets)
+    files = {}
+    if "apptainer" in targets:
+        context = apptainer.context(plan)
+        context.update(installer, apt_packages=_kept(context["apt_packages"], gone_names),
+                       kit_files=sorted(context["kit_files"] + [WHEELS] + ([DEBS] if has_debs else [])))
+        files["envcapture.def"] = render_template("envcapture.def.j2", plan, **context)
+    if {"packer", "vagrant"} & targets:
+        context = provision.context(plan)
+        context.update(installer, apt_packages=_kept(context["apt_packages"], gone_names))
+        files["provision.sh"] = render_template("provision.sh.j2", plan, **context)
+    if "packer" in targets:
+        files["packer/envcapture.pkr.hcl"] = render_template("envcapture.pkr.hcl.j2", plan,
+                                                             **{**packer.context(plan), "vendored": True})
+    return files
 
 
 def uv_program(wheel: Path) -> str:
@@ -628,10 +669,17 @@ def refuse_unsupported(plan) -> None:
     if plan.base.python_setup == "uv":
         raise BadInput(f"--vendor: on {plan.base.image} uv downloads a Python build, which is not vendored yet; "
                        "pass a --base-image that has the manifest's Python (or installs it from apt)")
-    other = sorted(set(plan.options.targets) - {"docker"})
+    other = sorted(set(plan.options.targets) - set(VENDORED_TARGETS))
     if other:
-        raise BadInput(f"--vendor: only the docker target installs from the vendored files so far, not "
-                       f"{', '.join(other)}; generate those without --vendor")
+        raise BadInput(f"--vendor: only the {', '.join(VENDORED_TARGETS)} targets install from the vendored files "
+                       f"so far, not {', '.join(other)}; generate those without --vendor")
+    if {"packer", "vagrant"} & set(plan.options.targets):
+        from envcapture.render import provision
+
+        if provision.context(plan)["uv_python"]:
+            raise BadInput(f"--vendor: the VM ({plan.vm_os[0]} {plan.vm_os[1]}) does not have the manifest's Python "
+                           f"{plan.python_version} and uv would download one, which is not vendored yet; "
+                           "vendor the docker or apptainer target instead")
 
 
 def regenerate_words(kit: Path) -> list[str]:

@@ -257,7 +257,7 @@ def test_vendor_refuses_what_it_cannot_vendor_yet_before_downloading(tmp_path, c
     shutil.copyfile(MANIFESTS / "plain-venv.json", tmp_path / "p.json")
     assert run_cli(["generate", "docker", "binder", "-m", str(tmp_path / "p.json"), "-o", str(tmp_path / "kit"),
                     "--vendor"]) == 2
-    assert "only the docker target" in capsys.readouterr().err
+    assert "not binder" in capsys.readouterr().err
 
 
 def test_a_wheel_that_differs_from_its_recorded_hash_is_not_vendored_and_named(served, capsys):
@@ -345,3 +345,33 @@ def test_vendor_vendors_an_existing_kit_with_its_own_options(served, capsys):
     (work / "plain").mkdir()
     assert run_cli(["vendor", "plain"]) == 2
     assert "not a kit" in capsys.readouterr().err
+
+
+def test_the_vendored_apptainer_definition_installs_from_the_kit_only(served):
+    """%files carries wheels/ (sha256sum-checked before anything is installed), uv is run from its wheel and
+    uv installs with --offline --no-index; the shell sections parse (as test_real_tools checks the goldens)."""
+    from tests.render.test_real_tools import apptainer_shell_sections
+
+    work, _ = served
+    assert run_cli(["generate", "apptainer", "-m", "m.json", "-o", "kit", "--vendor"]) == 0
+    definition = (work / "kit" / "envcapture.def").read_text()
+    files = definition.split("%files\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    assert "    wheels /opt/envcapture/kit/wheels" in files
+    post = apptainer_shell_sections(definition)["post"]
+    for name, body in apptainer_shell_sections(definition).items():
+        done = subprocess.run(["sh", "-n"], input=body, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"%{name}: {done.stderr}"
+    check = post.index("(cd /opt/envcapture/kit/wheels && sha256sum --strict --quiet -c SHA256SUMS)")
+    install = post.index("pip install --python /opt/venv/bin/python")
+    assert check < post.index("-m zipfile -e /opt/envcapture/kit/wheels/uv-") < install
+    assert "--offline --no-index --find-links /opt/envcapture/kit/wheels" in post
+    assert "/opt/uv" not in post and "apt-get update" not in post  # no tool venv from PyPI, no archive
+
+
+def test_vendored_vm_targets_refuse_a_python_that_uv_would_download(served, capsys):
+    """The VM has Debian's Python 3.11.2, the manifest a pyenv 3.11.7: provision.sh would download it with uv."""
+    work, _ = served
+    assert run_cli(["generate", "packer", "-m", "m.json", "-o", "kit", "--vendor"]) == 2
+    err = capsys.readouterr().err
+    assert "uv would download one, which is not vendored yet" in err and "3.11.7" in err
+    assert not (work / "kit").exists()
