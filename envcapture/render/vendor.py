@@ -29,6 +29,7 @@ from pathlib import Path
 
 from envcapture.errors import BadInput, ToolFailed
 from envcapture.manifest.grammar import canonical_name
+from envcapture.manifest.indexes import implied_index
 
 WHEELS = "wheels"
 DEBS = "debs"
@@ -168,14 +169,20 @@ def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say, ba
     folder = staging / WHEELS
     folder.mkdir(parents=True, exist_ok=True)
     pins, direct = _split_lock(plan.lock.requirements)
-    options = plan.lock.option_lines()  # pip takes each exact pin from whichever configured index has it
     say(f"vendoring {len(pins)} wheel(s) for {target.describe()}")
-    failed = _download(pins + tools, folder, target, options)
-    for requirement, pip_says in failed.items():
+    groups = index_groups(pins + tools, plan.lock, manifest)
+    options = groups[0][0]
+    failed: dict[str, tuple[str, list[str]]] = {}
+    for group_options, group in groups:
+        if group_options is not options:
+            say(f"{', '.join(group)}: from {group_options[0].split(' ', 1)[1]} only (the index its label implies)")
+        for requirement, pip_says in _download(group, folder, target, group_options).items():
+            failed[requirement] = (pip_says, group_options)
+    for requirement, (pip_says, group_options) in failed.items():
         why = f"no wheel for {target.describe()} (pip: {pip_says})"
         if requirement in tools:
             raise ToolFailed(f"--vendor: cannot download {requirement} for {target.describe()}: {why}")
-        built = _build_from_sdist(requirement, folder, target, options, plan.created)
+        built = _build_from_sdist(requirement, folder, target, group_options, plan.created)
         if isinstance(built, str):
             done.missing.append((requirement, f"{why}; {built}"))
         else:
@@ -191,6 +198,26 @@ def vendor_wheels(plan, manifest: dict, staging: Path, tools: list[str], say, ba
             done.built.append(name)
     _check_wheels(folder, target, pins, tools, plan, done)
     return done
+
+
+def index_groups(pins: list[str], lock, manifest: dict) -> list[tuple[list[str], list[str]]]:
+    """(pip index options, pins), the configured indexes first: a pin with a local label that implies an index
+    (``torch==2.6.0+cu126``: PyTorch's cu126 index) is downloaded from that index alone, and the other pins
+    from the configured indexes without it (an implied index serves other projects' files too, which are not
+    what the environment installed from the configured ones)."""
+    implied: dict[str, list[str]] = {}
+    rest = []
+    for pin in pins:
+        version = _PIN.match(pin)["version"]
+        index = implied_index(version.partition("+")[2]) if "+" in version else None
+        if index:
+            implied.setdefault(index, []).append(pin)
+        else:
+            rest.append(pin)
+    configured = set((manifest["python"].get("package_indexes") or {}).get("extra_index_urls") or [])
+    options = [f"--index-url {lock.index_url}"] if lock.index_url else []
+    options += [f"--extra-index-url {url}" for url in lock.extra_index_urls if url not in implied or url in configured]
+    return [(options, rest)] + [([f"--index-url {index}"], group) for index, group in sorted(implied.items())]
 
 
 def _split_lock(lines) -> tuple[list[str], list[tuple[str, str]]]:

@@ -375,3 +375,61 @@ def test_vendored_vm_targets_refuse_a_python_that_uv_would_download(served, caps
     err = capsys.readouterr().err
     assert "uv would download one, which is not vendored yet" in err and "3.11.7" in err
     assert not (work / "kit").exists()
+
+
+def _links(folder: Path) -> None:
+    """PEP 503 pages for every project folder below ``folder``."""
+    projects = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    for project in projects:
+        wheels = sorted((folder / project).glob("*.whl"))
+        (folder / project / "index.html").write_text("".join(f'<a href="{w.name}">{w.name}</a>\n' for w in wheels))
+    (folder / "index.html").write_text("".join(f'<a href="{p}/">{p}</a>\n' for p in projects))
+
+
+def _decoy(wheel: Path) -> bytes:
+    """The same file name with other bytes: tells by content which index a vendored wheel came from."""
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("decoy.txt", b"served by the index that should not have been asked\n")
+    return wheel.read_bytes()
+
+
+def test_local_label_wheels_come_from_the_index_their_label_implies_and_only_those(served, monkeypatch, capsys):
+    """torch and torchvision +cu130 (as recorded on an H100 machine, tests/fixtures/manifests/pytorch-pip-gpu.json)
+    and a +cpu torchaudio: each from PyTorch's index for its label alone (here on loopback), never from the
+    configured index that holds a same-named decoy; idna from the configured index, never from PyTorch's, which
+    holds a decoy of it too."""
+    work, url = served
+    pytorch_root = work.parent / "pytorch"
+    recorded = {p["name"]: p for p in json.loads((MANIFESTS / "pytorch-pip-gpu.json").read_text())["python_packages"]}
+    torch, torchvision = recorded["torch"], recorded["torchvision"]
+    assert (torch["version"], torch["local_label"]) == ("2.11.0+cu130", "cu130")
+    torchaudio = {**recorded["torchaudio"], "version": "2.11.0+cpu", "local_label": "cpu"}
+    genuine = {}
+    for package, label in ((torch, "cu130"), (torchvision, "cu130"), (torchaudio, "cpu")):
+        wheel = write_wheel(pytorch_root / label / package["name"], package["name"], package["version"])
+        genuine[wheel.name] = wheel.read_bytes()
+        # The configured index holds the same file name with other bytes.
+        _decoy(write_wheel(work.parent / "simple" / package["name"], package["name"], package["version"]))
+    idna_decoy = _decoy(write_wheel(pytorch_root / "cu130" / "idna", "idna", "3.7"))
+    for folder in (pytorch_root / "cu130", pytorch_root / "cpu", work.parent / "simple"):
+        _links(folder)
+    server, pytorch_url = _serve(pytorch_root)
+    try:
+        from envcapture.manifest import indexes
+
+        monkeypatch.setattr(indexes, "PYTORCH_INDEX", pytorch_url)
+        data = json.loads((work / "m.json").read_text())
+        data["python_packages"] = [data["python_packages"][0], torch, torchvision, torchaudio]  # idna and those
+        (work / "m.json").write_text(json.dumps(data))
+        assert _generate() == 0
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert f"torch==2.11.0+cu130, torchvision==0.26.0+cu130: from {pytorch_url}cu130 only" in err
+    assert f"torchaudio==2.11.0+cpu: from {pytorch_url}cpu only" in err
+    kit = work / "kit" / "wheels"
+    for name, data in genuine.items():
+        assert (kit / name).read_bytes() == data, f"{name} did not come from the index its label implies"
+    assert (kit / "idna-3.7-py3-none-any.whl").read_bytes() != idna_decoy
+    pins = [line for line in (kit / "requirements.txt").read_text().splitlines() if "#" not in line]
+    assert pins == ["idna==3.7", "torch==2.11.0+cu130", "torchaudio==2.11.0+cpu", "torchvision==0.26.0+cu130"]
