@@ -46,6 +46,7 @@ class DataSetInKit:
     total_bytes: int
     links_left_out: list[str] = field(default_factory=list)
     file_name: str | None = None  # a data set that is one file: its name (under data/NAME/ in the kit)
+    dvc_source: str | None = None  # the dvc.lock or .dvc file that tracks it (where a referenced set comes from)
 
     @property
     def image_path(self) -> str:
@@ -122,6 +123,7 @@ def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, 
                              record["file_count"], record["total_bytes"])
         found.sidecars.update(_sidecar(record, manifest_dir))
         if record["total_bytes"] > max_bytes:
+            entry.dvc_source = _dvc_source(manifest, record["path"])
             found.referenced.append(entry)
             continue
         say(f"copying data set {entry.name} ({record['file_count']} files, {_size_text(record['total_bytes'])}), "
@@ -129,6 +131,15 @@ def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, 
         found.files.update(_copy_set(record, manifest_dir, staging, entry, from_kit))
         found.carried.append(entry)
     return found
+
+
+def _dvc_source(manifest: dict, path: str) -> str | None:
+    """The DVC file recording an output at the data set's path (both relative to the project), if any."""
+    wanted = path.rstrip("/")
+    for output in ((manifest.get("data") or {}).get("dvc") or {}).get("outputs") or []:
+        if isinstance(output, dict) and str(output.get("path", "")).rstrip("/") == wanted:
+            return output.get("source")
+    return None
 
 
 def _sidecar(record: dict, manifest_dir: Path) -> dict:

@@ -127,6 +127,9 @@ def test_a_file_changed_after_freeze_stops_the_copy_naming_it_and_leaves_nothing
 
 def test_a_set_over_max_data_is_referenced_with_how_to_check_it(served, capsys):  # noqa: F811
     work, _ = served
+    (work / ".dvc").mkdir()  # a DVC project whose big.bin.dvc tracks the big set: REPRODUCE.md names it
+    (work / "big.bin.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 3000\n"
+                                      "  path: big.bin\n")
     _record_data(work, big=3000)
     assert _generate("--with-data", "--max-data", "2K") == 0
     err = capsys.readouterr().err
@@ -136,6 +139,8 @@ def test_a_set_over_max_data_is_referenced_with_how_to_check_it(served, capsys):
     assert "Referenced, not copied (each is over `--max-data`, 2048 bytes)" in reproduce
     assert "- `big` (recorded at `big.bin`): 1 files, 3000 bytes, blake3 root hash `" in reproduce
     assert "envcapture check --data-only --data big=PATH envcapture.json" in reproduce
+    assert "DVC tracks it (`big.bin.dvc` in the project's repository): `dvc pull big.bin` there fetches it" \
+        in reproduce
     # What REPRODUCE.md says works: the copy checks clean against the kit's manifest.
     capsys.readouterr()
     assert run_cli(["check", "--data-only", "--data", f"big={work / 'big.bin'}", str(work / "kit" /
