@@ -402,6 +402,9 @@ def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = 
         rc.write_text(f"[run]\nsource = {tree / PACKAGE}\npatch = subprocess\nparallel = true\n"
                       f"data_file = {work / 'data' / '.coverage'}\n")
         (work / "data").mkdir()
+        # Some tests run the CLI as an unprivileged uid (setpriv): it must read the tree and write its data.
+        for folder, mode in ((tree, 0o755), (work, 0o755), (work / "data", 0o1777)):
+            folder.chmod(mode)
         record = work / "tests.json"
         started = time.perf_counter()
         print(f"coverage map: running the fast suite once in {tree} (one context per test)", flush=True)
@@ -468,18 +471,46 @@ def definition_lines(path: Path) -> set[int]:
     return set(range(1, total + 1)) - inside
 
 
+def source_by_digest(path: str, digest: str) -> str | None:
+    """The text of ``path`` as it was when its SHA-256 was ``digest``, from this repository's history."""
+    commits = subprocess.run(["git", "log", "--all", "--format=%H", "-n", "200", "--", path], cwd=REPO,
+                             capture_output=True, text=True).stdout.split()
+    for commit in commits:
+        blob = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=REPO, capture_output=True).stdout
+        if hashlib.sha256(blob).hexdigest() == digest:
+            return blob.decode("utf-8")
+    return None
+
+
+def same_lines(old: str, new: str) -> dict[int, int]:
+    """New line number -> old line number, for the lines difflib finds unchanged between the two texts."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    return {b + k + 1: a + k + 1 for a, b, size in matcher.get_matching_blocks() for k in range(size)}
+
+
 class Selection:
     """Per mutant, the test ids that execute its lines (from the map), else None: the module's test files.
 
     A line in a function body takes the tests that executed it; a line outside every function body (a
     constant, a decorator, a default) takes every test that executed any line of the module. A map made on
-    another tree is used for a module only if the module's file is the same in both, and then the module's
-    test files that are new or changed since the map are run whole as well."""
+    another tree (``--map newest``) is used where it still holds: a line of the module that is unchanged since
+    (matched with difflib against the module as the map saw it, found in git by its SHA-256) takes the tests
+    the map names, a changed line falls back to the module's test files; the module's test files that are new
+    or changed since the map are run whole as well."""
 
     def __init__(self, themap: dict, tree: Path, path: str, module_files: list[str]):
         self.tree, self.path = tree, path
-        now = hashlib.sha256((tree / path).read_bytes()).hexdigest()
-        self.usable = themap["files"].get(path) == now
+        raw_bytes = (tree / path).read_bytes()
+        text, now = raw_bytes.decode("utf-8"), hashlib.sha256(raw_bytes).hexdigest()
+        then = themap["files"].get(path)
+        if then == now:
+            self.old_line = {n: n for n in range(1, len(text.splitlines()) + 1)}
+        else:
+            old_text = source_by_digest(path, then) if then else None
+            self.old_line = same_lines(old_text, text) if old_text is not None else {}
+        self.usable = bool(self.old_line)
         tests = themap["tests"]
         self.passed = {t for t, info in tests.items() if info["passed"]}
         self.seconds = {t: info["seconds"] for t, info in tests.items()}
@@ -506,9 +537,11 @@ class Selection:
         if not self.usable:
             return None
         lines = range(spec.start_pos[0], spec.end_pos[0] + 1)
+        if any(line not in self.old_line for line in lines):
+            return None  # changed since the map was made
         chosen: set[str] = set()
         for line in lines:
-            chosen |= self.whole_module if line in self.definitions else self.by_line.get(line, set())
+            chosen |= self.whole_module if line in self.definitions else self.by_line.get(self.old_line[line], set())
         if not chosen:
             return None  # no instrumented test runs it: maybe one outside coverage's sight does
         by_file = defaultdict(list)
@@ -864,6 +897,7 @@ def main(argv=None) -> int:
         return 3
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="envcapture-mutation-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    workdir.chmod(0o755)  # tests that run the CLI as an unprivileged uid read the copies
     try:
         # Every copy is made before the first mutant runs: all modules are measured on the same snapshot,
         # even when the working tree changes during a long run.
