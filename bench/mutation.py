@@ -264,7 +264,7 @@ def copy_tree(destination: Path) -> None:
 # contexts, is cached by the content of the tree (bench/ and *.md left out: they change no test's verdict).
 # ---------------------------------------------------------------------------------------------------------------
 
-MAP_VERSION = 1
+MAP_VERSION = 2
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "envcapture" / "mutation"
 RECORD_ENV, SELECT_ENV = "ENVCAPTURE_MUTATION_RECORD", "ENVCAPTURE_MUTATION_SELECT"
 
@@ -392,7 +392,8 @@ def plugin_env(tree: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path, **extra}
 
 
-def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = ("tests",)) -> dict:
+def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = ("tests",),
+                shards: int = 2) -> dict:
     """Run the fast suite once in ``tree`` under coverage, one context per test; the map of line -> tests."""
     import coverage
 
@@ -405,16 +406,33 @@ def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = 
         # Some tests run the CLI as an unprivileged uid (setpriv): it must read the tree and write its data.
         for folder, mode in ((tree, 0o755), (work, 0o755), (work / "data", 0o1777)):
             folder.chmod(mode)
-        record = work / "tests.json"
         started = time.perf_counter()
-        print(f"coverage map: running the fast suite once in {tree} (one context per test)", flush=True)
-        run = subprocess.run([sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q",
-                              "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "mutation", *FAST, *targets],
-                             cwd=tree, env=plugin_env(tree, **{RECORD_ENV: str(record)}), capture_output=True,
-                             text=True)
-        tail = run.stdout.strip().splitlines()[-1:] or run.stderr.strip().splitlines()[-1:]
-        print(f"coverage map: suite done in {time.perf_counter() - started:.0f} s (exit {run.returncode}): "
-              + "".join(tail), flush=True)
+        print(f"coverage map: running the fast suite once in {tree} (one context per test, {shards} shards)",
+              flush=True)
+        # The tree itself first on the path, as ``python -m pytest`` in it has it: under ``coverage run`` the
+        # editable install's finder would otherwise import the package from the checkout, unmeasured.
+        env = plugin_env(tree)
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env["PYTHONPATH"]])
+        if targets == ("tests",):
+            files = sorted((str(p.relative_to(tree)) for p in (tree / "tests").rglob("test_*.py")
+                            if not {"fixtures", "golden"} & set(p.parts)),
+                           key=lambda f: -(tree / f).stat().st_size)
+            parts = [files[n::shards] for n in range(shards)]
+        else:
+            parts = [list(targets)]
+        runs = []
+        for n, part in enumerate(parts):
+            record = work / f"tests-{n}.json"
+            runs.append((record, subprocess.Popen(
+                [sys.executable, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-q", "-p",
+                 "no:cacheprovider", "-p", "no:randomly", "-p", "mutation", *FAST, *part], cwd=tree,
+                env={**env, RECORD_ENV: str(record)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        tests = {}
+        for record, run in runs:
+            tail = run.communicate()[0].strip().splitlines()[-1:]
+            print(f"coverage map: a shard done after {time.perf_counter() - started:.0f} s (exit {run.returncode}): "
+                  + "".join(tail), flush=True)
+            tests.update(json.loads(record.read_text()) if record.exists() else {})
         subprocess.run([sys.executable, "-m", "coverage", "combine", f"--rcfile={rc}", "-q"], cwd=work,
                        capture_output=True, check=True)
         data = coverage.CoverageData(basename=str(work / "data" / ".coverage"))
@@ -429,7 +447,6 @@ def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = 
             by_line = data.contexts_by_lineno(measured)
             lines[rel] = {line: sorted({contexts.setdefault(c, len(contexts)) for c in found if c})
                           for line, found in by_line.items()}
-        tests = json.loads(record.read_text()) if record.exists() else {}
         return {"version": MAP_VERSION, "digest": tree_digest(digests), "files": digests, "tests": tests,
                 "contexts": sorted(contexts, key=contexts.get), "lines": lines,
                 "seconds": round(time.perf_counter() - started)}
@@ -445,7 +462,9 @@ def load_or_collect_map(tree: Path) -> dict:
     CACHE.mkdir(parents=True, exist_ok=True)
     exact = CACHE / f"map-{digest}.json.gz"
     if exact.exists():
-        return json.loads(gzip.decompress(exact.read_bytes()))
+        found = json.loads(gzip.decompress(exact.read_bytes()))
+        if found.get("version") == MAP_VERSION:
+            return found
     found = collect_map(tree, digests)
     partial = exact.with_suffix(".tmp")
     partial.write_bytes(gzip.compress(json.dumps(found).encode()))
@@ -455,7 +474,11 @@ def load_or_collect_map(tree: Path) -> dict:
 
 def newest_cached_map() -> dict | None:
     maps = sorted(CACHE.glob("map-*.json.gz"), key=lambda p: p.stat().st_mtime) if CACHE.is_dir() else []
-    return json.loads(gzip.decompress(maps[-1].read_bytes())) if maps else None
+    for path in reversed(maps):
+        found = json.loads(gzip.decompress(path.read_bytes()))
+        if found.get("version") == MAP_VERSION:
+            return found
+    return None
 
 
 def definition_lines(path: Path) -> set[int]:
@@ -810,7 +833,7 @@ def run_pending(module: Module, tree: Path, path: str, files: list[str], session
                                                   f"the module's {len(files)} test files")
                 else:
                     command, env = selected_command(tree, module, plan)
-                    timeout, how = 60 + 4 * seconds(plan), f"{len(plan)} selected tests"
+                    timeout, how = 30 + 3 * seconds(plan), f"{len(plan)} selected tests"
                 verdict, output, took = run_tests(command, tree, env, timeout)
                 outcome = {"killed": TestOutcome.KILLED, "survived": TestOutcome.SURVIVED}.get(
                     verdict, TestOutcome.INCOMPETENT)
