@@ -83,6 +83,8 @@ def records_of(manifest: dict) -> tuple[list[Record], list[tuple[str, str]]]:
     """The records that name a package file with a digest, and (spec, why) for those that do not."""
     found, missing = [], []
     for package in (manifest.get("conda") or {}).get("packages") or []:
+        if package.get("channel") == "pypi" or str(package.get("build") or "").startswith("pypi"):
+            continue  # pip's, in conda's list: python_packages has it
         spec = f"{package.get('name')}={package.get('version')}={package.get('build')}"
         url, subdir = package.get("url"), package.get("subdir")
         if not url or not (package.get("sha256") or package.get("md5")):
@@ -135,14 +137,16 @@ def _digests_match(path: Path, record: Record) -> bool:
 
 def fetch(record: Record, folders: list[Path], into: Path) -> str | None:
     """The record's package file at ``into``, checked against its recorded digest; the reason when not."""
-    for folder in folders:
+    for folder in folders:  # the copy is what is checked: the cache may change while it is read
         candidate = folder / record.file_name
         try:
-            if candidate.is_file() and _digests_match(candidate, record):
+            if candidate.is_file():
                 shutil.copyfile(candidate, into)
-                return None
+                if _digests_match(into, record):
+                    return None
         except OSError:
-            continue
+            pass
+        into.unlink(missing_ok=True)
     parts = urlsplit(record.url)
     try:
         if parts.scheme == "file":
@@ -258,8 +262,8 @@ def conda_files(plan, manifest: dict, staging: Path, say) -> tuple[dict, list[Re
         raise BadInput("--vendor: the manifest's conda section names no package file with a digest, so there is "
                        "nothing to vendor")
     machine = (manifest.get("os") or {}).get("machine") or ""
-    if not re.fullmatch(r"x86_64|aarch64|ppc64le", machine):
-        raise BadInput(f"--vendor: the conda installer (py-rattler) has no Linux wheel for {machine!r}")
+    if machine != "x86_64":  # linux-64 records only (refuse_unsupported)
+        raise BadInput(f"--vendor: conda environments are vendored for x86_64 so far, not {machine!r}")
     channel = staging / "channel"
     folders = cache_folders(manifest, os.environ, os.path.expanduser("~"))
     say(f"vendoring {len(records)} conda package file(s)")
@@ -389,6 +393,9 @@ def refuse_unsupported(plan) -> None:
     if other:
         raise BadInput(f"--vendor: only the docker target installs from the vendored files so far, not "
                        f"{', '.join(other)}; generate those without --vendor")
+    if not plan.conda_subdirs_ok:
+        raise BadInput("--vendor: the conda records are not all linux-64 or noarch packages (the environment was "
+                       "made for another platform), so a Linux image cannot install them")
     if plan.base.distro is not None and plan.base.distro[0] not in ("debian", "ubuntu"):
         raise BadInput(f"--vendor: the conda installer runs on the base's python3 from apt, and {plan.base.image} "
                        f"is {plan.base.distro[0]}, not Debian or Ubuntu")

@@ -143,3 +143,15 @@ def test_without_py_rattler_conda_vendoring_says_which_extra_in_one_line(frozen,
     plain = subprocess.run([sys.executable, "-c", block, "generate", "docker", "-m", str(tmp_path / "m.json"),
                             "-o", str(tmp_path / "kit")], capture_output=True, text=True, env=cli_env())
     assert plain.returncode == 0, plain.stderr  # only vendoring needs it
+
+
+def test_records_for_another_platform_are_refused_before_any_download(frozen, tmp_path, capsys):
+    from envcapture.cli import main as run_cli
+
+    data = json.loads(json.dumps(frozen[2]))
+    data["conda"]["packages"][1]["subdir"] = "osx-arm64"
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    assert run_cli(["generate", "docker", "-m", str(tmp_path / "m.json"), "-o", str(tmp_path / "kit"),
+                    "--vendor"]) == 2
+    assert "not all linux-64 or noarch packages" in capsys.readouterr().err
+    assert not (tmp_path / "kit").exists()
