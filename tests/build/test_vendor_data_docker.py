@@ -24,6 +24,7 @@ def _add_data_sets(manifest):
     (raw / "sub").mkdir(parents=True)
     (raw / "a.csv").write_text("x,y\n1,2\n")
     (raw / "sub" / "b.bin").write_bytes(bytes(range(256)) * 64)
+    (raw / "latest.csv").symlink_to("a.csv")  # recorded as a link; a kit carries no links
     (work / "big.bin").write_bytes(b"\1" * (2 << 20))
     for path in (raw / "a.csv", raw / "sub" / "b.bin", raw / "sub", raw):  # raw data, protected: read_only
         path.chmod(0o555 if path.is_dir() else 0o444)
@@ -52,6 +53,8 @@ def test_a_kit_with_code_and_data_builds_offline_and_check_image_verifies_the_da
         assert f"data set raw (data/raw, checked at {tag}:/data/raw): unchanged (2 files, 16392 bytes)" \
             in captured.out
         assert "data set big (big.bin): unchanged (1 files" in captured.out
+        assert "note: 1 symbolic link(s) recorded in the set are not in the image (a kit carries no links): " \
+            "latest.csv" in captured.out
         assert f"not in the image {tag} (no /data/big): checked here" in captured.out
         script = ("import os, vproj; print(open('/data/raw/a.csv').read().strip(), vproj.VALUE, "
                   "os.access('/data/raw/a.csv', os.W_OK), os.access('/data/raw', os.W_OK), os.path.exists('/data/big'))")
