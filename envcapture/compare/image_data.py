@@ -187,20 +187,24 @@ def _make_removable(scratch: Path) -> None:
 
 
 class _Chunks:
-    """A file object over the engine's stream of chunks (tarfile's streaming mode reads it once, in order)."""
+    """A file object over the engine's stream of chunks (tarfile's streaming mode reads it once, in order, a
+    record at a time): each read copies only what it returns, never the rest of a chunk."""
 
     def __init__(self, chunks):
         self.chunks = iter(chunks)
-        self.buffer = b""
+        self.chunk = b""
+        self.position = 0
 
     def read(self, size=-1):
-        while size < 0 or len(self.buffer) < size:
-            chunk = next(self.chunks, None)
-            if chunk is None:
-                break
-            self.buffer += chunk
-        if size < 0:
-            out, self.buffer = self.buffer, b""
-        else:
-            out, self.buffer = self.buffer[:size], self.buffer[size:]
-        return out
+        parts = []
+        while size < 0 or size > 0:
+            if self.position >= len(self.chunk):
+                self.chunk, self.position = next(self.chunks, b""), 0
+                if not self.chunk:
+                    break
+            end = len(self.chunk) if size < 0 else min(len(self.chunk), self.position + size)
+            parts.append(self.chunk[self.position:end])
+            if size > 0:
+                size -= end - self.position
+            self.position = end
+        return b"".join(parts)
