@@ -26,6 +26,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from envcapture.render.vendor_conda import settle_rattler
+
 SUBDIR = "linux-64"
 HOST_PYTHON = Path("/usr/bin/python3")
 # Left out of the repackaged standard library: big, and nothing freeze or the tests run needs.
@@ -130,6 +132,7 @@ def make_channel(channel: Path, with_python: bool = True, with_pip: bool = False
                                       pip_files))
     (channel / "noarch").mkdir(exist_ok=True)
     asyncio.run(index_fs(channel))
+    settle_rattler()
     return made
 
 
@@ -143,7 +146,9 @@ def install_prefix(channel: Path, prefix: Path, specs: list[str], cache: Path) -
         await rattler.install(records, prefix, cache_dir=cache, show_progress=False)
         return records
 
-    return asyncio.run(solve_and_install())
+    records = asyncio.run(solve_and_install())
+    settle_rattler()
+    return records
 
 
 def real_env(root: Path, specs=("hello", "python")) -> tuple[Path, Path]:
