@@ -207,7 +207,7 @@ def _listed(files) -> list[str]:
     shown = set()
     for rel in files:
         top = rel.split("/", 1)[0]
-        shown.add(f"{top}/" if top in ("wheels", "debs", "data") else rel)
+        shown.add(f"{top}/" if top in ("wheels", "debs", "data", "conda") else rel)
     return sorted(shown)
 
 

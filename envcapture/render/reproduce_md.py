@@ -6,6 +6,8 @@ from envcapture.render import bases
 from envcapture.render.common import render_template
 from envcapture.render.kit_data import IMAGE_DATA
 
+CONDA = "conda"  # the vendored conda folder of a kit (render/vendor_conda.py)
+
 
 def render(plan, files: list[str]) -> str:
     return render_template("REPRODUCE.md.j2", plan, **context(plan, files))
@@ -15,7 +17,7 @@ def context(plan, files) -> dict:
     return {
         "targets": plan.options.targets,
         "files": [f for f in files if f != "REPRODUCE.md"] + ["REPRODUCE.md"],
-        "decisions": decisions(plan),
+        "decisions": decisions(plan, conda_kit=f"{CONDA}/" in files),
         "inexact": inexact(plan),
         "table_date": bases.TABLE_DATE,
         "gpu_run": "--gpus all " if plan.needs_gpu else "",
@@ -38,9 +40,12 @@ def test_command(plan) -> str:
     return "python -m pytest"
 
 
-def decisions(plan) -> list[str]:
+def decisions(plan, conda_kit: bool = False) -> list[str]:
+    """``conda_kit``: the kit carries a conda environment's packages (render/vendor_conda.py)."""
     found = [f"Base image `{plan.base.image}`: {plan.base.reason}."]
-    if plan.base.kind == "override":
+    if conda_kit:
+        found += conda_kit_decisions(plan)
+    elif plan.base.kind == "override":
         if plan.base.python_setup == "image":
             found.append("The override is an official Python image: its Python is used as it is, so the Python "
                          f"version is the image's, not necessarily the recorded {plan.python_version}.")
@@ -52,15 +57,16 @@ def decisions(plan) -> list[str]:
         found.append(f"Python {plan.python_version} exactly, as a uv-managed build (`uv venv --python`).")
     if plan.base.kind == "distro":
         found.append("The distribution's Python, pinned with apt: " + ", ".join(f"`{p}`" for p in plan.apt_python) + ".")
-    found.append(f"Python packages: {len(plan.lock.requirements)} pinned in `requirements.lock`, installed with "
-                 f"uv {bases.UV_VERSION} (`--no-deps`: exactly the recorded set) into a virtualenv.")
+    if not conda_kit:
+        found.append(f"Python packages: {len(plan.lock.requirements)} pinned in `requirements.lock`, installed "
+                     f"with uv {bases.UV_VERSION} (`--no-deps`: exactly the recorded set) into a virtualenv.")
     if plan.lock.index_url:
         found.append(f"Primary package index replaced: <{plan.lock.index_url}> instead of PyPI (`--index-url` in "
                      "`requirements.lock`): every package without an index of its own is taken from it.")
     if plan.lock.extra_index_urls:
         found.append("Extra package indexes: " + ", ".join(f"<{u}>" for u in plan.lock.extra_index_urls) +
                      " (each pin is exact, so uv may take a package from whichever index has that version).")
-    if plan.is_conda:
+    if plan.is_conda and not conda_kit:
         found.append(f"Conda: {len(plan.conda_explicit)} exact records (URL and md5) in `conda-explicit.txt`, "
                      "installed with micromamba.")
     line = system_packages_line(plan)
@@ -89,6 +95,19 @@ def decisions(plan) -> list[str]:
     if plan.environment:
         found.append("Determinism settings set in the image: " +
                      ", ".join(f"`{k}={v}`" for k, v in plan.environment) + ".")
+    return found
+
+
+def conda_kit_decisions(plan) -> list[str]:
+    from envcapture.render.vendor_conda import PREFIX
+
+    found = [f"Conda: the {len(plan.conda_specs)} recorded packages from the kit's own channel (`{CONDA}/channel/`, "
+             f"each file checked against its recorded digest), installed into `{PREFIX}` offline by py-rattler "
+             f"(`{CONDA}/install.py`, the wheel in `{CONDA}/installer/`), run by the base's `python3` from "
+             "`debs/`: exactly the recorded records, nothing solved, no link scripts."]
+    if plan.lock.requirements:
+        found.append(f"Python packages pip added to the conda environment: {len(plan.lock.requirements)} pinned, "
+                     "installed from `wheels/` by the environment's own pip (`--no-index --no-deps`).")
     return found
 
 

@@ -155,3 +155,16 @@ def test_records_for_another_platform_are_refused_before_any_download(frozen, tm
                     "--vendor"]) == 2
     assert "not all linux-64 or noarch packages" in capsys.readouterr().err
     assert not (tmp_path / "kit").exists()
+
+
+def test_reproduce_md_says_how_a_conda_kit_installs_not_how_a_venv_kit_would(frozen):
+    from envcapture.render import reproduce_md
+
+    plan = make_plan(frozen[2], Options(targets=("docker",), command="envcapture generate docker --vendor",
+                                        manifest_sha256="0" * 64, base_image="debian:12"))
+    text = reproduce_md.render(plan, ["Dockerfile", "conda/", "debs/", "envcapture.json"])
+    assert "Conda: the 3 recorded packages from the kit's own channel (`conda/channel/`" in text
+    assert "py-rattler" in text and "`/opt/conda`" in text
+    assert "into a virtualenv" not in text and "python3-venv" not in text
+    networked = reproduce_md.render(plan, ["Dockerfile", "conda-explicit.txt", "envcapture.json"])
+    assert "into a virtualenv" in networked and "py-rattler" not in networked
