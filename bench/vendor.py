@@ -168,6 +168,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # noqa: BLE001 - any reason the engine or the image is not there
         print(f"bench/vendor.py: needs a Docker engine and {args.base_image} ({exc})", file=sys.stderr)
         return 3
+    load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="envcapture-bench-vendor-"))
     tags = {kind: f"envcapture-bench/vendor:{kind}-{uuid.uuid4().hex[:8]}" for kind in ("online", "offline")}
     try:
@@ -211,7 +212,8 @@ def main(argv=None) -> int:
           f"offline / networked = {offline / online:.2f} (goals: offline < 60 s, ratio <= 0.5)")
     for name, steps in (("networked", online_steps), ("offline", offline_steps)):
         print(f"slowest steps, {name}: " + "; ".join(f"{text} {seconds:.0f} s" for text, seconds in steps))
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average (1 min): {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+          f"on {os.cpu_count()} cores")
     if args.keep:
         print(f"kept: {work}, images {', '.join(tags.values())}")
     else:
