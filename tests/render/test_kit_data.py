@@ -269,3 +269,18 @@ def test_a_set_with_a_sidecar_travels_with_it_and_leaves_with_vendor_remove(serv
     assert _generate("--with-data") == 2
     assert f'its sidecar "{name}"' in capsys.readouterr().err
 
+
+
+def test_the_archive_carries_the_data_and_is_byte_identical_twice(served, capsys):  # noqa: F811
+    import tarfile
+
+    work, _ = served
+    _record_data(work)
+    assert _generate("--with-data", "--archive", "kit.tar.gz") == 0
+    first = (work / "kit.tar.gz").read_bytes()
+    with tarfile.open(work / "kit.tar.gz") as archive:
+        entry = archive.getmember("kit/data/raw/sub/b.bin")
+        assert archive.extractfile(entry).read() == bytes(range(256)) * 40
+        assert not any(m.issym() for m in archive.getmembers())
+    assert _generate("--with-data", "--archive", "kit.tar.gz", "--force") == 0
+    assert (work / "kit.tar.gz").read_bytes() == first
