@@ -336,6 +336,55 @@ def run_rows(manifests: list[dict]) -> list[tuple[str, str]]:
         rows.append((f"Switch {name}", " / ".join(sorted(values))))
     for name, values in sorted(environment.items()):
         rows.append((f"Set by the run: {name}", " / ".join(sorted(values))))
+    rows += used_rows(manifests, runs)
+    rows += output_rows(runs)
+    return rows
+
+
+# At most this many names in one row of used packages; the rest are counted (all are in the run record).
+MAX_NAMES_SHOWN = 40
+
+
+def _names_row(names: list[str], of: int | None = None) -> str:
+    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    if len(names) > MAX_NAMES_SHOWN:
+        shown += f" and {len(names) - MAX_NAMES_SHOWN} more"
+    count = f"{len(names)} of {of} installed" if of is not None else str(len(names))
+    return f"{count}: {shown}" if names else f"{count}"
+
+
+def used_rows(manifests: list[dict], runs: list[dict]) -> list[tuple[str, str]]:
+    """The packages the runs imported or mapped (their union), with the versions the environment holds."""
+    recorded = [r["used"] for r in runs if isinstance(r.get("used"), dict) and r["used"].get("recorded")]
+    if not recorded:
+        return [("Packages used", "not recorded (the command was not a Python program envcapture could watch)")]
+    rows = []
+    python_used = [u["python_packages"] for u in recorded if isinstance(u.get("python_packages"), list)]
+    if python_used:
+        versions = {canonical_name(p["name"]): p["version"] for p in manifests[0]["python_packages"]}
+        names = sorted({canonical_name(n) for used in python_used for n in used})
+        rows.append(("Python packages used", _names_row(
+            [f"{n} {versions[n]}" if n in versions else n for n in names], len(versions))))
+    system_used = [u["system_packages"] for u in recorded if isinstance(u.get("system_packages"), list)]
+    if system_used:
+        installed = (manifests[0].get("system_packages") or {}).get("packages") or []
+        versions = {p["name"]: p.get("version") for p in installed}
+        names = sorted({n for used in system_used for n in used})
+        rows.append(("System packages used", _names_row(
+            [f"{n} {versions[n]}" if versions.get(n) else n for n in names], len(versions) or None)))
+    return rows
+
+
+def output_rows(runs: list[dict]) -> list[tuple[str, str]]:
+    """The --output paths as the last run left them: files, size and fingerprint."""
+    rows = []
+    outputs = {o["name"]: o for r in runs for o in r.get("outputs") or [] if isinstance(o, dict) and o.get("name")}
+    for name, o in sorted(outputs.items()):
+        count = o.get("file_count")
+        files = f"{count} file{'' if count == 1 else 's'}, " if isinstance(count, int) else ""
+        size = human_size(o["total_bytes"]) if isinstance(o.get("total_bytes"), int) else "size not recorded"
+        digest = f", {o['algorithm']}:{o['root_hash']}" if o.get("algorithm") and o.get("root_hash") else ""
+        rows.append((f"Output {name}", f"{files}{size}{digest}"))
     return rows
 
 

@@ -157,6 +157,16 @@ def test_run_record_gives_seeds_runs_time_and_switches():
     assert rows["Switch torch.use_deterministic_algorithms"] == "on"
     assert rows["Switch torch.backends.cudnn.benchmark"] == "off"
     assert rows["Set by the run: CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    assert rows["Packages used"].startswith("not recorded")
+    for run, used in zip(runs, (["torch", "numpy"], ["Torch", "scipy"])):
+        run["run"]["used"] = {"recorded": True, "python_packages": used, "system_packages": ["libgomp1"]}
+    rows = dict(build_report(runs, ["a.json", "b.json"]).run)
+    versions = {p["name"]: p["version"] for p in m["python_packages"]}
+    named = [f"{n} {versions[n]}" if n in versions else n for n in ("numpy", "scipy", "torch")]
+    assert rows["Python packages used"] == f"3 of {len(versions)} installed: {', '.join(named)}"
+    assert rows["System packages used"].endswith(": libgomp1" + (
+        f" {v}" if (v := next((p.get('version') for p in m['system_packages'].get('packages') or []
+                              if p['name'] == 'libgomp1'), None)) else ""))
     without = build_report([m], ["a.json"])
     assert without.run == [] and "no run was recorded" in without.determinism_note
     assert [label for label, _ in without.determinism] == ["PYTHONHASHSEED"]  # not a fresh interpreter's defaults
@@ -314,9 +324,11 @@ def test_report_of_a_real_run_record(tmp_path):
     import sys
 
     script = tmp_path / "train.py"
-    script.write_text("import random\nprint(random.random())\n")
+    script.write_text("import random, packaging.version\nprint(random.random())\n"
+                      "open('result.txt', 'w').write(str(packaging.version.Version('1.0')))\n")
     record = tmp_path / "run.json"
     run = subprocess.run([sys.executable, "-m", "envcapture", "run", "-o", str(record), "--seed", "7",
+                          "--output", "result.txt",
                           "--project", str(tmp_path), "--", sys.executable, str(script)],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -324,5 +336,12 @@ def test_report_of_a_real_run_record(tmp_path):
     assert rows["Command"] == f"{Path(sys.executable).name} {script}" and rows["Seeds"] == "7"
     assert rows["Runs"] == "1 (1 succeeded)" and rows["Time per run"].endswith(" s")
     assert "random" in rows["Seeded"] and rows["Set by the run: PYTHONHASHSEED"] == "7"
+    from importlib.metadata import version
+
+    used = rows["Python packages used"]
+    assert re.fullmatch(r"\d+ of \d+ installed: .*", used), used
+    assert f"packaging {version('packaging')}" in used.split(": ", 1)[1].split(", "), used
+    assert not any(name.startswith("envcapture") for name in used.split(": ", 1)[1].split(", ")), used
+    assert rows["Output result.txt"].startswith("1 file, 3 B, blake3:"), rows
     text = run_report(tmp_path, record)
     assert "### Runs" in text and "no run was recorded" not in text
