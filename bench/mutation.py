@@ -739,7 +739,7 @@ def run_module(module: Module, workdir: Path, args, themap: dict | None = None) 
         subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True, capture_output=True)
         skip_equivalent_and_all_but_a_sample(session, tree, args.max_mutants, args.seed)
     score.total = count_mutants(session)
-    run_pending(module, tree, path, files, session, themap, score)
+    run_pending(module, tree, path, files, session, themap, score, args.no_baseline)
     read_results(session, score)
     score.seconds = time.perf_counter() - started
     return score
@@ -780,7 +780,7 @@ def selected_command(tree: Path, module: Module, selected: list[str], record: Pa
 
 
 def run_pending(module: Module, tree: Path, path: str, files: list[str], session: Path, themap: dict | None,
-                score: Score) -> None:
+                score: Score, no_baseline: bool = False) -> None:
     """Plant each pending mutant in turn and run the tests that execute its lines (per the coverage map),
     or the module's test files where the map names none."""
     from cosmic_ray.mutating import _make_diff, use_mutation
@@ -795,7 +795,7 @@ def run_pending(module: Module, tree: Path, path: str, files: list[str], session
     selection = Selection(themap, tree, path, files) if themap else None
     plans = {item.job_id: selection.select(item.mutations[0]) if selection else None for item in pending}
     union = list(dict.fromkeys(t for plan in plans.values() if plan for t in plan))
-    if union:
+    if union and not no_baseline:
         # Baseline of the selected tests, unmutated: one that fails or skips here could kill nothing fairly.
         record = tree / ".baseline.json"
         command, env = selected_command(tree, module, union, record, stop_first=False)
@@ -867,6 +867,19 @@ def report(score: Score, survivors: bool) -> str:
     return line
 
 
+def markdown_table(scores: list[Score], args) -> str:
+    rows = ["| module | goal | mutants run (of all) | killed | score | survivors |", "|---|---|---|---|---|---|"]
+    for score in scores:
+        tested = score.killed + score.survived
+        ratio = f"{score.ratio:.0%}" if score.ratio is not None else "-"
+        survivors = "; ".join(s.splitlines()[0].split(" ", 1)[0].rpartition("/")[2] + " "
+                              + s.splitlines()[0].split(" ", 1)[1].removeprefix("core/") for s in score.survivors)
+        note = survivors or (score.error.splitlines()[0] if score.error else "")
+        rows.append(f"| {score.module.name} | {score.module.goal:.0%} | {tested}/{score.total} | {score.killed} | "
+                    f"{ratio} | {note} |")
+    return (f"Sample: {args.max_mutants or 'all'} mutants per module, seed {args.seed}.\n\n" + "\n".join(rows) + "\n")
+
+
 def main(argv=None) -> int:
     modules = discover()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -890,6 +903,15 @@ def main(argv=None) -> int:
                         help="without a map of this very tree: collect one (the fast suite once under coverage), or "
                              "use the newest cached map where it still holds (the module unchanged; its changed "
                              "test files run whole)")
+    parser.add_argument("--only", choices=["trust-critical", "others"],
+                        help="only the trust-critical modules (goal 90%%), or only the others")
+    parser.add_argument("--max-fallback-files", type=int, default=0,
+                        help="where the map names no test for a mutant's line, run at most this many of the "
+                             "module's test files (the fast, importing ones first; 0: all)")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="do not run the selected tests unmutated first (the map's own run already "
+                             "left out the tests that failed or skipped)")
+    parser.add_argument("--markdown", type=Path, help="write the table in Markdown too, each survivor named")
     parser.add_argument("--verdicts", type=Path, help="write each mutant's verdict and the tests it ran (JSON)")
     parser.add_argument("--map-only", action="store_true",
                         help="make (or find) the coverage map of the working tree, run no mutant")
@@ -903,10 +925,15 @@ def main(argv=None) -> int:
         return 0
     chosen = [m for m in modules if not args.module or m.name in args.module]
     chosen.sort(key=lambda m: m.goal != TRUST_GOAL)  # the trust-critical modules first (a stable sort)
+    if args.only:
+        chosen = [m for m in chosen if (m.goal == TRUST_GOAL) == (args.only == "trust-critical")]
     if args.direct_only:
         for module in chosen:
             if module.direct and module.name not in EXPLICIT:
                 module.tests = module.tests[:module.direct]
+    if args.max_fallback_files:
+        for module in chosen:
+            module.tests = module.tests[:args.max_fallback_files]
     if args.list:
         for module in chosen:
             files = test_files(REPO, module)
@@ -953,6 +980,8 @@ def main(argv=None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.markdown:
+        args.markdown.write_text(markdown_table(scores, args))
     if args.verdicts:
         args.verdicts.write_text(json.dumps({s.module.name: s.verdicts for s in scores}, indent=1, sort_keys=True))
     measured = [s for s in scores if s.ratio is not None]
