@@ -569,12 +569,12 @@ class Selection:
             return None  # no instrumented test runs it: maybe one outside coverage's sight does
         by_file = defaultdict(list)
         for test in sorted(chosen, key=self.order.get):
-            if test.split("::")[0] not in self.changed_files:
+            if test.split("::")[0] not in self.changed_files and (self.tree / test.split("::")[0]).is_file():
                 by_file[test.split("::")[0]].append(test)
         # The files whose chosen tests are quickest first (a module's tests kept together and in their
         # order, so its fixtures are set up once), then the changed files whole.
         files = sorted(by_file, key=lambda f: sum(self.seconds.get(t, 0.0) for t in by_file[f]))
-        return [test for f in files for test in by_file[f]] + self.changed_files
+        return [test for f in files for test in by_file[f]] + self.changed_files or None
 
     def seconds_of(self, selected: list[str]) -> float:
         return sum(self.seconds.get(t, 0.0) for t in selected if "::" in t)
@@ -764,7 +764,8 @@ def run_tests(command: list[str], tree: Path, env: dict, timeout: float) -> tupl
     took = time.perf_counter() - started
     if proc.returncode == 0:
         return "survived", output, took
-    return ("incompetent" if proc.returncode == 5 else "killed"), output, took
+    # pytest's 3 (internal error), 4 (usage error: a test file not there) and 5 (no test ran) tell nothing
+    return ("incompetent" if proc.returncode in (3, 4, 5) else "killed"), output, took
 
 
 def selected_command(tree: Path, module: Module, selected: list[str], record: Path | None = None,
