@@ -2,7 +2,7 @@
 engine (marked `docker`): the kit builds with `--network none` from the local base image, the image runs the
 environment's own programs and Python from /opt/conda (with six, which pip installed into the environment,
 installed from the kit's wheels/ by the environment's own pip), `check --image` finds no error, and a conda package
-changed by one byte makes the build refuse, naming it."""
+changed by one byte makes the build refuse, naming it (and unvendoring too, until it is restored)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def test_a_vendored_conda_kit_builds_offline_and_checks_clean(real_conda_pip, tm
         assert "channel/linux-64/hello-2.1-h0_1.tar.bz2: FAILED" in refused.value.tail
         with pytest.raises(BadInput, match="hello-2.1-h0_1.tar.bz2: differs from the sha256"):
             verify_kit(kit)  # what `build --vendor` checks before it starts the engine
+        capsys.readouterr()
+        assert run_cli(["vendor", str(kit), "--remove"]) == 2  # unvendoring removes only what vendoring wrote
+        assert "hello-2.1-h0_1.tar.bz2: changed since it was vendored" in capsys.readouterr().err
+        changed[-1] ^= 1
+        package.write_bytes(bytes(changed))
+        assert run_cli(["vendor", str(kit), "--remove"]) == 0
+        assert not (kit / "conda").exists() and not (kit / "debs").exists()
+        assert "conda/" not in (kit / "Dockerfile").read_text()
     finally:
         for name in (tag, tag + "-tampered"):
             try:
