@@ -76,13 +76,32 @@ def need_rattler():
     return rattler
 
 
-def settle_rattler() -> None:
-    """Let py-rattler's worker threads wind down after a call returns: one still running when the interpreter
-    exits crashes it (SIGSEGV or "PyGILState_Release ... finalizing", about one exit in two after an index or
-    a solve with py-rattler 0.28 here; none in 16 with a 0.3 s pause)."""
-    import time
+# py-rattler's indexer, run in a Python of its own that leaves by os._exit: with py-rattler 0.28 a worker thread
+# still winding down when an interpreter finalizes crashes it (SIGSEGV or "PyGILState_Release ... finalizing",
+# about one exit in two after an index here; the pyo3-async-runtimes shutdown problem, PyO3/pyo3-async-runtimes#40).
+# Skipping finalization is the one way out that does not depend on timing.
+_INDEX_SCRIPT = """
+import asyncio, os, sys
+try:
+    from rattler.index import index_fs
+    asyncio.run(index_fs(sys.argv[1], write_zst=False, write_shards=False, force=True))
+except BaseException as exc:
+    sys.stderr.write("%s: %s\\n" % (type(exc).__name__, exc))
+    sys.stderr.flush()
+    os._exit(1)
+os._exit(0)
+"""
 
-    time.sleep(1.0)  # a loaded machine (CI on 2 cores) gets more than the 0.3 s that sufficed here
+
+def run_indexer(channel: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _INDEX_SCRIPT, str(channel)], capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise ToolFailed(f"py-rattler could not index the kit's conda channel: {last}")
 
 
 # ------------------------------------------------------------------ the records and their files
@@ -196,15 +215,10 @@ def _download(url: str, into: Path) -> None:
 def index_channel(channel: Path, subdirs: set[str]) -> dict[str, bytes]:
     """``<subdir>/repodata.json`` of the channel, by py-rattler's indexer, without the indexing time, so the
     same packages give the same bytes."""
-    import asyncio
-
     need_rattler()
-    from rattler.index import index_fs
-
     for subdir in subdirs | {"noarch"}:
         (channel / subdir).mkdir(parents=True, exist_ok=True)
-    asyncio.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
-    settle_rattler()
+    run_indexer(channel)
     found = {}
     for subdir in sorted(subdirs | {"noarch"}):
         data = json.loads((channel / subdir / "repodata.json").read_bytes())

@@ -16,17 +16,16 @@ these are written here with tarfile, byte-stable (mtime 0, sorted). The channel 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
-from envcapture.render.vendor_conda import settle_rattler
 
 SUBDIR = "linux-64"
 HOST_PYTHON = Path("/usr/bin/python3")
@@ -110,8 +109,6 @@ def running_pip_files(python_minor: str) -> tuple[str, dict[str, tuple[bytes, in
 
 def make_channel(channel: Path, with_python: bool = True, with_pip: bool = False) -> list[Path]:
     """The test channel, indexed (repodata.json per subdir) with rattler's indexer."""
-    from rattler.index import index_fs
-
     made = [
         build_package(channel, "noarch", "greeting-data", "1.0", "0", [],
                       {"share/greeting/hello.txt": (b"hello from a conda package\n", 0o644)}),
@@ -131,24 +128,52 @@ def make_channel(channel: Path, with_python: bool = True, with_pip: bool = False
             made.append(build_package(channel, SUBDIR, "pip", pip_version, "0_dist", [f"python {minor}.*"],
                                       pip_files))
     (channel / "noarch").mkdir(exist_ok=True)
-    asyncio.run(index_fs(channel))
-    settle_rattler()
+    in_own_python(_INDEX, str(channel))
     return made
 
 
-def install_prefix(channel: Path, prefix: Path, specs: list[str], cache: Path) -> list:
+def install_prefix(channel: Path, prefix: Path, specs: list[str], cache: Path) -> None:
     """Solve ``specs`` against the channel and install them into ``prefix`` (conda-meta/ written by rattler)."""
-    import rattler
+    in_own_python(_SOLVE_AND_INSTALL, channel.as_uri(), str(prefix), str(cache), SUBDIR, *specs)
 
-    async def solve_and_install():
-        records = await rattler.solve([rattler.Channel(channel.as_uri())], specs, platforms=[SUBDIR, "noarch"],
-                                      virtual_packages=[])
-        await rattler.install(records, prefix, cache_dir=cache, show_progress=False)
-        return records
 
-    records = asyncio.run(solve_and_install())
-    settle_rattler()
-    return records
+# py-rattler's index and solve run in a Python of their own that leaves by os._exit: py-rattler 0.28 crashes an
+# interpreter that finalizes while its worker threads wind down (about one exit in two after an index or a solve
+# here), and that interpreter must not be pytest's. envcapture.render.vendor_conda does the same for its index.
+_INDEX = """
+import asyncio, sys
+from rattler.index import index_fs
+asyncio.run(index_fs(sys.argv[1]))
+"""
+_SOLVE_AND_INSTALL = """
+import asyncio, sys
+import rattler
+channel, prefix, cache, subdir, *specs = sys.argv[1:]
+
+async def solve_and_install():
+    records = await rattler.solve([rattler.Channel(channel)], specs, platforms=[subdir, "noarch"],
+                                  virtual_packages=[])
+    await rattler.install(records, prefix, cache_dir=cache, show_progress=False)
+
+asyncio.run(solve_and_install())
+"""
+_LEAVE = """
+import os, sys, traceback
+try:
+    exec(compile(sys.argv.pop(1), "<rattler>", "exec"))
+except BaseException:
+    traceback.print_exc()
+    sys.stderr.flush()
+    os._exit(1)
+os._exit(0)
+"""
+
+
+def in_own_python(script: str, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-c", _LEAVE, script, *args], capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"py-rattler in its own Python: exit {done.returncode}\n{done.stderr[-3000:]}")
 
 
 def real_env(root: Path, specs=("hello", "python")) -> tuple[Path, Path]:
