@@ -830,18 +830,21 @@ def _walk_vendored(kit: Path, visit, prune: bool = False) -> None:
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     top = os.open(kit, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
+    def descend(parent: int, name: str, rel: str) -> None:
+        fd = os.open(name, flags, dir_fd=parent)
+        try:
+            walk(fd, rel)
+        finally:
+            os.close(fd)
+        if prune:
+            _remove_if_empty(parent, name)
+
     def walk(fd: int, prefix: str) -> None:
         for name in sorted(os.listdir(fd)):
             rel = f"{prefix}/{name}"
             info = os.stat(name, dir_fd=fd, follow_symlinks=False)
             if stat.S_ISDIR(info.st_mode):
-                sub = os.open(name, flags, dir_fd=fd)
-                try:
-                    walk(sub, rel)
-                finally:
-                    os.close(sub)
-                if prune:
-                    _remove_if_empty(fd, name)
+                descend(fd, name, rel)
             else:
                 visit(fd, rel, info)
 
@@ -854,13 +857,7 @@ def _walk_vendored(kit: Path, visit, prune: bool = False) -> None:
             if not stat.S_ISDIR(info.st_mode):
                 raise BadInput(f"{kit / folder}: not a folder (a link?); unvendoring removes only what vendoring "
                                "wrote: move it away first (nothing was changed)")
-            fd = os.open(folder, flags, dir_fd=top)
-            try:
-                walk(fd, folder)
-            finally:
-                os.close(fd)
-            if prune:
-                _remove_if_empty(top, folder)
+            descend(top, folder, folder)
     finally:
         os.close(top)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.runrecords import without_times
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TRAIN = """
@@ -48,14 +50,6 @@ def record(path: Path) -> dict:
     from envcapture.manifest import file as manifest_io
 
     return manifest_io.load(path)  # the record is a valid manifest
-
-
-def without_times(data: dict) -> dict:
-    data = json.loads(json.dumps(data))
-    data.pop("created")
-    for key in ("started", "ended", "duration_seconds"):
-        data["run"].pop(key)
-    return data
 
 
 def test_two_seeded_runs_give_the_same_result_and_the_same_record_but_times(project):

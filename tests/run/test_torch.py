@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.runrecords import without_times
+
 pytestmark = pytest.mark.slow
 
 TRAIN = """
@@ -62,14 +64,6 @@ def runs(tmp_path_factory) -> dict:
         (records / "run.json").rename(records / f"{name}.json")
         done[name] = (run.stdout, json.loads((records / f"{name}.json").read_text()), records / f"{name}.json")
     return done
-
-
-def without_times(data: dict) -> dict:
-    data = json.loads(json.dumps(data))
-    data.pop("created")
-    for key in ("started", "ended", "duration_seconds"):
-        data["run"].pop(key)
-    return data
 
 
 def test_the_same_seed_gives_bit_identical_weights_and_records_apart_from_times(runs):
