@@ -63,6 +63,10 @@ TRUST_GOAL, GOAL = 0.90, 0.80
 TRUST_CRITICAL = {"manifest/validator", "manifest/grammar", "manifest/redact", "manifest/conform", "manifest/file",
                   "manifest/reader", "data/specs", "data/fingerprint", "data/dvc", "data/check", "data/protect",
                   "gather"}
+# Modules whose code runs only against the Docker engine (reading an image, building one): measured with the
+# docker tests too (-m "not slow"), against their whole test files (the coverage map is of the fast suite).
+ENGINE_ONLY = {"compare/image_data", "build/docker", "build/packer"}
+WITH_ENGINE = ["-m", "not slow"]  # pytest's last -m wins over FAST's
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Module:
     pytest_args: list[str] = field(default_factory=list)
     goal: float = GOAL
     direct: int = 0  # how many of the test files import the module itself
+    engine: bool = False  # measured with the docker tests, see ENGINE_ONLY
 
 
 # Hand-ordered lists kept from the first runs (the fast unit files first).
@@ -92,6 +97,10 @@ EXPLICIT = {
     "render/kit": ["tests/render/test_kit.py", "tests/render/test_golden.py", "tests/render/test_hostile.py",
                    "tests/render/test_renderer_checks*.py"],
     "render/lock": ["tests/render/test_lock*.py", "tests/render/test_golden.py", "tests/render/test_renderer_checks*.py"],
+    "compare/image_data": ["tests/compare/test_image_data_hostile.py", "tests/build/test_vendor_data_docker.py"],
+    "build/docker": ["tests/build/test_build_messages.py", "tests/build/test_docker.py",
+                     "tests/build/test_vendor_docker.py"],
+    "build/packer": ["tests/build/test_vm_tools.py", "tests/build/test_vendor_packer.py"],
     "restore": ["tests/restore/test_restore_decisions.py", "tests/restore/test_trust.py",
                 "tests/restore/test_restore_*.py", "tests/restore/test_restore.py"],
 }
@@ -221,8 +230,9 @@ def discover(root: Path = REPO) -> list[Module]:
                         key=sizes.get)
         tests = EXPLICIT.get(short, importers + others)
         args = NO_PROPERTY if any("test_hostile" in t for t in tests) else []
-        found.append(Module(short, rel, tests, args, TRUST_GOAL if short in TRUST_CRITICAL else GOAL,
-                            len(importers)))
+        engine = short in ENGINE_ONLY
+        found.append(Module(short, rel, tests, args + (WITH_ENGINE if engine else []),
+                            TRUST_GOAL if short in TRUST_CRITICAL else GOAL, len(importers), engine))
     return found
 
 
@@ -739,7 +749,7 @@ def run_module(module: Module, workdir: Path, args, themap: dict | None = None) 
         subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=tree, check=True, capture_output=True)
         skip_equivalent_and_all_but_a_sample(session, tree, args.max_mutants, args.seed)
     score.total = count_mutants(session)
-    run_pending(module, tree, path, files, session, themap, score, args.no_baseline)
+    run_pending(module, tree, path, files, session, None if module.engine else themap, score, args.no_baseline)
     read_results(session, score)
     score.seconds = time.perf_counter() - started
     return score
