@@ -28,10 +28,14 @@ SECTIONS = ("python", "python_packages", "conda", "os", "system_packages", "shar
 KEY = "environment"
 _MARK = '\n  "environment": {'
 _NAME = re.compile(r"environment-[0-9a-f]{64}\.json\Z")
-# The order of a manifest's sections (schema.py): the resolved record reads as one written whole.
-ORDER = ("schema_version", "envcapture", "created", "python", "python_packages", "conda", "os", "system_packages",
-         "shared_libraries", "hardware", "filesystem", "code", "determinism", "gpu", "scheduler", "host", "data",
-         "run", "warnings")
+
+
+def order() -> tuple[str, ...]:
+    """The order of a manifest's top-level sections, the schema's own: the resolved record reads as one
+    written whole."""
+    from envcapture.manifest.schema import build_schema
+
+    return tuple(build_schema()["properties"])
 
 
 def file_name(digest: str) -> str:
@@ -111,6 +115,6 @@ def resolve(text: str, where: str, limit: int, dumps) -> str:
     whole = {**{k: v for k, v in record.items() if k != KEY}, **shared["sections"]}
     whole["warnings"] = shared["warnings"] + (record.get("warnings") if isinstance(record.get("warnings"), list)
                                               else [record.get("warnings")])
-    ordered = {key: whole[key] for key in ORDER if key in whole}
+    ordered = {key: whole[key] for key in order() if key in whole}
     ordered.update((key, value) for key, value in whole.items() if key not in ordered)
     return dumps(ordered)
