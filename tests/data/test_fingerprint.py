@@ -224,3 +224,32 @@ def test_excludes_match_names_and_relative_paths(tmp_path):
     root = make_tree(tmp_path / "d", {"keep.csv": "1", "x.tmp": "2", "cache/big": "3", "sub/y.tmp": "4"})
     facts = fingerprint(root, excludes=("*.tmp", "cache"))
     assert [r.path for r in facts.files] == ["keep.csv"]
+
+
+@pytest.mark.parametrize("changes, reads, hashed", [(1, 2, True), (2, 2, False), (5, 2, False)])
+def test_a_file_changed_while_read_is_read_again_once(tmp_path, monkeypatch, changes, reads, hashed):
+    """One more read for a file a writer changed during the first (a log flushed once), and no more: a file
+    that keeps changing costs two reads, not an unbounded loop. Found by bench/mutation.py: ``range(2)`` ->
+    ``range(3)`` in file_record survived (the test above appends on every read, whatever the count)."""
+    from envcapture.data import fingerprint as data
+
+    root = make_tree(tmp_path / "d", {"growing.log": "a" * 100})
+    real_read = data._read_all
+    calls = []
+
+    def read_then_maybe_append(fd, size):
+        content = real_read(fd, size)
+        calls.append(size)
+        if len(calls) <= changes:
+            with open(root / "growing.log", "ab") as handle:
+                handle.write(b"more")
+        return content
+
+    monkeypatch.setattr(data, "_read_all", read_then_maybe_append)
+    facts = fingerprint(root)
+    assert len(calls) == reads
+    assert (facts.files[0].hash is not None) is hashed
+    if hashed:
+        assert facts.files[0].size == 104 and facts.warnings == []
+    else:
+        assert facts.files[0].error == "changed while being read"

@@ -55,3 +55,12 @@ def test_save_writes_the_layout_envcapture_writes(tmp_path):
     assert nested == ('{\n  "a": {\n    "b": [\n      {\n        "c": 1\n      },\n      {\n        "d": []\n      }\n'
                       '    ]\n  },\n  "e": {},\n  "f": [\n'
                       + ",\n".join(f'    {{"g": {i}, "h": "é"}}' for i in range(9)) + "\n  ]\n}\n")
+
+
+def test_a_list_of_records_turns_compact_past_eight():
+    """Eight records or fewer stay indented (a short list of objects reads better so), nine or more are one
+    compact line each. Found by bench/mutation.py: ``> 8`` -> ``>= 8`` survived (no test wrote exactly eight)."""
+    eight = manifest.dumps({"f": [{"g": i} for i in range(8)]})
+    assert eight == '{\n  "f": [\n' + ",\n".join(f'    {{\n      "g": {i}\n    }}' for i in range(8)) + "\n  ]\n}\n"
+    nine = manifest.dumps({"f": [{"g": i} for i in range(9)]})
+    assert nine == '{\n  "f": [\n' + ",\n".join(f'    {{"g": {i}}}' for i in range(9)) + "\n  ]\n}\n"
