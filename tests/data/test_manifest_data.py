@@ -143,3 +143,40 @@ def test_manifests_written_by_0_1_0_still_validate_and_generate(tmp_path, path):
     assert (tmp_path / "kit" / "Dockerfile").is_file()
     proc = envcapture("diff", path, path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_sidecar_is_read_up_to_its_inflation_bound_and_refused_past_it(tmp_path, cache_home, monkeypatch):
+    """A real sidecar of hundreds of records (over 16 KiB compressed: hashes do not compress) reads back whole;
+    a sidecar that inflates past 64 times its size plus 1 MiB is refused as damaged before it is parsed.
+    Found by bench/mutation.py: the bound's ``+`` -> ``^`` survived (the same number below 16 KiB of sidecar;
+    from 16 to 32 KiB, 2 MiB less)."""
+    import gzip
+    import hashlib
+    import os
+
+    from envcapture.data import specs as datasets
+
+    monkeypatch.setattr(datasets, "INLINE_LIMIT", 5)
+    root = make_tree(tmp_path / "d", {f"f{i:04d}.bin": os.urandom(8).hex() for i in range(700)})
+    path = tmp_path / "m.json"
+    data = record_manifest(path, [spec(root)], tmp_path)
+    record = data["data"]["sets"][0]
+    sidecar = tmp_path / record["sidecar"]["file"]
+    assert sidecar.stat().st_size > 16 << 10
+    files, why = datasets.recorded_files(record, tmp_path)
+    assert why is None and len(files) == 700
+
+    # Incompressible bytes make the sidecar's compressed size (about 17 KiB: the bound's bit 20 set), zeros
+    # its inflated size: half a MiB under the bound, then half a MiB over it.
+    noise = os.urandom(17 << 10)
+    for margin, refused in ((-(1 << 19), False), (1 << 19, True)):
+        bomb = gzip.compress(noise, mtime=0)
+        for _ in range(6):  # the compressed size moves a little with the zeros: settle it
+            inflated = 64 * len(bomb) + (1 << 20) + margin
+            bomb = gzip.compress(noise + b"\0" * (inflated - len(noise)), mtime=0)
+        assert (inflated > 64 * len(bomb) + (1 << 20)) is refused and 16 << 10 <= len(bomb) < 32 << 10
+        sidecar.write_bytes(bomb)
+        forged = {**record, "sidecar": {**record["sidecar"], "sha256": hashlib.sha256(bomb).hexdigest()}}
+        files, why = datasets.recorded_files(forged, tmp_path)
+        assert files is None
+        assert ("inflates to more than" in why) is refused, why
