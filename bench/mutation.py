@@ -396,10 +396,17 @@ if _pytest is not None:
             config.pluginmanager.register(_Selector(os.environ[SELECT_ENV]), "envcapture-mutation-selector")
 
 
+def tree_env(tree: Path, *first: Path) -> dict[str, str]:
+    """The environment of a test run in ``tree``: the tree first on PYTHONPATH, so that the CLI a test starts
+    (``python -m envcapture`` from a temporary folder) runs the mutant, not the checkout the editable install
+    points at (tests that clear PYTHONPATH put their own repository root back, tests/helpers/clirun.py)."""
+    path = os.pathsep.join(p for p in (*map(str, first), str(tree), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path}
+
+
 def plugin_env(tree: Path, **extra: str) -> dict[str, str]:
     """The environment of a test run that loads this file as a plugin (``-p mutation``)."""
-    path = os.pathsep.join(p for p in (str(tree / "bench"), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": path, **extra}
+    return {**tree_env(tree, tree / "bench"), **extra}
 
 
 def collect_map(tree: Path, digests: dict[str, str], targets: tuple[str, ...] = ("tests",),
@@ -822,7 +829,7 @@ def run_pending(module: Module, tree: Path, path: str, files: list[str], session
         score.error = "no test file to fall back to (the map names no test for some lines)"
     elif any(plan is None for plan in plans.values()):
         command = test_command(files, module)
-        verdict, output, took = run_tests(command, tree, {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, 7200)
+        verdict, output, took = run_tests(command, tree, tree_env(tree), 7200)
         if verdict != "survived":
             score.error = "the tests fail without any mutation:\n" + output[-1500:]
         else:
@@ -840,7 +847,7 @@ def run_pending(module: Module, tree: Path, path: str, files: list[str], session
             else:
                 if plan is None:
                     command, env, timeout, how = (test_command(files, module),
-                                                  {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, file_timeout,
+                                                  tree_env(tree), file_timeout,
                                                   f"the module's {len(files)} test files")
                 else:
                     command, env = selected_command(tree, module, plan)

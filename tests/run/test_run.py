@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.runrecords import without_times
+from tests.helpers.runrecords import CLI, without_times
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +35,7 @@ def envcapture(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
     env["XDG_CACHE_HOME"] = str(cwd.parent / f"{cwd.name}-cache")  # the environment cache of this test only
     env.update(kwargs.pop("env", {}))
-    return subprocess.run([sys.executable, "-m", "envcapture", "run", *args], cwd=cwd, env=env,
+    return subprocess.run([*CLI, "run", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300, **kwargs)
 
 
@@ -154,7 +154,7 @@ def test_ctrl_c_reaches_the_child_and_the_record_is_still_written(project):
     script = ("import sys, time\ntry:\n    print('ready', flush=True)\n    time.sleep(60)\n"
               "except KeyboardInterrupt:\n    print('child saw ctrl-c', flush=True)\n    raise\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    process = subprocess.Popen([sys.executable, "-m", "envcapture", "run", "--", sys.executable, "-c", script],
+    process = subprocess.Popen([*CLI, "run", "--", sys.executable, "-c", script],
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     assert process.stdout.readline() == "ready\n"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.runrecords import CLI
+
 from envcapture.errors import BadInput
 from envcapture.manifest import file as manifest_io
 
@@ -18,7 +20,7 @@ from envcapture.manifest import file as manifest_io
 def envcapture(args: list[str], cwd: Path, command: str = "run") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
     env["XDG_CACHE_HOME"] = str(cwd.parent / f"{cwd.name}-cache")
-    return subprocess.run([sys.executable, "-m", "envcapture", command, *args], cwd=cwd, env=env,
+    return subprocess.run([*CLI, command, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

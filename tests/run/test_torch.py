@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.runrecords import without_times
+from tests.helpers.runrecords import CLI, without_times
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def torch_importable() -> bool:
 def envcapture(args: list[str], cwd: Path, command: str = "run") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
     env["XDG_CACHE_HOME"] = str(cwd.parent / f"{cwd.name}-cache")
-    return subprocess.run([sys.executable, "-m", "envcapture", command, *args], cwd=cwd, env=env,
+    return subprocess.run([*CLI, command, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 
 
