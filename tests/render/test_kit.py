@@ -99,6 +99,29 @@ def test_ca_bundle_without_certificate_is_refused(tmp_path, capsys):
     assert "no PEM certificate" in capsys.readouterr().err and not out.exists()
 
 
+@pytest.mark.parametrize("extra, accepted", [(0, True), (1, False)])
+def test_ca_bundle_of_16_mib_is_read_and_one_byte_more_refused(tmp_path, capsys, extra, accepted):
+    """The bound of --ca-bundle, at the limit and one byte past it: a real certificate padded with PEM comment
+    lines (text outside BEGIN/END markers, which update-ca-certificates ignores)."""
+    limit = 16 << 20
+    cert = EXTRA_CA.read_bytes()
+    pad = limit + extra - len(cert)
+    bundle = tmp_path / "big-ca.pem"
+    bundle.write_bytes(cert + b"#" * (pad - 1) + b"\n")
+    assert bundle.stat().st_size == limit + extra
+    out = tmp_path / "kit"
+    code = run_cli(["generate", "docker", "-m", str(MANIFESTS / "plain-venv.json"), "-o", str(out),
+                    "--ca-bundle", str(bundle)])
+    if accepted:
+        assert code == 0
+        assert (out / "ca-bundle.crt").read_bytes() == bundle.read_bytes()
+    else:
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "--ca-bundle" in err and f"the limit is {limit} bytes" in err
+        assert not out.exists()
+
+
 def test_ca_bundle_is_copied_verbatim(tmp_path):
     kit = generate_case("override-debian", tmp_path)
     assert (kit / "ca-bundle.crt").read_bytes() == EXTRA_CA.read_bytes()
