@@ -582,3 +582,35 @@ def test_enum_and_const_compare_types_as_jsonschema_does_for_booleans(reference)
         assert list(jsonschema.Draft202012Validator(schema).iter_errors({field: value}))
     for value in (0, 1, "a", None):
         assert check({"e": value}) == []
+
+
+def test_a_key_with_a_bad_name_does_not_hide_the_problems_of_the_keys_after_it(reference):
+    """Every problem of an object is reported, as jsonschema reports them: a key that breaks the name rule is
+    one problem, and the keys after it are still checked. Found by bench/mutation.py: ``continue`` -> ``break``
+    after a bad key name survived (no mutation here put a second problem after a bad name)."""
+    _, jsonschema = reference
+    schema = {"type": "object", "propertyNames": {"pattern": "^[a-z]+$"},
+              "additionalProperties": {"type": "integer"}}
+    check = validator.compile_schema(schema, {})
+    value = {"BAD": 1, "ok": "not a number", "fine": 2}
+    ours = sorted((p.path, p.kind) for p in check(value))
+    theirs = sorted((tuple(e.absolute_path), e.validator) for e in jsonschema.Draft202012Validator(schema).iter_errors(value))
+    assert ours == [((), "pattern"), (("ok",), "type")]
+    assert [kind for _, kind in ours] == [kind for _, kind in theirs]
+    data = full_manifest()
+    data["python"]["markers"] = {"Not A Marker": "x", "python_version": ["not", "text"]}
+    assert {p.path for p in manifest.find_problems(data)} == {("python", "markers"), ("python", "markers", "python_version")}
+
+
+@pytest.mark.parametrize("shape", ["empty objects", "empty lists", "objects of objects", "short texts"])
+def test_the_size_count_is_never_below_the_compact_json(shape):
+    """x-max-json-bytes is counted about, walking the value; for containers, short keys and plain texts the
+    count is never below the compact JSON's size, so nothing larger than the bound passes. Found by
+    bench/mutation.py: an object's own bytes ``2 + len`` -> ``2 & len`` survived (a section of a thousand empty
+    objects was counted at half its size)."""
+    value = {"empty objects": {f"k{i}": {} for i in range(1000)},
+             "empty lists": {f"k{i}": [] for i in range(1000)},
+             "objects of objects": {f"k{i}": {"a": {"b": {}}} for i in range(300)},
+             "short texts": [f"t{i}" for i in range(1000)]}[shape]
+    size = len(json.dumps(value, separators=(",", ":")))
+    assert validator.json_size_exceeds(value, size - 1)
