@@ -614,3 +614,17 @@ def test_the_size_count_is_never_below_the_compact_json(shape):
              "short texts": [f"t{i}" for i in range(1000)]}[shape]
     size = len(json.dumps(value, separators=(",", ":")))
     assert validator.json_size_exceeds(value, size - 1)
+
+
+@pytest.mark.parametrize("pattern, text", [("^a b$", "a b"), ("^#[0-9]+!$", "#12!"), ('^say "hi"$', 'say "hi"'),
+                                           ("^[$]$", "$"), ("^a\\$$", "a$")])
+def test_a_pattern_is_read_as_ecma_262_only_where_it_differs_from_python(reference, pattern, text):
+    """Only an unescaped ``$`` outside a class changes (the end of the text, so ``"a\\n"`` never matches
+    ``^a$``); every other character keeps its meaning, as jsonschema reads it. Found by bench/mutation.py:
+    ``char == "$"`` -> ``char <= "$"`` (a space, ``#``, ``!``, ``"`` also taken for the end) survived: the
+    schema's own patterns hold none of them."""
+    _, jsonschema = reference
+    schema = {"type": "string", "pattern": pattern}
+    check = validator.compile_schema(schema, {})
+    assert check(text) == [] and not list(jsonschema.Draft202012Validator(schema).iter_errors(text))
+    assert [p.kind for p in check(text + "\n")] == ["pattern"]
