@@ -51,7 +51,11 @@ def test_not_cuda_wheels(name):
 
 
 @pytest.mark.parametrize("value, text", [(91900, "9.19.0"), (90100, "9.1.0"), (8902, "8.9.2"), (7605, "7.6.5"),
-                                         (None, None), ("91300", "9.13.0"), (True, None)])
+                                         (None, None), ("91300", "9.13.0"), (True, None),
+                                         # cuDNN 9's largest minor (99): its hundreds do not spill into the minor
+                                         (99900, "9.99.0"), (99901, "9.99.1"),
+                                         # what torch reports when cuDNN is absent, or a damaged number
+                                         (0, None), (-1, None), ("0", None)])
 def test_cudnn_runtime_numbers(value, text):
     assert gpu_python.cudnn_text(value) == text
 

@@ -60,3 +60,16 @@ def test_world_constraints_and_repositories(fixtures_dir, tmp_path, section_prob
     assert "hunter2" not in json.dumps(result.data)
     assert len(result.warnings) == 1
     assert section_problems("system_packages", result.data) == []
+
+
+def test_first_field_of_a_stanza_wins(fixtures_dir):
+    """A stanza that repeats P:, V: or A: (a hand-edited or damaged database) keeps the first of each, as the
+    recorded package: the real base image's database with a second V: and A: line after the first ones."""
+    text = (fixtures_dir / "pkgdb" / "alpine3.16-x86_64" / "installed").read_text()
+    first = text.split("\n\n")[0]
+    assert "\nV:3.2.0-r22\nA:x86_64\n" in first
+    damaged = text.replace(first, first.replace("\nV:3.2.0-r22\nA:x86_64\n",
+                                                "\nV:3.2.0-r22\nA:x86_64\nV:9.9.9-r9\nA:armv7\nP:other\n"), 1)
+    packages = apk.parse_installed(damaged)
+    assert packages[0] == ("alpine-baselayout-data", "3.2.0-r22", "x86_64")
+    assert packages[1:] == apk.parse_installed(text)[1:]

@@ -67,6 +67,16 @@ def test_many_cores_without_thread_settings():
     assert determinism.traps(pinned, env, {"cpu_count": 64, "affinity": 64}) == []
 
 
+def test_many_cores_without_an_affinity_mask():
+    """macOS and Windows have no affinity mask (threads() records None): the CPU count decides alone."""
+    ctx = ProbeContext(env={"PYTHONHASHSEED": "0"}, target={})
+    env = {"PYTHONHASHSEED": "0"}
+    found = determinism.traps(ctx, env, {"cpu_count": 64, "affinity": None})
+    assert len(found) == 1 and "machine with 64 usable CPUs" in found[0]
+    assert determinism.traps(ctx, env, {"cpu_count": 7, "affinity": None}) == []
+    assert determinism.traps(ctx, env, {"cpu_count": None, "affinity": None}) == []
+
+
 def test_deep_facts_pass_through(section_problems):
     deep = {"numpy": {"version": "2.1.0", "blas": "openblas64_", "openblas configuration": "Haswell MAX_THREADS=64"},
             "torch": {"deterministic_algorithms": False, "cudnn_benchmark": False}}
