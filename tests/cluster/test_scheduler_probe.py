@@ -66,3 +66,28 @@ def test_old_manifests_without_the_section_stay_valid(tmp_path):
     assert data["scheduler"] is None and manifest.problems(data) == []
     del data["scheduler"]
     assert manifest.problems(data) == []
+
+
+def test_bounds_of_names_and_numbers(tmp_path):
+    """Names up to 200 characters (the schema's bound) and numbers up to 9 digits are kept; one more is left out
+    with a warning, and what is kept validates."""
+    kept = section({**SLURM_ENV, "SLURM_JOB_PARTITION": "p" * 200, "SLURM_PROCID": "9" * 9})
+    assert (kept.data["partition"], kept.data["rank"]) == ("p" * 200, 999_999_999) and kept.warnings == []
+    data = build_manifest(project=tmp_path, env={**SLURM_ENV, "SLURM_JOB_PARTITION": "p" * 200, "PATH": "/usr/bin"})
+    assert data["scheduler"]["partition"] == "p" * 200 and manifest.problems(data) == []
+    refused = section({**SLURM_ENV, "SLURM_JOB_PARTITION": "p" * 201, "SLURM_PROCID": "1" * 10})
+    assert (refused.data["partition"], refused.data["rank"]) == (None, None)
+    assert [w.message for w in refused.warnings] == ["SLURM_JOB_PARTITION is not a plain name: left out",
+                                                     "SLURM_PROCID is not a plain number: left out"]
+
+
+def test_kubernetes_namespace_file_bound(tmp_path):
+    secrets = tmp_path / "var/run/secrets/kubernetes.io/serviceaccount"
+    secrets.mkdir(parents=True)
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "HOSTNAME": "train-0"}
+    (secrets / "namespace").write_text("n" * 200 + "\n")
+    assert section(env, root=tmp_path).data["namespace"] == "n" * 200
+    (secrets / "namespace").write_text("n" * 201 + "\n")
+    assert section(env, root=tmp_path).data["namespace"] is None
+    (secrets / "namespace").write_text("ml team; id\n")
+    assert section(env, root=tmp_path).data["namespace"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 
@@ -102,6 +103,26 @@ def test_wsl_from_proc_version(tmp_path):
     version = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP\n"
     assert os_info.collect(ProbeContext(root=root_with(tmp_path, {"/proc/version": version}), env={})).data["wsl"]
     assert not os_info.collect(ProbeContext(root=tmp_path / "nothing", env={})).data["wsl"]
+
+
+def test_wsl1_says_microsoft_without_wsl(tmp_path):
+    """WSL 1's /proc/version names Microsoft but not WSL (as quoted from a WSL 1 machine in public code comments);
+    this machine's own /proc/version is an ordinary kernel's."""
+    version = ("Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) "
+               "#488-Microsoft Mon Sep 01 13:43:00 PST 2020\n")
+    assert os_info.collect(ProbeContext(root=root_with(tmp_path, {"/proc/version": version}), env={})).data["wsl"]
+    here = open("/proc/version", encoding="utf-8").read()
+    assert os_info.wsl(ProbeContext()) == ("microsoft" in here.lower() or "wsl" in here.lower())
+
+
+def test_a_recorded_root_gets_no_libc_of_this_process(fixtures_dir, tmp_path, section_problems):
+    """A glibc root filesystem (no musl loader) recorded elsewhere: this process's glibc says nothing of it."""
+    root = root_with(tmp_path, {"/etc/os-release": (fixtures_dir / "os-release" / "debian-12").read_bytes(),
+                                "/lib/x86_64-linux-gnu/libc.so.6": b""})
+    data = os_info.collect(ProbeContext(root=root, env={})).data
+    assert data["libc"] == {"name": None, "version": None}
+    assert section_problems("os", data) == []
+    assert os_info.libc(ProbeContext()).name == ("glibc" if os.confstr("CS_GNU_LIBC_VERSION") else None)
 
 
 def test_musl_from_the_loader_and_the_apk_database(fixtures_dir, tmp_path):

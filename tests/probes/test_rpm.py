@@ -85,6 +85,21 @@ def test_fedora_sysimage_location(rpm_root, tmp_path):
     assert {p["name"] for p in result.data["packages"]} == {name for name, *_ in PACKAGES}
 
 
+def test_an_empty_dpkg_database_beside_rpm_is_not_the_native_one(rpm_root, tmp_path):
+    """dpkg installed on an rpm system leaves an empty status file: the non-empty rpm database wins although dpkg
+    comes first; with rpm's database gone, the empty dpkg one is still the system's (no packages, no warning)."""
+    root = tmp_path / "fedora"
+    shutil.copytree(rpm_root / "var/lib/rpm", root / "usr/lib/sysimage/rpm")
+    (root / "var/lib/dpkg").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_bytes(b"")
+    result = system_packages.collect(ProbeContext(root=root, env={}))
+    assert result.data["manager"] == "rpm"
+    assert {p["name"] for p in result.data["packages"]} == {name for name, *_ in PACKAGES}
+    shutil.rmtree(root / "usr/lib/sysimage/rpm")
+    result = system_packages.collect(ProbeContext(root=root, env={}))
+    assert (result.data["manager"], result.data["packages"], result.warnings) == ("dpkg", [], [])
+
+
 def test_blobs_rpm_cannot_parse_fall_back_to_the_rpm_command(rpm_root, monkeypatch):
     def unreadable(blob):
         raise ValueError("header blob shorter than its index says")
