@@ -53,3 +53,25 @@ def test_no_proc_and_no_sysctl_still_gives_a_valid_section(tmp_path, monkeypatch
     assert section_problems("hardware", result.data) == []
     assert result.data["logical_cores"] == os.cpu_count()
     assert any("CPU model unknown" in w.message for w in result.warnings)
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="needs /proc/cpuinfo (Linux)")
+def test_vendor_from_this_machines_cpuinfo():
+    """The vendor is cpuinfo's vendor_id (x86) as it stands, not a value of an earlier line (processor: 0)."""
+    text = Path("/proc/cpuinfo").read_text()
+    facts = hardware.parse_cpuinfo(text)
+    vendor = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("vendor_id")), None)
+    if vendor is not None:
+        assert facts["vendor"] == vendor
+        assert hardware.collect(ProbeContext()).data["vendor"] == vendor
+
+
+def test_neither_linux_nor_macos_asks_the_platform_not_sysctl(tmp_path, monkeypatch, section_problems):
+    """Windows (no /proc, no sysctl): the CPU model comes from platform.processor(), and no sysctl is tried."""
+    monkeypatch.setattr(hardware.platform, "system", lambda: "Windows")
+    monkeypatch.setattr(hardware.platform, "processor", lambda: "Intel64 Family 6 Model 158 Stepping 10, GenuineIntel")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = hardware.collect(ProbeContext(root=tmp_path, timeout=2))
+    assert result.data["cpu_model"] == "Intel64 Family 6 Model 158 Stepping 10, GenuineIntel"
+    assert not any("CPU model unknown" in w.message for w in result.warnings)
+    assert section_problems("hardware", result.data) == []
