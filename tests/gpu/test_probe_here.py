@@ -3,6 +3,7 @@ no driver), on a recorded root folder, and against an nvidia-smi that hangs."""
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,27 @@ def test_recorded_root_with_toolkit_and_cudnn(tmp_path):
                                  "source": "header", "package": None}]
     assert section["driver"] is None
     assert any("not this machine's" in w.message for w in result.warnings)
+
+
+@no_driver
+def test_recorded_toolkit_without_any_version_evidence_is_a_warning(tmp_path):
+    """A toolkit folder (bin/, include/, nvvm/) with no version.json, version.txt, cuda.h or runnable nvcc:
+    recorded without a version, and said so."""
+    toolkit = tmp_path / "usr/local/cuda-12.8"
+    for folder in ("include", "bin", "nvvm"):
+        (toolkit / folder).mkdir(parents=True)
+    result = gpu.collect(ProbeContext(root=tmp_path, env={"PATH": "/nonexistent"}, home="/home/someone"))
+    assert result.data["toolkits"] == [{"path": "/usr/local/cuda-12.8", "version": None, "nvcc_version": None,
+                                        "source": None}]
+    assert [w.message for w in result.warnings if "gave its version" in w.message] == \
+        ["CUDA toolkit /usr/local/cuda-12.8: no version.json, version.txt, nvcc or include/cuda.h gave its version"]
+    assert result.data["mps"] is None  # a recorded root: this process's platform says nothing about it
+
+
+@no_driver
+def test_apple_gpu_is_false_on_this_linux_machine(tmp_path):
+    result = gpu.collect(ProbeContext(env={"PATH": str(tmp_path)}))
+    assert result.data["mps"] is (sys.platform == "darwin" and platform.machine() == "arm64") is False
 
 
 def _hanging_nvidia_smi(folder: Path) -> Path:
