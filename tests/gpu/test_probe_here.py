@@ -186,3 +186,21 @@ def test_target_distributions_feed_wheels_and_frameworks(tmp_path):
                                  "package": "nvidia-cudnn-cu12"}]
     assert any("nvidia-nccl-cu12" in w.message and "PEP 440" in w.message for w in result.warnings)
     assert any("no NVIDIA driver found" in w.message for w in result.warnings)
+
+
+@no_driver
+def test_recorded_root_with_rocm(tmp_path):
+    """/opt/rocm -> rocm-7.2.4 with .info/version as ROCm installs it ('7.2.4'): an AMD section, said in the
+    verdict with its real folder; a ROCm whose folder the grammar refuses is at 'an unknown path'."""
+    from envcapture.probes.gpu_verdict import verdict
+
+    (tmp_path / "opt/rocm-7.2.4/.info").mkdir(parents=True)
+    (tmp_path / "opt/rocm-7.2.4/.info/version").write_text("7.2.4\n")
+    (tmp_path / "opt/rocm").symlink_to("rocm-7.2.4")
+    result = gpu.collect(ProbeContext(root=tmp_path, env={"PATH": "/nonexistent"}, home="/home/someone"))
+    section = result.data
+    assert gpu_schema_problems(section) == []
+    assert (section["vendor"], section["rocm"]) == ("amd", {"version": "7.2.4", "path": "/opt/rocm-7.2.4"})
+    assert "AMD ROCm 7.2.4 found at /opt/rocm-7.2.4." in section["verdict"]
+    assert "AMD ROCm 7.2.4 found at an unknown path." in verdict({**section, "rocm": {"version": "7.2.4",
+                                                                                       "path": None}})
