@@ -291,3 +291,50 @@ def test_this_machine_exact_dependencies_are_the_equals_relations(this_machine):
             if "(= " in relation and "|" not in relation and name in listed and name != package["name"]:
                 assert name in package["depends_exact"], (package["name"], relation)
     assert found
+
+
+# Relations spelled with the blanks Debian policy allows (``( = V)`` in Pre-Depends, ``( >= V)``), and a package
+# without an Architecture field: dpkg-query reads both (a warning for the missing field, no refusal).
+SPACED_STATUS = ("Package: envcapture-lib\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n"
+                 "Maintainer: M <m@example.org>\nVersion: 1.0-1\nDescription: x\n\n"
+                 "Package: envcapture-app\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\n"
+                 "Maintainer: M <m@example.org>\nVersion: 2.0\n"
+                 "Pre-Depends: envcapture-lib ( = 1.0-1)\nDepends: envcapture-lib ( >= 1)\nDescription: y\n\n"
+                 "Package: envcapture-old\nStatus: install ok installed\nPriority: optional\n"
+                 "Maintainer: M <m@example.org>\nVersion: 0.1\nDescription: z\n")
+
+
+def dpkg_query_of(admindir) -> dict[str, tuple[str, str]]:
+    if not shutil.which("dpkg-query"):
+        pytest.skip("needs dpkg-query")
+    out = subprocess.run(["dpkg-query", f"--admindir={admindir}", "-W", "-f",
+                          "${Package}\t${Architecture}\t${Pre-Depends}\t${Depends}\n"], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split("\t")[0]: tuple(line.split("\t")[1:]) for line in out.splitlines()}
+
+
+def test_exact_relations_written_with_blanks_are_exact(tmp_path):
+    root = root_with(tmp_path, {"/var/lib/dpkg/status": SPACED_STATUS})
+    (root / "var/lib/dpkg/info").mkdir()
+    told = dpkg_query_of(root / "var/lib/dpkg")
+    assert told["envcapture-app"] == ("amd64", "envcapture-lib (= 1.0-1)", "envcapture-lib (>= 1)")
+    marks = dpkg.parse_base_marks(SPACED_STATUS.encode())
+    assert marks["envcapture-app"]["depends_exact"] == ["envcapture-lib"]
+    assert marks["envcapture-app"]["depends"] == ["envcapture-lib"]
+    assert marks["envcapture-lib"]["depends_exact"] == []
+
+
+def test_a_package_without_an_architecture_field(tmp_path, section_problems):
+    root = root_with(tmp_path, {"/var/lib/dpkg/status": SPACED_STATUS,
+                                "/var/lib/apt/extended_states": "Package: envcapture-lib\nArchitecture: amd64\n"
+                                                                "Auto-Installed: 1\n"})
+    (root / "var/lib/dpkg/info").mkdir()
+    told = dpkg_query_of(root / "var/lib/dpkg")
+    result = dpkg.collect(ProbeContext(root=root, env={}))
+    packages = {p["name"]: p for p in result.data["packages"]}
+    assert {name: (p["architecture"] or "") for name, p in packages.items()} == \
+        {name: arch for name, (arch, *_) in told.items()}
+    assert {key: packages["envcapture-old"][key] for key in ("version", "architecture", "manual")} == \
+        {"version": "0.1", "architecture": None, "manual": True}
+    assert (packages["envcapture-lib"]["manual"], packages["envcapture-app"]["manual"]) == (False, True)
+    assert section_problems("system_packages", result.data) == []

@@ -127,3 +127,38 @@ def test_corrupt_database_without_rpm_binary_is_a_warning(tmp_path, monkeypatch,
 def test_header_parser_rejects_a_truncated_blob():
     with pytest.raises(ValueError):
         rpm.header_fields(b"\x00\x00\x00\x05\x00\x00\x10\x00" + b"\x00" * 20)
+
+
+def test_a_refused_package_leaves_the_others_in(tmp_path_factory, tool):
+    """A real rpm whose version has a caret (rpm 4.15+ snapshot versions, ``1.0^20240101git1``), which the
+    version grammar refuses, installed before two ordinary ones: it alone is left out, with one warning."""
+    tool("rpm")
+    tool("rpmbuild")
+    base = tmp_path_factory.mktemp("rpm-caret")
+    root, dbpath = base / "root", base / "root" / "var" / "lib" / "rpm"
+    dbpath.mkdir(parents=True)
+    subprocess.run(["rpm", "--initdb", "--dbpath", str(dbpath)], check=True, capture_output=True, timeout=60)
+    for package in [("envcapture-caret", "1.0^20240101git1", "1", None, "noarch"), *PACKAGES]:
+        built = build_rpm(base / "build", *package)
+        subprocess.run(["rpm", "-i", "--dbpath", str(dbpath), "--nodeps", "--justdb", str(built)], check=True,
+                       capture_output=True, timeout=60)
+    assert ("envcapture-caret", "1.0^20240101git1-1", "noarch") in rpm_query(dbpath)
+    result = rpm.collect(ProbeContext(root=root, env={}))
+    assert {p["name"] for p in result.data["packages"]} == {name for name, *_ in PACKAGES}
+    assert [w.message for w in result.warnings] == \
+        ['1 rpm package(s) with an unusual name or version left out: "envcapture-caret"']
+
+
+def test_the_reason_given_is_the_last_attempts(tmp_path):
+    """An rpmdb.sqlite without a Packages table whose -wal is a folder: the read-only open fails on the -wal
+    ('unable to open database file'), the immutable one, which ignores it, on the missing table; the reason
+    given is the last attempt's, the one about the database itself."""
+    import sqlite3
+
+    db = tmp_path / "rpmdb.sqlite"
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE Other (x)")
+    connection.close()
+    (tmp_path / "rpmdb.sqlite-wal").mkdir()
+    with pytest.raises(ValueError, match=r"^sqlite: no such table: Packages$"):
+        rpm.read_sqlite(db)
