@@ -7,7 +7,7 @@ import pytest
 from envcapture.probes import gpu_cuda
 from envcapture.probes.gpu_nvidia_smi import ParseError
 
-from gpu_fixtures import fixture_text
+from gpu_fixtures import FIXTURES, fixture_text
 
 
 @pytest.mark.parametrize("name, release, full", [
@@ -81,3 +81,41 @@ LOCAL_CUDA_H = Path("/usr/local/cuda/include/cuda.h")
 def test_cuda_h_version_here():
     text = LOCAL_CUDA_H.read_text(encoding="utf-8", errors="replace")
     assert gpu_cuda.parse_cuda_h_version(text) == "13.0"
+
+
+def test_cudnn_libraries_in_the_h100_library_folder(tmp_path):
+    """Every libcudnn* name the H100's ldconfig listed, plus the versioned file the probe recorded there
+    (libcudnn.so.9.14.0): only libcudnn.so.<version> counts, in name order, as paths in that folder."""
+    import json
+    import re
+
+    names = set(re.findall(r"\b(libcudnn[a-z_]*\.so(?:\.[0-9.]+)?)\s", fixture_text("h100/capture.log")))
+    recorded = [Path(entry["path"]).name for entry in json.loads(fixture_text("h100/probe.json"))["nvml"]["data"]
+                ["cudnn"] if entry["source"] == "library"]
+    assert recorded == ["libcudnn.so.9.14.0"] and "libcudnn_ops.so.9" in names
+    for name in names | set(recorded):
+        (tmp_path / name).write_bytes(b"")
+    assert gpu_cuda.cudnn_libraries_in(tmp_path) == [tmp_path / "libcudnn.so.9", tmp_path / "libcudnn.so.9.14.0"]
+    assert gpu_cuda.cudnn_libraries_in(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize("version, header", [("v9.6.0", "cudnn_version.h"), ("v8.9.1", "cudnn_version.h"),
+                                             ("v7.2.1", "cudnn.h")])
+def test_cudnn_header_of_each_recorded_install(version, header):
+    folder = FIXTURES / "cuda" / "cudnn" / version / "include"
+    assert gpu_cuda.cudnn_headers_in(folder) == [folder / header]
+
+
+def test_a_toolkit_link_resolves_inside_the_root(tmp_path):
+    """/usr/local/cuda -> cuda-12.8 in a recorded root: the real folder, as a path inside that root; this
+    machine's own link the same way."""
+    (tmp_path / "usr/local/cuda-12.8").mkdir(parents=True)
+    (tmp_path / "usr/local/cuda").symlink_to("cuda-12.8")
+
+    def inside(path: str) -> Path:
+        return tmp_path / path.lstrip("/")
+
+    assert gpu_cuda.real_toolkit_root(inside, Path("/usr/local/cuda")) == "/usr/local/cuda-12.8"
+    assert gpu_cuda.real_toolkit_root(inside, Path("/")) == "/"
+    if Path("/usr/local/cuda").is_symlink():
+        assert gpu_cuda.real_toolkit_root(Path, Path("/usr/local/cuda")) == str(Path("/usr/local/cuda").resolve())

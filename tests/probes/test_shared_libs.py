@@ -107,3 +107,23 @@ def test_apk_owners_from_a_recorded_alpine_database(fixtures_dir, tmp_path):
     shutil.copyfile(fixtures_dir / "pkgdb" / "alpine3.16-x86_64" / "installed", root / "lib/apk/db/installed")
     owners = shared_libs.apk_owners(ProbeContext(root=root), {"libz.so.1", "libcrypto.so.1.1", "libnothing.so.9"})
     assert owners == {"libz.so.1": "zlib", "libcrypto.so.1.1": "libcrypto1.1"}
+
+
+def test_an_invalid_pyproject_is_named_with_the_first_100_characters_of_tomllib_s_reason(tmp_path):
+    """A pyproject.toml that declares a long table twice: tomllib's reason names the whole key, longer than the
+    100 characters the warning quotes; the probe reads on without its system-packages."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    table = "[tool.envcapture.system-packages-of-the-gpu-nodes-of-the-cluster-in-the-basement]\n"
+    text = f"{table}a = 1\n{table}b = 2\n"
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(ValueError) as raised:
+        tomllib.loads(text)
+    reason = str(raised.value)
+    assert len(reason) > 100
+    warnings = []
+    assert shared_libs.requested_in_pyproject(ProbeContext(project=tmp_path), warnings) == []
+    assert [w.message for w in warnings] == [f"pyproject.toml is not valid TOML ({reason[:100]}); its "
+                                             "[tool.envcapture] system-packages were not read"]
