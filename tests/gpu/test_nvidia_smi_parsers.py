@@ -171,3 +171,14 @@ def test_pci_bus_id_must_look_like_one(value, expected):
     row = dict.fromkeys(smi.QUERY_FIELDS, "1")
     row.update({"pci.bus_id": value, "compute_cap": "9.0"})
     assert smi.devices_from_query_rows([row])[0]["pci_bus_id"] == expected
+
+
+def test_table_cut_right_after_a_gpu_line():
+    """nvidia-smi stopped (a timeout, a closed pipe) just after the last GPU's first row: the GPUs before it keep
+    their memory, the last one has none; nothing is read past the end."""
+    text = fixture_text("nvidia-smi/table/4x-gh200-120gb_590.48.01.txt")
+    lines = text.split("\n")
+    last_gpu = max(number for number, line in enumerate(lines) if smi._TABLE_GPU.match(line))
+    parsed = smi.parse_smi_table("\n".join(lines[:last_gpu + 1]))
+    assert [(d["index"], d["memory_total_mib"]) for d in parsed["devices"]] == [(0, 97871), (1, 97871), (2, 97871),
+                                                                               (3, None)]
