@@ -71,3 +71,22 @@ def test_a_lying_interpreter_is_one_line_and_exit_3(tmp_path, broken):
     assert proc.returncode == 3, proc.stderr
     assert "inspection probe's answer" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_environment_folder_names_its_interpreter(tmp_path):
+    """--python FOLDER and VIRTUAL_ENV: a real venv's bin/python (the link itself, so it keeps naming the venv);
+    a folder with no interpreter is a one-line refusal."""
+    import subprocess
+
+    from envcapture.errors import BadInput
+    from envcapture.probes.interpreter import resolve_python
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    assert resolve_python(str(venv), {}) == venv / "bin" / "python"
+    assert resolve_python(None, {"VIRTUAL_ENV": str(venv)}) == venv / "bin" / "python"
+    (venv / "bin" / "python").unlink()
+    assert resolve_python(str(venv), {}) == venv / "bin" / "python3"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match="no Python interpreter found"):
+        resolve_python(str(tmp_path / "empty"), {})
