@@ -47,7 +47,9 @@ def test_a_secret_in_a_sealed_section_is_still_redacted_and_then_everything_is_v
     assert TOKEN not in json.dumps(sealed) and "REDACTED" in sealed["hardware"]["cpu_model"]
 
 
-def test_a_split_record_is_written_with_its_shared_environment_and_sidecars_beside_it(clean, tmp_path):
+@pytest.mark.parametrize("name", ["run.json", "+seed 7.json"])  # a name sorting before "-" (stdout) is a file too
+def test_a_split_record_is_written_with_its_shared_environment_and_sidecars_beside_it(clean, tmp_path, monkeypatch,
+                                                                                      name):
     """write_manifest's split (envcapture run --share-environment): the data sidecars and the shared environment
     are written next to the record that names them, and the record reads back as the whole sealed manifest."""
     from envcapture.manifest import file as manifest_io
@@ -59,8 +61,9 @@ def test_a_split_record_is_written_with_its_shared_environment_and_sidecars_besi
         content, name, record = shared.split(sealed, environment_warnings)
         return [(name, content)], record
 
-    output = tmp_path / "run.json"
-    written = gate.write_manifest(copy.deepcopy(clean), str(output), sidecars=[("data.files.json.gz", b"records")],
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / name
+    written = gate.write_manifest(copy.deepcopy(clean), name, sidecars=[("data.files.json.gz", b"records")],
                                   split=split)
     [beside] = tmp_path.glob("environment-*.json")
     assert (tmp_path / "data.files.json.gz").read_bytes() == b"records"
