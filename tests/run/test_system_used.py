@@ -89,3 +89,20 @@ def test_generate_only_used_needs_the_system_packages_the_run_mapped(project):
 def test_diff_shows_the_system_packages_each_run_used(project):
     done = envcapture(["plain.json", "magic.json"], project, "diff")
     assert "system packages used" in done.stdout and "libmagic1" in done.stdout, done.stdout
+
+
+def test_owners_takes_either_spelling_under_merged_usr_and_only_absolute_paths(tmp_path):
+    """dpkg lists libc6's libc.so.6 under /lib and libmagic1's under /usr/lib; a process maps both under /usr/lib
+    or /lib alike. A relative path or a non-string (a hook record is the program's to spoil) is no mapped object."""
+    from envcapture.run import system_used
+
+    libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    magic = os.path.realpath(ctypes.util.find_library("magic") and "/usr/lib/x86_64-linux-gnu/libmagic.so.1")
+    if not os.path.exists(libc) or not os.path.exists(magic):
+        pytest.skip("needs the amd64 multiarch paths of Debian")
+    as_lib = magic.removeprefix("/usr")  # the /lib spelling of a file dpkg lists under /usr/lib
+    found, manager = system_used.owners([libc, as_lib, "x86_64-linux-gnu/libc.so.6", 5, libc],
+                                        {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, str(tmp_path))
+    assert manager == "dpkg"
+    assert found == {libc: owner_by_dpkg(libc), as_lib: owner_by_dpkg(magic)}
+    assert found[libc] == "libc6" and found[as_lib] == "libmagic1"
