@@ -87,3 +87,25 @@ def test_generate_only_used_writes_a_kit_with_the_used_packages(tmp_path):
     kit_manifest = json.loads((tmp_path / "kit" / "envcapture.json").read_text())
     assert sorted(p["name"] for p in kit_manifest["python_packages"]) == ["numpy", "six"]
     assert "--only-used" in (tmp_path / "kit" / "Dockerfile").read_text()
+
+
+def test_the_system_packages_needed_are_those_owning_what_the_run_mapped_when_both_were_recorded():
+    """A run that recorded its mapped objects replaces shared_libraries by their owners (an owner the environment
+    needs only for its interpreter stays marked so); a manifest without shared_libraries keeps it absent."""
+    data = node_manifest()
+    data["run"] = copy.deepcopy(RUN)
+    data["run"]["used"].update(system_packages=["libc6", "libmagic1"], shared_objects=[
+        {"path": "/usr/lib/x86_64-linux-gnu/libmagic.so.1.0.0", "package": "libmagic1"},
+        {"path": "/usr/lib/x86_64-linux-gnu/libc.so.6", "package": "libc6"},
+        {"path": "~/project/vendored/libz.so.1", "package": None}])
+    data["shared_libraries"] = {"manager": "dpkg", "files_read": 3, "requested": [], "packages": ["libc6", "zlib1g"],
+                                "libraries": [{"name": "libc.so.6", "package": "libc6", "via": "interpreter",
+                                               "users": []},
+                                              {"name": "libz.so.1", "package": "zlib1g", "via": "elf",
+                                               "users": ["numpy"]}]}
+    reduced = only_used(data, "run.json")["shared_libraries"]
+    assert reduced["packages"] == ["libc6", "libmagic1"] and reduced["manager"] == "dpkg"
+    assert [(lib["name"], lib["package"], lib["via"]) for lib in reduced["libraries"]] == [
+        ("libmagic.so.1.0.0", "libmagic1", "run"), ("libc.so.6", "libc6", "interpreter")]
+    data["shared_libraries"] = None  # not collected (an older manifest, or the probe failed)
+    assert only_used(data, "run.json")["shared_libraries"] is None
