@@ -176,7 +176,7 @@ def _startup_environment(name: str) -> str | None:
     as what it is: no effect."""
     try:
         with open("/proc/self/environ", "rb") as handle:
-            block = handle.read(1 << 20)
+            block = handle.read()  # whole: the kernel bounds it (ARG_MAX, 2 MiB here); a cut could hide the variable
     except OSError:
         return os.environ.get(name)
     prefix = name.encode() + b"="

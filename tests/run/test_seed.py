@@ -71,6 +71,15 @@ def test_pythonhashseed_set_at_start_is_recorded_without_a_warning():
     assert "PYTHONHASHSEED" not in done.stderr
 
 
+def test_pythonhashseed_set_at_start_is_found_behind_a_large_environment():
+    """The start-up environment is read whole: 1.1 MiB of other variables before it (the kernel allows 2 MiB of
+    arguments and environment) do not hide it."""
+    big = {f"ENVCAPTURE_TEST_BIG_{i}": "x" * (120 * 1024) for i in range(9)}
+    record, done = record_of("from envcapture import seed_everything\nrecord = seed_everything(5)",
+                             {**big, "PYTHONHASHSEED": "5"})
+    assert record["not_set"] == [] and record["environment"] == {"PYTHONHASHSEED": "5"}
+
+
 @pytest.mark.parametrize("seed", ["-1", "2**32", "True", "1.5", "'1'"])
 def test_a_seed_numpy_would_refuse_is_refused_at_once(seed):
     done = python(f"from envcapture import seed_everything\nseed_everything({seed})")
