@@ -103,6 +103,15 @@ EXPLICIT = {
     "build/packer": ["tests/build/test_vm_tools.py", "tests/build/test_vendor_packer.py"],
     "restore": ["tests/restore/test_restore_decisions.py", "tests/restore/test_trust.py",
                 "tests/restore/test_restore_*.py", "tests/restore/test_restore.py"],
+    # envcapture run: its code runs in the CLI the tests start (and the hook in the program it runs), so no test
+    # file imports it; the files that run it come first.
+    "run/command": ["tests/run/test_run.py", "tests/run/test_shared_environment.py", "tests/run/test_sealed_gate.py",
+                    "tests/run/test_system_used.py"],
+    "run/hook/_envcapture_hook": ["tests/run/test_run.py", "tests/run/test_system_used.py"],
+    "run/hook/sitecustomize": ["tests/run/test_run.py"],
+    "run/record": ["tests/run/test_record.py", "tests/run/test_run.py"],
+    "seed": ["tests/run/test_seed.py", "tests/run/test_run.py"],
+    "manifest/shared": ["tests/run/test_shared_environment.py", "tests/run/test_sealed_gate.py"],
 }
 
 
