@@ -363,8 +363,7 @@ def _check_wheels(folder: Path, target: Target, pins, tools, plan, done: Vendore
                 raise ToolFailed(f"--vendor: {path.name} does not install on {target.describe()}")
             done.files[f"{WHEELS}/{path.name}"] = StagedFile(path, _sha256(path), path.stat().st_size)
             continue
-        if name in wanted and str(version) != wanted[name] and \
-                canonical_name(str(version)) != canonical_name(wanted[name]):
+        if name in wanted and not _same_version(version, wanted[name]):
             raise ToolFailed(f"--vendor: {path.name} is not version {wanted[name]} of {name}")
         if not set(wheel_tags) & target.tags:
             raise ToolFailed(f"--vendor: {path.name} does not install on {target.describe()}")
@@ -379,6 +378,17 @@ def _check_wheels(folder: Path, target: Target, pins, tools, plan, done: Vendore
         else:
             done.pins.append(f"{name}=={version}")
     done.pins.sort()
+
+
+def _same_version(found, pinned: str) -> bool:
+    """PEP 440 equality, as pip's ``==`` matched the wheel: ``1.0-beta`` is ``1.0b0``; a local label counts
+    (``3.7+local1`` is another build than ``3.7``)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return found == Version(pinned)
+    except InvalidVersion:
+        return str(found) == pinned
 
 
 def _recorded_hashes(lines) -> dict[str, str]:
