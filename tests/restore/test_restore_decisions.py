@@ -333,6 +333,19 @@ def test_each_step_line_gives_the_time_it_took(monkeypatch, capsys):
     assert steps.progress.tasks[0].finished and steps.progress.tasks[0].description == "created the virtualenv"
 
 
+def test_a_step_runs_on_through_the_installers_lines_until_it_is_done(capsys):
+    """Each line the installer prints updates the step's description; the step stays running (on a terminal: the
+    spinner turns and the clock counts) until done, not finished at the first line."""
+    with restore.Steps() as steps:
+        task = steps.start("installing 3 packages")
+        for line in ("Resolved 3 packages in 5ms", "Prepared 3 packages in 1ms", "Installed 3 packages in 2ms"):
+            steps.update(task, f"installing 3 packages: {line}")
+            assert not steps.progress.tasks[0].finished, line
+        steps.done(task, "installed 3 packages with uv")
+    assert steps.progress.tasks[0].finished
+    assert capsys.readouterr().err.startswith("envcapture: installed 3 packages with uv (")
+
+
 # What uv 0.13.9 and pip 23.2.1 printed here for each failure (tinypkg from a local index; port 9 closed).
 UV_UNREACHABLE = """Using Python 3.11.7 environment at: v6
 error: Failed to fetch: http://127.0.0.1:9/simple/tinypkg/
