@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -168,3 +169,37 @@ def test_reproduce_md_says_how_a_conda_kit_installs_not_how_a_venv_kit_would(fro
     assert "into a virtualenv" not in text and "python3-venv" not in text
     networked = reproduce_md.render(plan, ["Dockerfile", "conda-explicit.txt", "envcapture.json"])
     assert "into a virtualenv" in networked and "py-rattler" not in networked
+
+
+def test_the_installer_that_cannot_be_downloaded_is_named_with_pips_last_line(tmp_path, monkeypatch):
+    """pip's reason is its last line (`No matching distribution found for ...`), not the first of several."""
+    pytest.importorskip("rattler")
+    from importlib.metadata import version
+
+    from envcapture.errors import ToolFailed
+
+    for key in [k for k in os.environ if k.startswith("PIP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple/")  # port 9 (discard): nothing answers
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    pinned = f"py-rattler=={version('py-rattler')}"
+    with pytest.raises(ToolFailed) as failed:
+        vendor_conda.installer_wheel("x86_64", tmp_path / "staging")
+    assert str(failed.value) == (f"--vendor: cannot download the installer {pinned} for Linux x86_64: "
+                                 f"ERROR: No matching distribution found for {pinned}")
+
+
+# File names as `apt-get install --download-only` saved them into this machine's /var/cache/apt/archives (an
+# epoch's colon written %3a).
+SAVED_DEBS = ["alsa-utils_1.2.8-1_amd64.deb", "automake_1%3a1.16.5-1.3_all.deb", "autoconf_2.71-3_all.deb",
+              "b3sum_1.2.0-1+b4_amd64.deb"]
+
+
+def test_a_bootstrap_package_is_pinned_to_the_version_of_the_deb_in_the_kit():
+    assert vendor_conda._pinned("automake", SAVED_DEBS) == "automake=1:1.16.5-1.3"
+    assert vendor_conda._pinned("b3sum", SAVED_DEBS) == "b3sum=1.2.0-1+b4"
+    assert vendor_conda._pinned("auto", SAVED_DEBS) == "auto"  # a prefix of a name is not the package
+    assert vendor_conda._pinned("python3", SAVED_DEBS) == "python3"  # not in the kit: left as it was
+    assert vendor_conda._pinned("autoconf=2.71-3", SAVED_DEBS) == "autoconf=2.71-3"
