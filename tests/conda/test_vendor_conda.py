@@ -203,3 +203,19 @@ def test_a_bootstrap_package_is_pinned_to_the_version_of_the_deb_in_the_kit():
     assert vendor_conda._pinned("auto", SAVED_DEBS) == "auto"  # a prefix of a name is not the package
     assert vendor_conda._pinned("python3", SAVED_DEBS) == "python3"  # not in the kit: left as it was
     assert vendor_conda._pinned("autoconf=2.71-3", SAVED_DEBS) == "autoconf=2.71-3"
+
+
+def test_without_a_docker_engine_the_conda_kit_stops_in_one_line_after_the_channel(frozen, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """The .debs the installer's Python needs are downloaded in a container: with no engine (DOCKER_HOST names a
+    socket nothing listens on) the command says so in one line, exit 3, and writes no kit."""
+    from envcapture.cli import main as run_cli
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    (tmp_path / "m.json").write_text(json.dumps(frozen[2]))
+    code = run_cli(["generate", "docker", "-m", str(tmp_path / "m.json"), "-o", str(tmp_path / "kit"), "--vendor"])
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("envcapture: vendoring")]
+    assert code == 3, err
+    assert len(err) == 1 and err[0].startswith("envcapture: --vendor: the Debian packages are downloaded in a "
+                                               "container of the base image, and no Docker engine answers"), err
+    assert not (tmp_path / "kit").exists()
