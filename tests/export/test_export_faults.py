@@ -200,3 +200,40 @@ def test_the_gpu_stack_is_a_component_each_driver_toolkit_and_cudnn():
         ("cuda:12.4:/usr/local/cuda-12.4", "cuda-toolkit", "12.4", "cuda"),
         ("cudnn:9.1.0:/usr/include/cudnn_version.h", "cudnn", "9.1.0", "cudnn"),
         ("cudnn:8.9.7:wheel", "cudnn", "8.9.7", "cudnn")]
+
+
+def test_without_a_local_project_the_subject_is_the_environment_with_its_python(documents):
+    """No package was built from a local folder: the document describes the recorded environment, versioned by
+    its Python, and that environment depends on the top-level packages."""
+    doc = json.loads(documents["cyclonedx"])
+    subject = doc["metadata"]["component"]
+    assert (subject["name"], subject["type"], subject["bom-ref"]) == ("python-environment", "platform", "environment")
+    assert subject["version"] == crafted()["python"]["version"]
+    by_ref = {c["bom-ref"]: c["name"] for c in doc["components"]}
+    edges = next(d for d in doc["dependencies"] if d["ref"] == "environment")
+    assert sorted(by_ref[r] for r in edges["dependsOn"]) == ["Alpha"]
+
+
+def test_a_license_recorded_without_its_kind_is_kept_as_a_name(tmp_path):
+    """license_kind is optional in the schema (a manifest of another writer, or edited by hand): the license is
+    still exported, as a named license in CycloneDX and a LicenseRef with its text in SPDX."""
+    data = crafted()
+    data["python_packages"][2].update(license="BSD-3-Clause", license_kind=None)
+    del data["python_packages"][3]["license_kind"]
+    data["python_packages"][3]["license"] = "Public Domain"
+    manifest_io.validate(data)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    out = {}
+    for fmt in ("cyclonedx", "spdx"):
+        target = tmp_path / f"{fmt}.json"
+        assert main(["export", str(path), "--format", fmt, "-o", str(target)]) == 0
+        out[fmt] = target.read_text()
+    assert cyclonedx.validate(out["cyclonedx"]) == [] and spdx.validate(out["spdx"]) == []
+    found = cdx_components(out)
+    assert found["gamma"]["licenses"] == [{"license": {"name": "BSD-3-Clause"}}]
+    assert found["delta"]["licenses"] == [{"license": {"name": "Public Domain"}}]
+    doc, packages = spdx_packages(out)
+    extracted = {e["licenseId"]: e["extractedText"] for e in doc.get("hasExtractedLicensingInfos", [])}
+    assert extracted[packages["gamma"]["licenseDeclared"]] == "BSD-3-Clause"
+    assert extracted[packages["delta"]["licenseDeclared"]] == "Public Domain"
