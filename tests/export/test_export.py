@@ -294,21 +294,29 @@ def test_ro_crate_zip_passes_roc_validator_and_carries_authors(tmp_path, monkeyp
     (project / "CITATION.cff").write_text(
         'cff-version: 1.2.0\nmessage: cite\ntitle: mlproj\nauthors:\n'
         '  - family-names: "Þórsdóttir"\n    given-names: "Ærin"\n    orcid: "https://orcid.org/0000-0002-1825-0097"\n'
-        '    affiliation: "Example University"\n  - name: "Jo Smith"\n')
+        '    affiliation: "Example University"\n  - name: "Jo Smith"\n  - name: "Ana Lima"\n')
     crate = tmp_path / "crate.zip"
     assert main(["export", str(project / "envcapture.json"), "--format", "ro-crate", "-o", str(crate)]) == 0
-    assert "authors from CITATION.cff: 2" in capsys.readouterr().err
+    assert "authors from CITATION.cff: 3" in capsys.readouterr().err
     passed, issues = validate(crate, monkeypatch)
     assert passed, issues
     names = zipfile.ZipFile(crate).namelist()
     assert "reproduce/" in names and "reproduce/project/" in names
+    # zipinfo (Info-ZIP) reads each folder entry as a folder anyone may enter; the MS-DOS directory bit is set for
+    # the extractors that read only that
+    listing = subprocess.run(["unzip", "-Z", str(crate)], capture_output=True, text=True, check=True).stdout
+    folders = [line.split()[0] for line in listing.splitlines() if line.rstrip().endswith("/")]
+    assert len(folders) >= 2 and set(folders) == {"drwxr-xr-x"}, listing
+    for info in zipfile.ZipFile(crate).infolist():
+        assert bool(info.external_attr & 0x10) == info.is_dir(), info.filename
     meta = json.loads(zipfile.ZipFile(crate).read("ro-crate-metadata.json"))
     graph = {e["@id"]: e for e in meta["@graph"]}
     root = graph["./"]
     authors = [graph[a["@id"]] for a in root["author"]]
-    assert [a["name"] for a in authors] == ["Ærin Þórsdóttir", "Jo Smith"]
+    assert [a["name"] for a in authors] == ["Ærin Þórsdóttir", "Jo Smith", "Ana Lima"]
     assert all("CITATION.cff" in a["description"] for a in authors)
-    assert authors[0]["@id"] == "https://orcid.org/0000-0002-1825-0097"
+    # an ORCID is the author's id; the others are numbered in the order of the citation file, from 1
+    assert [a["@id"] for a in authors] == ["https://orcid.org/0000-0002-1825-0097", "#author-2", "#author-3"]
     assert graph[root["publisher"]["@id"]] == {"@id": "#publisher", "@type": "Organization",
                                                "name": "Example University",
                                                "description": "The first author's affiliation (CITATION.cff)"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 import zipfile
 
 from envcapture.cli import main
@@ -65,3 +66,10 @@ def test_what_is_not_this_manifests_kit_archive_is_refused_in_one_line(served, c
     assert "not a gzip'd tar archive" in refused("--kit-archive", "fake.tar.gz")
     assert "name the .tar.gz" in refused("--kit-archive", "m.json")
     assert "only an RO-Crate carries" in refused("--kit-archive", "kit.tar.gz", fmt="cyclonedx", out="sbom.json")
+    # the same archive less its index (.envcapture-files): a folder holding this manifest is not yet a kit
+    with tarfile.open(work / "kit.tar.gz", "r:gz") as source, tarfile.open(work / "noindex.tar.gz", "w:gz") as out:
+        kept = [m for m in source.getmembers() if not m.name.endswith("/.envcapture-files")]
+        assert len(kept) == len(source.getmembers()) - 1
+        for member in kept:
+            out.addfile(member, source.extractfile(member) if member.isfile() else None)
+    assert "not a kit archive envcapture wrote" in refused("--kit-archive", "noindex.tar.gz")
