@@ -92,6 +92,7 @@ def markdown(value) -> str:
 
 
 def markdown_code(value) -> str:
-    """Text for inside a fenced code block: a line that could close the fence is indented away from column 0."""
+    """Text for inside a fenced code block: a line that could close the fence is indented by four spaces (CommonMark
+    reads a closing fence indented by up to three)."""
     text = printable(value)
-    return " " + text if text.lstrip().startswith(("```", "~~~")) else text
+    return "    " + text if text.lstrip().startswith(("```", "~~~")) else text

@@ -57,6 +57,16 @@ def test_markdown_commands_are_shell_quoted(tmp_path):
     assert "envcapture build docker -m 'my manifest;rm -rf ~.json'" in text
 
 
+@pytest.mark.parametrize("line", ["```", "~~~", "  ```bash", "``` # [x](javascript:alert(1))", "~~~~ *em*"])
+def test_a_code_line_cannot_close_its_fence(line):
+    """A value set in a fenced code block (Code) that starts like a fence is moved off column 0: markdown-it-py
+    reads one code block holding the line as written, and nothing after it as Markdown."""
+    text = f"```bash\n{escape.markdown(escape.Code(line))}\n```\n\n*after*\n"
+    blocks = [t for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    assert len(blocks) == 1 and blocks[0].content.strip() == line.strip(), blocks
+    assert escape.markdown(escape.Code("envcapture build docker -m m.json")) == "envcapture build docker -m m.json"
+
+
 @pytest.mark.skipif(not shutil.which("pdflatex") or not shutil.which("pdftotext"),
                     reason="needs Debian's texlive-latex-base and poppler-utils (installed by .ci/run)")
 @pytest.mark.parametrize("standalone", [True, False])
