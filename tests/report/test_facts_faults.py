@@ -122,3 +122,16 @@ def test_the_markdown_report_says_each_fact(tmp_path):
     assert "PYTHONHASHSEED" in text and "not set" in text and "None" not in text
     assert "12 files" in text and "3.0 MiB" in text and "1 file" in text
     assert "| six | 1.16.0 |" in text
+
+
+def test_past_26_manifests_each_keeps_a_label_of_its_own():
+    """A gather of 28 nodes reported together: A to Z, then the manifest's number (27, 28), each label once."""
+    manifests = []
+    for index in range(28):
+        m = first()
+        m["determinism"]["environment"]["OMP_NUM_THREADS"] = str(index + 1)
+        manifests.append(m)
+    report = build_report(manifests, [f"node{i}.json" for i in range(28)])
+    assert report.labels == [chr(c) for c in range(ord("A"), ord("Z") + 1)] + ["27", "28"]
+    assert [c.split(":")[0] for c in report.captures] == report.labels
+    assert dict(report.differences)["variable OMP_NUM_THREADS"] == [str(i + 1) for i in range(28)]
