@@ -294,8 +294,9 @@ def _duration(seconds: float) -> str:
 
 
 def _program_by_name(argv: list[str]) -> list[str]:
-    """``/home/me/venv/bin/python train.py`` -> ``python train.py``: the program's folder is this machine's."""
-    return [Path(argv[0]).name or argv[0], *argv[1:]] if argv and argv[0].startswith("/") else list(argv)
+    """``/home/me/venv/bin/python train.py`` -> ``python train.py``: the program's folder is this machine's (one
+    under the home folder is recorded as ``~/...``)."""
+    return [Path(argv[0]).name or argv[0], *argv[1:]] if argv and argv[0].startswith(("/", "~/")) else list(argv)
 
 
 def run_rows(manifests: list[dict]) -> list[tuple[str, str]]:

@@ -319,6 +319,26 @@ def test_what_a_report_or_export_quotes_passes_the_secret_scan(tmp_path, monkeyp
         assert token.encode() not in blob and b"AKIAIOSFODNN7EXAMPLE" not in blob, fmt
 
 
+def test_a_program_under_the_home_folder_is_named_without_its_folder(tmp_path):
+    """A Python under the user's home (pyenv, conda in ~) is recorded as ~/...: the report names the program only,
+    as for any other folder of the capturing machine."""
+    import os
+    import sys
+
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "python").symlink_to(sys.executable)
+    (tmp_path / "train.py").write_text("print(1)\n")
+    record = tmp_path / "run.json"
+    run = subprocess.run([sys.executable, "-m", "envcapture", "run", "-o", str(record), "--",
+                          str(home / "bin" / "python"), "train.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "HOME": str(home)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(record.read_text())["run"]["argv"] == ["~/bin/python", "train.py"]
+    rows = dict(build_report([json.loads(record.read_text())], ["run.json"]).run)
+    assert rows["Command"] == "python train.py"
+
+
 def test_report_of_a_real_run_record(tmp_path):
     """`envcapture run --seed` writes the record; the report shows its command, seed and time, not its paths."""
     import sys
