@@ -68,6 +68,9 @@ def test_rows_h100(h100_freeze):
     assert "NVIDIA H100 80GB HBM3" in rows["GPU 0"] and "compute 9.0" in rows["GPU 0"] and "80 GiB" in rows["GPU 0"]
     assert rows["CUDA toolkit"] == "13.0 · /usr/local/cuda-13.0 · nvcc 13.0.88"
     assert "built for CUDA 13.0" in rows["torch"] and "CUDA available" in rows["torch"]
+    # what torch said of itself when freeze --deep imported it on the H100 (h100/freeze.json, recorded there)
+    assert "at run time: 2.11.0+cu130 · CUDA available · 1 device(s) · cuDNN 9.19.0" in rows["torch"]
+    assert rows["jax"].endswith("at run time: backend gpu")
 
 
 def test_rows_multi_gpu_and_mig():
