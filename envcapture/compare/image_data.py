@@ -32,7 +32,9 @@ def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool, i
         raise BadInput(f"{manifest_path}: records no data sets (record them with envcapture freeze --data PATH)")
     data_check.refuse_duplicate_names(sets, manifest_path)
     mapping = data_check.parse_mapping(items, sets)
-    manifest_dir = Path(manifest_path).parent
+    from envcapture.data.specs import data_places
+
+    places = data_places(manifest, Path(manifest_path).parent)
     reports, elsewhere = {}, []
     if any(record["name"] not in mapping for record in sets):
         with _stopped_container(image) as container, \
@@ -42,7 +44,7 @@ def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool, i
                     if record["name"] in mapping:
                         elsewhere.append(record)
                         continue
-                    report = _verify_in_image(container, image, record, manifest_dir, Path(scratch))
+                    report = _verify_in_image(container, image, record, places, Path(scratch))
                     if report is None:
                         elsewhere.append(record)
                     else:
@@ -52,13 +54,13 @@ def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool, i
     else:
         elsewhere = list(sets)
     if elsewhere:
-        for report in data_check.verify({"data": {"sets": elsewhere}}, manifest_dir, mapping, not no_cache):
+        for report in data_check.verify({"data": {"sets": elsewhere}}, places, mapping, not no_cache):
             if not report.mapped:
                 report.notes.append(f"not in the image {image} (no {IMAGE_DATA}/{report.name}): checked here")
             reports[report.name] = report
     ordered = [reports[record["name"]] for record in sets]
     if dvc:
-        ordered.append(data_check.verify_dvc(dvc, manifest_dir))
+        ordered.append(data_check.verify_dvc(dvc, places))
     return ordered
 
 
@@ -92,7 +94,7 @@ class _stopped_container:
             pass
 
 
-def _verify_in_image(container, image: str, record: dict, manifest_dir: Path, scratch: Path):
+def _verify_in_image(container, image: str, record: dict, places, scratch: Path):
     """The set's report, checked in the image; None when the image does not hold it."""
     from envcapture.data import check as data_check
 
@@ -103,11 +105,11 @@ def _verify_in_image(container, image: str, record: dict, manifest_dir: Path, sc
     not_files = _export(container, image, f"{IMAGE_DATA}/{name}", into, limit)
     if not_files is None:
         return None
-    carried, links = carried_record(record, manifest_dir)
+    carried, links = carried_record(record, places.manifest_dir)
     where = into / name
     if record["kind"] == "file" and carried.get("files"):
         where = where / carried["files"][0]["path"]
-    report = data_check.verify_set(carried, manifest_dir, str(where), None)
+    report = data_check.verify_set(carried, places, str(where), None)
     report.checked_path = f"{image}:{IMAGE_DATA}/{name}"
     for path in not_files:
         report.differences.append(data_check.Difference(

@@ -1,6 +1,7 @@
 """`check`'s data part: fingerprint each recorded data set again and name every file that differs.
 
-A data set is found where the manifest says (relative paths against the manifest's folder) or where
+A data set is found where the manifest says (a relative path against the project folder the manifest records,
+or the manifest's folder when that is not on this machine: ``specs.data_places``) or where
 ``check --data NAME=PATH`` maps it. Equal root hashes mean equal data; otherwise the recorded per-file
 records (inline, or the sidecar next to the manifest) say which files changed, went missing, are new,
 were renamed or cannot be read, each with its old and new size. Without them, only the root hash can be
@@ -22,7 +23,7 @@ MAX_LISTED = 200
 @dataclass
 class Difference:
     kind: str  # changed, missing, new, renamed, unreadable, link, writable, root-hash, not-found, not-checked,
-    #              kind, dvc-lock, dvc-file, dvc-output
+    #              differs (files not named), kind, dvc-lock, dvc-file, dvc-output
     path: str | None = None
     old_size: int | None = None
     new_size: int | None = None
@@ -100,22 +101,41 @@ def run(manifest: dict, manifest_path: Path, items: list[str], no_cache: bool = 
     refuse_duplicate_names(sets, manifest_path)
     mapping = parse_mapping(items, sets)
     from envcapture.data.progress import data_progress
+    from envcapture.data.specs import data_places
 
+    places = data_places(manifest, Path(manifest_path).parent)
     with data_progress() as progress:
-        reports = verify(manifest, Path(manifest_path).parent, mapping, not no_cache, progress)
+        reports = verify(manifest, places, mapping, not no_cache, progress)
     if dvc:
-        reports.append(verify_dvc(dvc, Path(manifest_path).parent))
+        reports.append(verify_dvc(dvc, places))
     return reports
 
 
-def verify_dvc(recorded: dict, project: Path) -> SetReport:
+def verify_dvc(recorded: dict, places) -> SetReport:
     """DVC's own files against the recorded ones: a changed dvc.lock or .dvc file, and the outputs whose
-    md5 or size DVC now records differently (DVC's hashes are compared, nothing is hashed again)."""
+    md5 or size DVC now records differently (DVC's hashes are compared, nothing is hashed again). DVC's
+    files are the project's: read in ``places.base``, when that is a trusted root (as a data set is)."""
     from envcapture.data import dvc as dvc_probe
+
+    project = places.base
+    report = SetReport("dvc", "dvc.lock", str(project), "dvc", title="DVC-tracked outputs (dvc.lock, *.dvc)")
+    trust = how_far_trusted(project, places)
+    if trust is None:
+        report.differences.append(Difference("not-checked", detail=f"{project} is outside the manifest's folder and "
+                                             "the current folder: not checked (run check in the project folder)"))
+        return report
+    compare_dvc(recorded, dvc_probe.collect(project), report)
+    if trust == VERDICT:
+        withhold_names(report, places, "run check in the project folder to have each named")
+    if places.apart:
+        report.notes.insert(0, f"read in the project folder the manifest records, {project} (not beside the "
+                               "manifest)")
+    return report
+
+
+def compare_dvc(recorded: dict, facts, report: SetReport) -> None:
     from envcapture.probes import to_data
 
-    facts = dvc_probe.collect(project)
-    report = SetReport("dvc", "dvc.lock", str(project), "dvc", title="DVC-tracked outputs (dvc.lock, *.dvc)")
     report.notes.extend(facts.warnings)
     old_files = {f["path"]: f["sha256"] for f in ([recorded["lock"]] if recorded.get("lock") else [])
                  + recorded.get("files", [])}
@@ -137,19 +157,23 @@ def verify_dvc(recorded: dict, project: Path) -> SetReport:
                 "dvc-output", key[1], before and before["size"], after and after["size"],
                 f"{show(before)} -> {show(after)} (in {key[0]})"))
     report.file_count, report.total_bytes = len(facts.outputs), sum(o.size or 0 for o in facts.outputs)
-    return report
 
 
-def verify(manifest: dict, manifest_dir: Path, mapping: dict[str, str] | None = None, use_cache: bool = True,
+def verify(manifest: dict, places, mapping: dict[str, str] | None = None, use_cache: bool = True,
            progress=None) -> list[SetReport]:
+    """Every recorded data set of ``manifest`` where ``places`` (specs.DataPlaces, or the manifest's folder to
+    compute them from) or ``mapping`` says."""
     from envcapture.data.cache import FingerprintCache
+    from envcapture.data.specs import DataPlaces, data_places
 
+    if not isinstance(places, DataPlaces):
+        places = data_places(manifest, places)
     mapping = mapping or {}
     sets = (manifest.get("data") or {}).get("sets", [])
     warnings: list[str] = []
     cache = FingerprintCache.open(warn=warnings.append) if use_cache and sets else None
     try:
-        reports = [verify_set(record, manifest_dir, mapping.get(record["name"]), cache,
+        reports = [verify_set(record, places, mapping.get(record["name"]), cache,
                               progress(record["name"]) if progress else None) for record in sets]
     finally:
         if cache is not None:
@@ -159,29 +183,80 @@ def verify(manifest: dict, manifest_dir: Path, mapping: dict[str, str] | None = 
     return reports
 
 
-def verify_set(record: dict, manifest_dir: Path, mapped: str | None, cache, on_progress=None) -> SetReport:
-    from envcapture.data.specs import recorded_files, resolve_recorded
+def verify_set(record: dict, places, mapped: str | None, cache, on_progress=None) -> SetReport:
     from envcapture.data import fingerprint as data_probe
+    from envcapture.data.specs import is_relative
 
-    where = Path(mapped) if mapped else resolve_recorded(record["path"], manifest_dir)
+    where = Path(mapped) if mapped else places.resolve(record["path"])
     report = SetReport(record["name"], record["path"], str(where), record["role"], mapped=bool(mapped))
-    if not mapped and outside(where, trusted_roots(manifest_dir)):
+    trust = FULL if mapped else how_far_trusted(where, places)
+    if trust is None:
+        stand = "run check in the project folder, or " if is_relative(record["path"]) else ""
         report.differences.append(Difference(
-            "not-checked", detail=f"recorded at {record['path']}, outside the manifest's folder and this project: "
-                                  f"not checked (map it with --data {record['name']}=PATH)"))
+            "not-checked", detail=f"recorded at {record['path']} ({where}), outside the manifest's folder and the "
+                                  f"current folder: not checked ({stand}map it with --data {record['name']}=PATH)"))
         return report
     try:
         facts = data_probe.fingerprint(where, record["algorithm"], tuple(record.get("excludes", ())), cache,
                                        os.path.expanduser("~"), on_progress)
     except data_probe.DataSetError as exc:
-        hint = "" if mapped else f" (map it to your copy with --data {record['name']}=PATH)"
+        looked = "" if mapped else places.looked(record["path"])
+        hint = "" if mapped else f" ({looked + '; ' if looked else ''}map it to your copy with --data " \
+                                 f"{record['name']}=PATH)"
         report.differences.append(Difference("not-found", detail=f"{exc}{hint}"))
         return report
+    compare_set(record, facts, places.manifest_dir, report)
+    if trust == VERDICT:
+        withhold_names(report, places, f"run check in the project folder, or map it with --data "
+                                       f"{record['name']}=PATH, to have each named")
+    if not mapped and places.apart and is_relative(record["path"]):
+        report.notes.insert(0, f"found in the project folder the manifest records, {places.base} (not beside "
+                               "the manifest)")
+    return report
+
+
+# How far check goes where a recorded path leads: everything (in the manifest's folder or the current folder, or
+# mapped), or only the verdict (in the project folder the manifest records, which a stranger's manifest can name).
+FULL, VERDICT = "full", "verdict"
+
+
+def how_far_trusted(where: Path, places) -> str | None:
+    """FULL inside the manifest's folder or the current folder; VERDICT inside the project folder the manifest
+    records (when it is here and is not /, a home or a system folder): a stranger's manifest may name ~/.ssh as its
+    project, so there check says whether the data match the record, never which files it found; else None."""
+    if not outside(where, trusted_roots(places.manifest_dir)):
+        return FULL
+    if places.project_found:
+        from envcapture.data.protect import refusal
+
+        project = os.path.realpath(places.base)
+        if refusal(project, mounts=set()) is None and not outside(where, [project]):
+            return VERDICT
+    return None
+
+
+def withhold_names(report: SetReport, places, remedy: str) -> None:
+    """Only the verdict: no file name, size or note from a folder the manifest (not the user) chose."""
+    report.notes = []
+    if not report.differences:
+        return
+    count = len(report.differences)
+    report.differences = [Difference(
+        "differs", detail=f"{count} difference{'s' if count != 1 else ''} from the record, found in the project folder "
+                          f"the manifest records ({places.base}), outside the manifest's folder and the current folder: "
+                          f"files not named ({remedy})")]
+    report.file_count = report.total_bytes = None
+
+
+def compare_set(record: dict, facts, manifest_dir: Path, report: SetReport) -> None:
+    """The live fingerprint ``facts`` against the record: every difference into ``report``."""
+    from envcapture.data.specs import recorded_files
+
     report.file_count, report.total_bytes = facts.file_count, facts.total_bytes
     report.notes.extend(facts.warnings)
     if facts.kind != record["kind"]:
         report.differences.append(Difference("kind", detail=f"recorded a {record['kind']}, found a {facts.kind}"))
-        return report
+        return
     if record["role"] == "raw" and record.get("read_only") and not facts.read_only:
         shown = ", ".join(facts.writable)
         report.differences.append(Difference("writable", detail=f"raw data is writable again ({shown}); "
@@ -191,15 +266,14 @@ def verify_set(record: dict, manifest_dir: Path, mapped: str | None, cache, on_p
             files, why = recorded_files(record, manifest_dir)
             if files is None:
                 report.notes.append(f"only the root hash could be compared ({why}); it matches")
-        return report
+        return
     files, why = recorded_files(record, manifest_dir)
     if files is None:
         report.differences.append(Difference(
             "root-hash", detail=f"root hash {record['root_hash'][:16]}... is now {facts.root_hash[:16]}...; "
                                 f"only the root hash could be compared: {why}"))
-        return report
+        return
     report.differences.extend(file_differences(files, facts.files))
-    return report
 
 
 def file_differences(recorded, live) -> list[Difference]:

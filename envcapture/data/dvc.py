@@ -153,4 +153,23 @@ def collect(project: Path) -> DvcFacts:
             output = _output(entry, base, relative, None, facts.warnings)
             if output:
                 facts.outputs.append(output)
+    return recordable(facts)
+
+
+def recordable(facts: DvcFacts) -> DvcFacts:
+    """Names as a manifest holds them: a secret in an output's path (an external output's URL with a token in its
+    query), a stage or a file name replaced by REDACTED with the manifest gate's rules. Done where the facts are
+    made, so that `check` compares them like with like with the recorded ones and never prints the secret."""
+    from envcapture.manifest.redact import may_hold_secret, redact_text
+
+    names = [f.path for f in ([facts.lock] if facts.lock else []) + facts.files]
+    names += [x for o in facts.outputs for x in (o.path, o.source, o.stage or "")]
+    if not may_hold_secret("\n".join(names + facts.warnings)):
+        return facts
+    for item in ([facts.lock] if facts.lock else []) + facts.files:
+        item.path = redact_text(item.path)
+    for output in facts.outputs:
+        output.path, output.source = redact_text(output.path), redact_text(output.source)
+        output.stage = redact_text(output.stage) if output.stage is not None else None
+    facts.warnings = [redact_text(w) for w in facts.warnings]
     return facts

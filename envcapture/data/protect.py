@@ -358,10 +358,11 @@ def merged_with(previous: dict | None, entries: list[Entry]) -> list[Entry]:
 # ---------------------------------------------------------------------------------------- commands
 
 def find_recorded(manifest: dict, absolute: Path, manifest_dir: Path) -> dict | None:
-    from envcapture.data.specs import resolve_recorded
+    from envcapture.data.specs import data_places
 
+    places = data_places(manifest, manifest_dir)
     for record in (manifest.get("data") or {}).get("sets", []):
-        if os.path.realpath(resolve_recorded(record["path"], manifest_dir)) == os.path.realpath(absolute):
+        if os.path.realpath(places.resolve(record["path"])) == os.path.realpath(absolute):
             return record
     return None
 
@@ -465,7 +466,9 @@ def fingerprint_as_raw(manifest: dict, absolute: Path, manifest_path: Path, algo
     taken = {s["name"] for s in (manifest.get("data") or {}).get("sets", [])}
     spec = datasets.DataSpec(str(absolute), Path.cwd(), name=datasets.default_name(absolute, taken), role="raw",
                              origin="protect")
-    found = datasets.collect([spec], manifest_path.parent, algorithm, use_cache, str(manifest_path))
+    # recorded relative to the folder every reader resolves it against (the project's, as freeze records it)
+    base = datasets.data_places(manifest, manifest_path.parent).base
+    found = datasets.collect([spec], base, algorithm, use_cache, str(manifest_path))
     if manifest.get("data"):
         manifest["data"]["sets"].extend(found.section["sets"])
         datasets.add_to_manifest(manifest, manifest["data"], found.warnings)

@@ -117,6 +117,60 @@ def resolve_recorded(path: str, base: Path, home: str | None = None) -> Path:
     return Path(path) if os.path.isabs(path) else base / path
 
 
+@dataclass(frozen=True)
+class DataPlaces:
+    """Where a manifest's data sets are on this machine. Freeze records a data set inside the project relative to
+    the project (as run records record their outputs), not to the manifest, which ``-o`` may put anywhere: so a
+    relative path is resolved against the project folder the manifest records, and against the manifest's folder
+    only when it records none or that folder is not on this machine (a manifest moved to another machine, beside
+    its data). Sidecars always lie beside the manifest."""
+    manifest_dir: Path
+    base: Path  # what a relative recorded path is relative to
+    project: str | None = None  # the project folder as the manifest records it (filesystem.project.root)
+    project_found: bool = False  # the recorded project folder is a folder here (then it is ``base``)
+
+    def resolve(self, path: str) -> Path:
+        return resolve_recorded(path, self.base)
+
+    @property
+    def apart(self) -> bool:
+        """The recorded project folder is here and is not the manifest's folder."""
+        return self.project_found and os.path.realpath(self.base) != os.path.realpath(self.manifest_dir)
+
+    def looked(self, path: str) -> str:
+        """Where a recorded ``path`` was looked for, for a message ("" when the path or the manifest's place says
+        it: an absolute path, or a manifest in its project folder)."""
+        if not is_relative(path) or self.project_found and not self.apart:
+            return ""
+        if self.project_found:
+            return f"looked in the project folder the manifest records, {self.base}"
+        if self.project is not None:
+            return (f"looked in the manifest's folder: the project folder the manifest records, {self.project}, "
+                    "is not on this machine")
+        return "looked in the manifest's folder: the manifest records no project folder"
+
+
+def is_relative(path: str) -> bool:
+    """A recorded path that needs a base folder (neither absolute nor home-relative)."""
+    return not (path == "~" or path.startswith("~/") or os.path.isabs(path))
+
+
+def data_places(manifest: dict, manifest_dir: str | os.PathLike) -> DataPlaces:
+    """The one answer, for every command, to where a manifest's recorded data set paths point here."""
+    manifest_dir = Path(manifest_dir)
+    project = ((manifest.get("filesystem") or {}).get("project") or {}).get("root")
+    if not isinstance(project, str) or is_relative(project):
+        return DataPlaces(manifest_dir, manifest_dir)  # freeze writes it absolute or home-relative, never else
+    folder = resolve_recorded(project, manifest_dir)
+    try:
+        found = folder.is_dir()
+        same = found and os.path.realpath(folder) == os.path.realpath(manifest_dir)
+    except (OSError, ValueError):
+        found = same = False
+    # the manifest in its project folder: paths shown as before, relative to where the user named the manifest
+    return DataPlaces(manifest_dir, manifest_dir if same or not found else folder, project, found)
+
+
 def default_name(absolute: Path, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9._+-]+", "-", absolute.name).lstrip("._+-")[:100] or "data"
     name, number = base, 2

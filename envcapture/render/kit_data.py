@@ -116,7 +116,11 @@ def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, 
           from_kit: Path | None = None) -> KitData:
     """Copy the chosen data sets into ``staging/data/NAME`` (checked); BadInput naming the first file that
     differs from its record. Nothing goes into the kit here. ``from_kit``: the data/ folder of a kit being
-    vendored again (`envcapture vendor KIT`), whose copies are the source, checked the same way."""
+    vendored again (`envcapture vendor KIT`), whose copies are the source, checked the same way. A set's recorded
+    path is found where `check` finds it (data.specs.data_places: the recorded project folder, or the manifest's)."""
+    from envcapture.data.specs import data_places
+
+    places = data_places(manifest, manifest_dir)
     found = KitData(max_bytes=max_bytes)
     for record in select(manifest, names):
         entry = DataSetInKit(record["name"], record["path"], record["algorithm"], record["root_hash"],
@@ -128,7 +132,7 @@ def stage(manifest: dict, manifest_dir: Path, names: list[str], max_bytes: int, 
             continue
         say(f"copying data set {entry.name} ({record['file_count']} files, {_size_text(record['total_bytes'])}), "
             "each file checked against its recorded fingerprint")
-        found.files.update(_copy_set(record, manifest_dir, staging, entry, from_kit))
+        found.files.update(_copy_set(record, places, staging, entry, from_kit))
         found.carried.append(entry)
     return found
 
@@ -166,13 +170,13 @@ def sidecar_names(manifest: dict) -> set[str]:
     return {s["sidecar"]["file"] for s in (manifest.get("data") or {}).get("sets") or [] if s.get("sidecar")}
 
 
-def _copy_set(record: dict, manifest_dir: Path, staging: Path, entry: DataSetInKit, from_kit: Path | None) -> dict:
+def _copy_set(record: dict, places, staging: Path, entry: DataSetInKit, from_kit: Path | None) -> dict:
     from envcapture.data import fingerprint
-    from envcapture.data.specs import recorded_files, resolve_recorded
+    from envcapture.data.specs import recorded_files
 
     name = record["name"]
     where = f"--with-data: data set {name}"
-    files, why = recorded_files(record, manifest_dir)
+    files, why = recorded_files(record, places.manifest_dir)
     if files is None:
         raise BadInput(f"{where}: its files cannot be checked while copied: {why}")
     unreadable = next((f for f in files if f.error is not None), None)
@@ -180,14 +184,15 @@ def _copy_set(record: dict, manifest_dir: Path, staging: Path, entry: DataSetInK
         raise BadInput(f"{where}: {quote_for_message(unreadable.path)} could not be read when the manifest was "
                        "written, so no fingerprint exists to check a copy against (freeze again)")
     try:
+        looked = ""
         if from_kit is None:
-            source = resolve_recorded(record["path"], manifest_dir)
+            source, looked = places.resolve(record["path"]), places.looked(record["path"])
         else:
             first = next((f.path for f in files if f.link is None), "")
             source = from_kit / name / (first if record["kind"] == "file" else "")
         root = fingerprint.resolve_data_path(source)
     except fingerprint.DataSetError as exc:
-        raise BadInput(f"{where}: {exc}") from None
+        raise BadInput(f"{where}: {exc}{f' ({looked})' if looked else ''}") from None
     is_folder = root.is_dir()
     if is_folder != (record["kind"] == "folder"):
         raise BadInput(f"{where}: recorded a {record['kind']}, {root} is not one now")

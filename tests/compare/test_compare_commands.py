@@ -147,6 +147,8 @@ def variant(frozen, tmp_path, edit, keep_data: bool = False) -> Path:
     data = copy.deepcopy(data)
     if not keep_data:
         data.pop("data", None)
+    else:  # the copy is the project now: its data set is found beside it, not in the frozen project
+        data["filesystem"]["project"]["root"] = str(tmp_path)
     edit(data)
     out = tmp_path / "envcapture.json"
     manifest.save(data, out)

@@ -14,7 +14,7 @@ from envcapture.data import fingerprint
 from envcapture.data.specs import DataSpec, add_to_manifest, collect, write_sidecars
 from envcapture.errors import BadInput
 from envcapture.render import kit_data, vendor
-from tests.render.conftest import run_cli
+from tests.render.conftest import REPO, run_cli
 from tests.render.test_vendor import served  # noqa: F401  (the loopback package index fixture)
 
 
@@ -284,3 +284,57 @@ def test_the_archive_carries_the_data_and_is_byte_identical_twice(served, capsys
         assert not any(m.issym() for m in archive.getmembers())
     assert _generate("--with-data", "--archive", "kit.tar.gz", "--force") == 0
     assert (work / "kit.tar.gz").read_bytes() == first
+
+
+def _cli(*argv, cwd):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+    return subprocess.run([sys.executable, "-m", "envcapture", *map(str, argv)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=300)
+
+
+def test_a_manifest_written_outside_its_project_carries_the_projects_data(served):  # noqa: F811
+    """`freeze --project P --data P/data/raw -o ELSEWHERE/m.json` records data/raw relative to P: generate finds
+    it there (before: "ELSEWHERE/data/raw: no such file or directory"), and beside the manifest only when P is not
+    on this machine. The environment is the one the loopback index serves; the project folder and the data set are
+    exactly as that freeze recorded them."""
+    work, _ = served
+    project = work / "P"
+    (project / "data" / "raw" / "sub").mkdir(parents=True)
+    (project / "data" / "raw" / "a.csv").write_text("x,y\n1,2\n")
+    (project / "data" / "raw" / "sub" / "b.bin").write_bytes(bytes(range(256)))
+    (work / "ELSEWHERE").mkdir()
+    proc = _cli("freeze", "--no-cache", "--project", "P", "--data", "P/data/raw", "-o", "ELSEWHERE/frozen.json",
+                cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    frozen = json.loads((work / "ELSEWHERE" / "frozen.json").read_text())
+    manifest = json.loads((work / "m.json").read_text())
+    manifest["filesystem"] = frozen["filesystem"]
+    add_to_manifest(manifest, frozen["data"], [])
+    (work / "ELSEWHERE" / "m.json").write_text(json.dumps(manifest))
+    assert manifest["data"]["sets"][0]["path"] == "data/raw"
+
+    proc = _cli("generate", "docker", "-m", "ELSEWHERE/m.json", "-o", "kit", "--vendor", "--with-data", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    kit = work / "kit"
+    assert sorted(str(p.relative_to(kit)) for p in (kit / "data").rglob("*") if p.is_file()) == \
+        ["data/raw/a.csv", "data/raw/sub/b.bin"]
+    assert (kit / "data" / "raw" / "sub" / "b.bin").read_bytes() == bytes(range(256))
+
+    # found nowhere: one line naming where it looked
+    (project / "data").rename(work / "moved-data")
+    proc = _cli("generate", "docker", "-m", "ELSEWHERE/m.json", "-o", "kit2", "--vendor", "--with-data", cwd=work)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        f"envcapture: --with-data: data set raw: {project.resolve()}/data/raw: no such file or directory (looked in "
+        f"the project folder the manifest records, {project.resolve()})")
+    assert not (work / "kit2").exists()
+
+    # the manifest on a machine without the project folder: its data beside it, as before
+    (work / "moved-data").rename(work / "ELSEWHERE" / "data")
+    project.rename(work / "P-elsewhere")
+    proc = _cli("generate", "docker", "-m", "ELSEWHERE/m.json", "-o", "kit3", "--vendor", "--with-data", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "kit3" / "data" / "raw" / "a.csv").read_text() == "x,y\n1,2\n"
