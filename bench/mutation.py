@@ -100,7 +100,8 @@ EXPLICIT = {
     "compare/image_data": ["tests/compare/test_image_data_hostile.py", "tests/build/test_vendor_data_docker.py"],
     "build/docker": ["tests/build/test_build_messages.py", "tests/build/test_docker.py",
                      "tests/build/test_vendor_docker.py"],
-    "build/packer": ["tests/build/test_vm_tools.py", "tests/build/test_vendor_packer.py"],
+    "build/packer": ["tests/build/test_vm_tools.py", "tests/build/test_packer_artifact.py",
+                     "tests/build/test_vendor_packer.py"],
     "restore": ["tests/restore/test_restore_decisions.py", "tests/restore/test_trust.py",
                 "tests/restore/test_restore_*.py", "tests/restore/test_restore.py"],
     # envcapture run: its code runs in the CLI the tests start (and the hook in the program it runs), so no test
