@@ -297,3 +297,14 @@ def test_the_programs_own_sitecustomize_failing_to_import_is_reported_as_python_
     assert done.returncode == 0, done.stderr
     assert "no_such_module_anywhere" in plain.stderr and plain.stdout == "ran\n"
     assert done.stdout == plain.stdout and plain.stderr in done.stderr
+
+
+def test_files_opened_by_a_path_object_or_bytes_are_recorded(project):
+    """open() hands the audit hook what the program passed: a pathlib.Path or bytes is a path like a str."""
+    for name in ("by-path.txt", "by-bytes.txt", "by-str.txt"):
+        (project / name).write_text(name)
+    script = ("import pathlib\nopen(pathlib.Path('by-path.txt')).read()\nopen(b'by-bytes.txt').read()\n"
+              "open('by-str.txt').read()\n")
+    done = envcapture(["--", sys.executable, "-c", script], project)
+    assert done.returncode == 0, done.stderr
+    assert record(project / "run.json")["run"]["used"]["files_read"] == ["by-bytes.txt", "by-path.txt", "by-str.txt"]
