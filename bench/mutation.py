@@ -604,7 +604,16 @@ class Selection:
         return [test for f in files for test in by_file[f]] + self.changed_files or None
 
     def seconds_of(self, selected: list[str]) -> float:
-        return sum(self.seconds.get(t, 0.0) for t in selected if "::" in t)
+        """The map's time for the selected tests; a file run whole (changed since the map) counts with every
+        test the map knows in it, and a file the map does not know with 60 s: a run past the timeout counts as
+        a kill, so a whole file must not be cut short by the time of the single tests beside it."""
+        tests = {t for t in selected if "::" in t}
+        whole = {t for t in selected if "::" not in t}
+        known = defaultdict(float)
+        for test, seconds in self.seconds.items():
+            known[test.split("::")[0]] += seconds
+        return (sum(self.seconds.get(t, 0.0) for t in tests)
+                + sum(known[f] if f in known else 60.0 for f in whole))
 
 
 def module_path(tree: Path, module: Module) -> str | None:
