@@ -52,6 +52,66 @@ def record(path: Path) -> dict:
     return manifest_io.load(path)  # the record is a valid manifest
 
 
+def test_more_files_than_a_record_lists_are_counted_not_listed(project):
+    """100,000 files are listed; each one past them is counted in files_not_listed (an open that fails is an
+    open the program tried: it is recorded, so this makes 100,005 distinct paths without 100,005 files)."""
+    script = ("for i in range(100_005):\n    try:\n        open('missing-%d' % i, 'rb')\n"
+              "    except FileNotFoundError:\n        pass\n")
+    done = envcapture(["--", sys.executable, "-c", script], project)
+    assert done.returncode == 0, done.stderr
+    used = record(project / "run.json")["run"]["used"]
+    assert len(used["files_read"]) == 100_000 and used["files_written"] == []
+    assert used["files_not_listed"] == 5
+
+
+def test_a_relative_open_from_the_root_folder_is_resolved_against_it(project):
+    """A program started in / opening a relative path: the hook joins it to / without doubling the slash."""
+    (project / "in.txt").write_text("x")
+    relative = os.path.relpath(project / "in.txt", "/")
+    done = envcapture(["-o", str(project / "run.json"), "--project", str(project), "--", sys.executable, "-c",
+                       f"open({relative!r}).read()"], Path("/"), env={"XDG_CACHE_HOME": str(project / ".cache")})
+    assert done.returncode == 0, done.stderr
+    assert record(project / "run.json")["run"]["used"]["files_read"] == ["in.txt"]
+
+
+def test_a_child_killed_by_sigpipe_kills_envcapture_with_sigpipe(project):
+    """Python itself ignores SIGPIPE: envcapture must restore its default before dying of it, as the child did."""
+    done = envcapture(["--", "sh", "-c", "kill -PIPE $$"], project)
+    assert done.returncode == -signal.SIGPIPE, (done.returncode, done.stderr)
+    run = record(project / "run.json")["run"]
+    assert (run["status"], run["signal"]) == ("killed", "SIGPIPE")
+    assert "Traceback" not in done.stderr
+
+
+def test_the_programs_own_sitecustomize_failing_to_import_is_reported_as_python_reports_it(project):
+    """An ImportError inside the program's own sitecustomize (of another module) is what site.py reports without
+    envcapture; only the absence of a sitecustomize is silent."""
+    own = project / "own"
+    own.mkdir()
+    # only in the program (prog.py), not in the interpreter envcapture's probe starts with the same PYTHONPATH
+    (own / "sitecustomize.py").write_text("import sys\nif sys.argv[0].endswith('prog.py'):\n"
+                                          "    import no_such_module_anywhere\n")
+    (project / "prog.py").write_text("print('ran')\n")
+    env = {"PYTHONPATH": str(own)}
+    plain = subprocess.run([sys.executable, "prog.py"], cwd=project, capture_output=True, text=True,
+                           env={**os.environ, **env})
+    done = envcapture(["--", sys.executable, "prog.py"], project, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "no_such_module_anywhere" in plain.stderr and plain.stdout == "ran\n"
+    assert done.stdout == plain.stdout and plain.stderr in done.stderr
+
+
+def test_files_opened_by_a_path_object_or_bytes_are_recorded(project):
+    """open() hands the audit hook what the program passed: a pathlib.Path or bytes is a path like a str."""
+    for name in ("by-path.txt", "by-bytes.txt", "by-str.txt"):
+        (project / name).write_text(name)
+    script = ("import pathlib\nopen(pathlib.Path('by-path.txt')).read()\nopen(b'by-bytes.txt').read()\n"
+              "open('by-str.txt').read()\n")
+    done = envcapture(["--", sys.executable, "-c", script], project)
+    assert done.returncode == 0, done.stderr
+    assert record(project / "run.json")["run"]["used"]["files_read"] == ["by-bytes.txt", "by-path.txt", "by-str.txt"]
+
+
 def test_two_seeded_runs_give_the_same_result_and_the_same_record_but_times(project):
     # The records go outside the project: a record written into it is a change of the project's files.
     runs = project.parent / f"{project.name}-runs"
@@ -248,63 +308,3 @@ def test_a_secret_in_the_run_section_is_redacted_when_the_environment_comes_from
     assert any("REDACTED" in path for path in second["run"]["used"]["files_written"])
     assert any("GitHub token" in w["message"] for w in second["warnings"])
     assert second["python_packages"] == record(project / "first.json")["python_packages"]
-
-
-def test_more_files_than_a_record_lists_are_counted_not_listed(project):
-    """100,000 files are listed; each one past them is counted in files_not_listed (an open that fails is an
-    open the program tried: it is recorded, so this makes 100,005 distinct paths without 100,005 files)."""
-    script = ("for i in range(100_005):\n    try:\n        open('missing-%d' % i, 'rb')\n"
-              "    except FileNotFoundError:\n        pass\n")
-    done = envcapture(["--", sys.executable, "-c", script], project)
-    assert done.returncode == 0, done.stderr
-    used = record(project / "run.json")["run"]["used"]
-    assert len(used["files_read"]) == 100_000 and used["files_written"] == []
-    assert used["files_not_listed"] == 5
-
-
-def test_a_relative_open_from_the_root_folder_is_resolved_against_it(project):
-    """A program started in / opening a relative path: the hook joins it to / without doubling the slash."""
-    (project / "in.txt").write_text("x")
-    relative = os.path.relpath(project / "in.txt", "/")
-    done = envcapture(["-o", str(project / "run.json"), "--project", str(project), "--", sys.executable, "-c",
-                       f"open({relative!r}).read()"], Path("/"), env={"XDG_CACHE_HOME": str(project / ".cache")})
-    assert done.returncode == 0, done.stderr
-    assert record(project / "run.json")["run"]["used"]["files_read"] == ["in.txt"]
-
-
-def test_a_child_killed_by_sigpipe_kills_envcapture_with_sigpipe(project):
-    """Python itself ignores SIGPIPE: envcapture must restore its default before dying of it, as the child did."""
-    done = envcapture(["--", "sh", "-c", "kill -PIPE $$"], project)
-    assert done.returncode == -signal.SIGPIPE, (done.returncode, done.stderr)
-    run = record(project / "run.json")["run"]
-    assert (run["status"], run["signal"]) == ("killed", "SIGPIPE")
-    assert "Traceback" not in done.stderr
-
-
-def test_the_programs_own_sitecustomize_failing_to_import_is_reported_as_python_reports_it(project):
-    """An ImportError inside the program's own sitecustomize (of another module) is what site.py reports without
-    envcapture; only the absence of a sitecustomize is silent."""
-    own = project / "own"
-    own.mkdir()
-    # only in the program (prog.py), not in the interpreter envcapture's probe starts with the same PYTHONPATH
-    (own / "sitecustomize.py").write_text("import sys\nif sys.argv[0].endswith('prog.py'):\n"
-                                          "    import no_such_module_anywhere\n")
-    (project / "prog.py").write_text("print('ran')\n")
-    env = {"PYTHONPATH": str(own)}
-    plain = subprocess.run([sys.executable, "prog.py"], cwd=project, capture_output=True, text=True,
-                           env={**os.environ, **env})
-    done = envcapture(["--", sys.executable, "prog.py"], project, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "no_such_module_anywhere" in plain.stderr and plain.stdout == "ran\n"
-    assert done.stdout == plain.stdout and plain.stderr in done.stderr
-
-
-def test_files_opened_by_a_path_object_or_bytes_are_recorded(project):
-    """open() hands the audit hook what the program passed: a pathlib.Path or bytes is a path like a str."""
-    for name in ("by-path.txt", "by-bytes.txt", "by-str.txt"):
-        (project / name).write_text(name)
-    script = ("import pathlib\nopen(pathlib.Path('by-path.txt')).read()\nopen(b'by-bytes.txt').read()\n"
-              "open('by-str.txt').read()\n")
-    done = envcapture(["--", sys.executable, "-c", script], project)
-    assert done.returncode == 0, done.stderr
-    assert record(project / "run.json")["run"]["used"]["files_read"] == ["by-bytes.txt", "by-path.txt", "by-str.txt"]
