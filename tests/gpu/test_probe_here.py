@@ -3,7 +3,6 @@ no driver), on a recorded root folder, and against an nvidia-smi that hangs."""
 
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -87,9 +86,10 @@ def test_recorded_toolkit_without_any_version_evidence_is_a_warning(tmp_path):
 
 
 @no_driver
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the live answer on Linux")
 def test_apple_gpu_is_false_on_this_linux_machine(tmp_path):
     result = gpu.collect(ProbeContext(env={"PATH": str(tmp_path)}))
-    assert result.data["mps"] is (sys.platform == "darwin" and platform.machine() == "arm64") is False
+    assert result.data["mps"] is False
 
 
 def _hanging_nvidia_smi(folder: Path) -> Path:
