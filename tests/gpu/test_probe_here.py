@@ -204,3 +204,26 @@ def test_recorded_root_with_rocm(tmp_path):
     assert "AMD ROCm 7.2.4 found at /opt/rocm-7.2.4." in section["verdict"]
     assert "AMD ROCm 7.2.4 found at an unknown path." in verdict({**section, "rocm": {"version": "7.2.4",
                                                                                        "path": None}})
+
+
+@no_driver
+def test_libcuda_without_nvml_or_nvidia_smi(tmp_path, monkeypatch):
+    """A driver whose libnvidia-ml is missing (as here: the real load fails) and no nvidia-smi, but whose libcuda
+    answers: the CUDA version the recorded H100's libcuda gave (13.0, encoded 13000), the driver version unknown
+    and said so with the reasons. libcuda is a stand-in: no GPU driver here."""
+    from envcapture.probes import gpu_nvml
+
+    class RecordedLibcuda:
+        def cuDriverGetVersion(self, version):
+            version._obj.value = 13000
+            return 0
+
+    real_load = gpu_nvml.load_library
+    monkeypatch.setattr(gpu_nvml, "load_library", lambda linux, windows: RecordedLibcuda()
+                        if linux == "libcuda.so.1" else real_load(linux, windows))
+    result = gpu.collect(ProbeContext(env={"PATH": str(tmp_path)}))
+    assert result.data["driver"] == {"version": None, "cuda_version": "13.0", "source": "libcuda"}
+    [warning] = [w.message for w in result.warnings if "driver version unknown" in w.message]
+    assert warning.startswith("NVIDIA driver version unknown: NVML: libnvidia-ml.so.1 cannot be loaded")
+    assert warning.endswith("; nvidia-smi: not on PATH")
+    assert gpu_schema_problems(result.data) == []
