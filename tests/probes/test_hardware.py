@@ -75,3 +75,36 @@ def test_neither_linux_nor_macos_asks_the_platform_not_sysctl(tmp_path, monkeypa
     assert result.data["cpu_model"] == "Intel64 Family 6 Model 158 Stepping 10, GenuineIntel"
     assert not any("CPU model unknown" in w.message for w in result.warnings)
     assert section_problems("hardware", result.data) == []
+
+
+# `sysctl` on an Intel Mac (Core i5-10400), as printed in a public macOS setup guide: the brand string, the
+# features and leaf7_features lines; the vendor is the CPUID vendor string every Intel CPU reports.
+INTEL_MAC_SYSCTL = {
+    "machdep.cpu.brand_string": "Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz",
+    "machdep.cpu.vendor": "GenuineIntel",
+    "machdep.cpu.features": "FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT PSE36 CLFSH DS ACPI "
+                            "MMX FXSR SSE SSE2 SS HTT TM PBE SSE3 PCLMULQDQ DTES64 MON DSCPL VMX EST TM2 SSSE3 FMA "
+                            "CX16 TPR PDCM SSE4.1 SSE4.2 x2APIC MOVBE POPCNT AES PCID XSAVE OSXSAVE SEGLIM64 TSCTMR "
+                            "AVX1.0 RDRAND F16C",
+    "machdep.cpu.leaf7_features": "RDWRFSGS TSC_THREAD_OFFSET SGX BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS MPX "
+                                  "RDSEED ADX SMAP CLFSOPT IPT PKU SGXLC MDCLEAR IBRS STIBP L1DF ACAPMSR SSBD",
+}
+
+
+def test_an_intel_mac_from_its_sysctl_answers(tmp_path, monkeypatch, section_problems):
+    """macOS on Intel (no /proc): model, vendor and flags from sysctl -n (a stand-in printing the recorded
+    answers, one line per name asked, as sysctl -n does); no Mac here."""
+    sysctl = tmp_path / "bin" / "sysctl"
+    sysctl.parent.mkdir()
+    cases = "".join(f"    {name}) echo '{value}' ;;\n" for name, value in INTEL_MAC_SYSCTL.items())
+    sysctl.write_text(f'#!/bin/sh\n[ "$1" = -n ] && shift\nfor name; do\n  case "$name" in\n{cases}'
+                      '    *) echo "sysctl: unknown oid $name" >&2; exit 1 ;;\n  esac\ndone\n')
+    sysctl.chmod(0o755)
+    monkeypatch.setattr(hardware.platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(hardware.platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("PATH", str(sysctl.parent))
+    result = hardware.collect(ProbeContext(root=tmp_path / "root", timeout=10))
+    data = result.data
+    assert (data["cpu_model"], data["vendor"]) == ("Intel(R) Core(TM) i5-10400 CPU @ 2.90GHz", "GenuineIntel")
+    assert {"avx2", "fma", "f16c", "sse4_2"} <= set(data["flags"]) and "fpu" not in data["flags"]
+    assert result.warnings == [] and section_problems("hardware", data) == []
