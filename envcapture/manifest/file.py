@@ -98,10 +98,18 @@ def problems(manifest) -> list[str]:
     return [problem.message() for problem in find_problems(manifest)]
 
 
+def how_many(found: list) -> str:
+    """The count of problems as a user may read it: the validator stops at MAX_PROBLEMS (a hostile manifest
+    could hold millions), so a full list is "N or more", never N."""
+    from envcapture.manifest.validator import MAX_PROBLEMS
+
+    return f"{len(found)} or more problems" if len(found) >= MAX_PROBLEMS else f"{len(found)} problem(s)"
+
+
 def validate(manifest) -> dict:
     found = problems(manifest)
     if found:
-        raise BadInput(f"invalid manifest: {len(found)} problem(s)", found)
+        raise BadInput(f"invalid manifest: {how_many(found)}", found)
     return manifest
 
 
@@ -141,7 +149,7 @@ def loads(text: str, where: str) -> dict:
 def validate_loaded(data, where: str) -> dict:
     found = problems(data)
     if found:
-        raise BadInput(f"{where}: invalid manifest ({len(found)} problem(s))", found)
+        raise BadInput(f"{where}: invalid manifest ({how_many(found)})", found)
     return data
 
 

@@ -83,3 +83,27 @@ def test_nested_or_non_json_input_is_one_line_and_exit_2(hostile_files, tmp_path
     assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
     assert proc.stderr.startswith("envcapture: ") and len(proc.stderr.splitlines()) <= 3
     assert not (tmp_path / "kit").exists()
+
+
+def test_a_manifest_with_more_problems_than_are_counted_says_so(tmp_path):
+    """The validator stops at 1,000 problems (bounded work on a hostile manifest of millions): the count the
+    user reads is "1000 or more", never a number that looks exact. Found by bench/mutation.py: MAX_PROBLEMS
+    1000 -> 999 survived (no test went past the cap)."""
+    from envcapture.errors import BadInput
+
+    data = small_manifest()
+    good = data["python_packages"][0]
+    data["python_packages"] = [{**good, "name": f"bad name {i}"} for i in range(3000)]
+    found = manifest.problems(data)
+    assert len(found) == 1000
+    with pytest.raises(BadInput) as caught:
+        manifest.validate(data)
+    assert str(caught.value) == "invalid manifest: 1000 or more problems"
+    data["python_packages"] = data["python_packages"][:999]
+    with pytest.raises(BadInput) as caught:
+        manifest.validate(data)
+    assert str(caught.value) == "invalid manifest: 999 problem(s)"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps({**data, "python_packages": [{**good, "name": f"bad {i}"} for i in range(3000)]}))
+    proc = envcapture("validate", path)
+    assert proc.returncode == 2 and "1000 or more problems" in proc.stdout + proc.stderr
