@@ -3,7 +3,8 @@ an index that serves only a local-label build of a pinned version (pip takes `id
 as PyTorch's indexes serve `+cpu` builds) is refused, not vendored as the recorded wheel; a failure pip reports
 without naming the requirement (a hash mismatch) is tried one requirement at a time, so the rest is vendored and
 the one that failed is named with pip's words; a version the manifest recorded unnormalised (`1.0-beta`) is
-vendored from the wheel pip took for it (`1.0b0`, the same PEP 440 version; refused before as another version)."""
+vendored from the wheel pip took for it (`1.0b0`, the same PEP 440 version; refused before as another version);
+a manifest frozen on another architecture gets the wheels of its own."""
 
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ from tests.render.test_vendor import _serve
 
 
 def _index(root: Path, projects: dict[str, list[tuple[str, str]]]) -> None:
-    """A PEP 503 index of ``projects`` (name -> [(version, link fragment)]) and uv, the offline build's installer."""
+    """A PEP 503 index of ``projects`` (name -> [(version, link fragment[, wheel tag])]) and uv, the offline
+    build's installer."""
     uv = write_wheel(root / "uv", "uv", bases.UV_VERSION)
     with zipfile.ZipFile(uv, "a") as archive:  # where the real uv wheel holds its program
         archive.writestr(f"uv-{bases.UV_VERSION}.data/scripts/uv", b"#!/bin/sh\n")
     fragments = {"uv": {uv.name: ""}}
     for name, versions in projects.items():
-        fragments[name] = {write_wheel(root / name, name, version).name: fragment for version, fragment in versions}
+        fragments[name] = {}
+        for version, fragment, *tag in versions:
+            wheel = write_wheel(root / name, name, version)
+            if tag:  # the tag pip reads from the file's name (the WHEEL file inside still says py3-none-any)
+                wheel = wheel.rename(wheel.with_name(f"{name}-{version}-{tag[0]}.whl"))
+            fragments[name][wheel.name] = fragment
     for name, files in fragments.items():
         (root / name / "index.html").write_text("".join(f'<a href="{f}{frag}">{f}</a>\n' for f, frag in files.items()))
     (root / "index.html").write_text("".join(f'<a href="{name}/">{name}</a>\n' for name in fragments))
@@ -43,7 +50,7 @@ def index_with(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
     servers = []
 
-    def make(projects, pins: dict[str, str]) -> Path:
+    def make(projects, pins: dict[str, str], machine: str | None = None) -> Path:
         _index(tmp_path / "simple", projects)
         server, url = _serve(tmp_path / "simple")
         servers.append(server)
@@ -53,6 +60,8 @@ def index_with(tmp_path, monkeypatch):
         data["python"]["package_indexes"].update(index_url=url, extra_index_urls=[])
         for package in data["system_packages"]["packages"]:
             package["manual"] = False
+        if machine:
+            data["os"]["machine"] = machine
         work = tmp_path / "work"
         work.mkdir()
         (work / "m.json").write_text(json.dumps(data))
@@ -98,3 +107,14 @@ def test_a_version_recorded_unnormalised_is_vendored_from_its_normalised_wheel(i
     assert code == 0, err
     assert (work / "kit" / "wheels" / "oddver-1.0b0-py3-none-any.whl").is_file()
     assert "not vendored" not in err
+
+
+def test_wheels_are_for_the_manifests_machine_not_this_one(index_with, capsys):
+XX
+    wheel, the only one the index has, is vendored."""
+    aarch64 = "cp311-cp311-manylinux_2_17_aarch64"
+    work = index_with({"fastlib": [("1.0", "", aarch64)]}, {"fastlib": "1.0"}, machine="aarch64")
+    assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit", "--vendor"]) == 0
+    err = capsys.readouterr().err
+    assert "manylinux_2_36_aarch64" in err and "not vendored" not in err, err
+    assert (work / "kit" / "wheels" / f"fastlib-1.0-{aarch64}.whl").is_file()
