@@ -110,8 +110,8 @@ def test_a_version_recorded_unnormalised_is_vendored_from_its_normalised_wheel(i
 
 
 def test_wheels_are_for_the_manifests_machine_not_this_one(index_with, capsys):
-XX
-    wheel, the only one the index has, is vendored."""
+    """A manifest frozen on aarch64, vendored on a machine of another architecture (x86_64 here): pip is told the
+    manifest's platforms, so the aarch64 wheel, the only one the index has, is vendored."""
     aarch64 = "cp311-cp311-manylinux_2_17_aarch64"
     work = index_with({"fastlib": [("1.0", "", aarch64)]}, {"fastlib": "1.0"}, machine="aarch64")
     assert run_cli(["generate", "docker", "-m", "m.json", "-o", "kit", "--vendor"]) == 0
