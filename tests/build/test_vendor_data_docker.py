@@ -1,5 +1,5 @@
 """`build docker --vendor --with-code --with-data` with the real engine (marked `docker`): the frozen venv of
-test_vendor_docker.py with two data sets recorded beside its manifest, one under --max-data (copied: read-only at
+test_vendor_docker.py with two data sets recorded in its project, one under --max-data (copied: read-only at
 /data/NAME in the image) and one over it (referenced); built with `--network none` from the local base image and
 checked clean by `check --image`, data included (the copied set fingerprinted in the image, the referenced one
 where the manifest says). A data file changed inside an image is named by `check --image`."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.docker
 
 
 def _add_data_sets(manifest):
-    work = manifest.parent
+    # In the project the manifest records (freeze --project src/vproj --data ...): where every command looks.
+    work = Path(json.loads(manifest.read_text(encoding="utf-8"))["filesystem"]["project"]["root"])
     raw = work / "data" / "raw"
     (raw / "sub").mkdir(parents=True)
     (raw / "a.csv").write_text("x,y\n1,2\n")
