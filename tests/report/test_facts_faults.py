@@ -135,3 +135,12 @@ def test_past_26_manifests_each_keeps_a_label_of_its_own():
     assert report.labels == [chr(c) for c in range(ord("A"), ord("Z") + 1)] + ["27", "28"]
     assert [c.split(":")[0] for c in report.captures] == report.labels
     assert dict(report.differences)["variable OMP_NUM_THREADS"] == [str(i + 1) for i in range(28)]
+
+
+def test_differences_come_environment_first_then_data_variables_packages_sources():
+    keys = [key for key, _ in differences([first(), second()])]
+    groups = ["data set " if k.startswith("data set ") else "variable " if k.startswith("variable ") else
+              "package " if k.startswith("package ") else "source of " if k.startswith("source of ") else "" for k in keys]
+    order = ["", "data set ", "variable ", "package ", "source of "]
+    assert set(groups) == set(order), keys
+    assert groups == sorted(groups, key=order.index), keys
