@@ -48,3 +48,20 @@ def test_a_broken_dvc_lock_is_a_warning_not_a_failed_freeze(tmp_path, cache_home
     assert proc.returncode == 0, proc.stderr
     assert "dvc: dvc.lock is not valid YAML" in proc.stderr
     assert json.loads((project / "m.json").read_text())["data"]["dvc"]["lock"] is None
+
+
+def test_a_broken_dvc_file_does_not_hide_the_ones_after_it(tmp_path):
+    """Each .dvc file is read on its own: one that is not valid YAML is a warning, and the files after it (in
+    the walk's order) are still recorded. Found by bench/mutation.py: ``continue`` -> ``break`` after a file
+    that could not be parsed survived."""
+    from envcapture.data import dvc
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "a.dvc").write_text("outs: [unclosed\n")
+    (project / "b.dvc").write_text("outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 3\n  path: b.csv\n")
+    (project / "c.dvc").write_text("outs:\n- md5: fedcba9876543210fedcba9876543210\n  size: 4\n  path: c.csv\n")
+    facts = dvc.collect(project)
+    assert [f.path for f in facts.files] == ["b.dvc", "c.dvc"]
+    assert sorted(o.path for o in facts.outputs) == ["b.csv", "c.csv"]
+    assert any(w.startswith("a.dvc is not valid YAML") for w in facts.warnings), facts.warnings
