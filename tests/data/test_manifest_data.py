@@ -58,6 +58,18 @@ def test_a_bad_pyproject_entry_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("name", ['"raw data; $(id)"', "7"])
+def test_a_pyproject_data_set_name_that_is_not_an_identifier_is_one_line_and_exit_2(tmp_path, name):
+    """A name must be text and a plain identifier. Found by bench/mutation.py: ``and`` -> ``or`` (any text
+    passed) survived."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.envcapture]\ndata = [{{path = "d", name = {name}}}]\n')
+    proc = envcapture("freeze", "-o", "m.json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not a plain identifier" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
 def test_a_missing_data_path_is_one_line_and_exit_2(tmp_path):
     proc = envcapture("freeze", "--data", "nope", "-o", "m.json", cwd=tmp_path)
     assert proc.returncode == 2 and "--data" in proc.stderr and "nope" in proc.stderr
