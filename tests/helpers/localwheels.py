@@ -113,6 +113,15 @@ def offline_env() -> dict:
     return env
 
 
+def isolate_pip(monkeypatch, cache: Path) -> None:
+    """The test's own process and its children run pip as ``offline_env`` does, with their own cache."""
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_CACHE_DIR", str(cache))
+
+
 def pip_install(python: Path, *args, find_links: Path | None = None) -> None:
     """Install with the real pip and no index: ``find_links`` is the only place packages come from."""
     argv = [str(python), "-m", "pip", "install", "-q", *OFFLINE]

@@ -42,13 +42,18 @@ def build_rpm(topdir: Path, name, version, release, epoch, buildarch) -> Path:
 @pytest.fixture(scope="module")
 def rpm_root(tmp_path_factory, tool):
     """A root filesystem whose /var/lib/rpm is a real sqlite rpmdb holding PACKAGES."""
+    return make_rpmdb(tmp_path_factory.mktemp("rpm"), PACKAGES, tool)
+
+
+def make_rpmdb(base: Path, packages, tool) -> Path:
+    """A root under ``base`` whose /var/lib/rpm is a real rpmdb, each package built by rpmbuild and installed
+    with ``rpm --justdb``."""
     tool("rpm")
     tool("rpmbuild")
-    base = tmp_path_factory.mktemp("rpm")
     root, dbpath = base / "root", base / "root" / "var" / "lib" / "rpm"
     dbpath.mkdir(parents=True)
     subprocess.run(["rpm", "--initdb", "--dbpath", str(dbpath)], check=True, capture_output=True, timeout=60)
-    for package in PACKAGES:
+    for package in packages:
         built = build_rpm(base / "build", *package)
         subprocess.run(["rpm", "-i", "--dbpath", str(dbpath), "--nodeps", "--justdb", str(built)], check=True,
                        capture_output=True, timeout=60)
@@ -132,17 +137,9 @@ def test_header_parser_rejects_a_truncated_blob():
 def test_a_refused_package_leaves_the_others_in(tmp_path_factory, tool):
     """A real rpm whose version has a caret (rpm 4.15+ snapshot versions, ``1.0^20240101git1``), which the
     version grammar refuses, installed before two ordinary ones: it alone is left out, with one warning."""
-    tool("rpm")
-    tool("rpmbuild")
-    base = tmp_path_factory.mktemp("rpm-caret")
-    root, dbpath = base / "root", base / "root" / "var" / "lib" / "rpm"
-    dbpath.mkdir(parents=True)
-    subprocess.run(["rpm", "--initdb", "--dbpath", str(dbpath)], check=True, capture_output=True, timeout=60)
-    for package in [("envcapture-caret", "1.0^20240101git1", "1", None, "noarch"), *PACKAGES]:
-        built = build_rpm(base / "build", *package)
-        subprocess.run(["rpm", "-i", "--dbpath", str(dbpath), "--nodeps", "--justdb", str(built)], check=True,
-                       capture_output=True, timeout=60)
-    assert ("envcapture-caret", "1.0^20240101git1-1", "noarch") in rpm_query(dbpath)
+    caret = ("envcapture-caret", "1.0^20240101git1", "1", None, "noarch")
+    root = make_rpmdb(tmp_path_factory.mktemp("rpm-caret"), [caret, *PACKAGES], tool)
+    assert ("envcapture-caret", "1.0^20240101git1-1", "noarch") in rpm_query(root / "var" / "lib" / "rpm")
     result = rpm.collect(ProbeContext(root=root, env={}))
     assert {p["name"] for p in result.data["packages"]} == {name for name, *_ in PACKAGES}
     assert [w.message for w in result.warnings] == \

@@ -20,7 +20,7 @@ import pytest
 
 from envcapture.errors import BadInput, ToolFailed
 from envcapture.render import bases, vendor
-from tests.helpers.localwheels import write_wheel
+from tests.helpers.localwheels import isolate_pip, write_wheel
 from tests.render.conftest import MANIFESTS, run_cli
 
 MAC_ONLY = "fastlib-1.0-cp311-cp311-macosx_11_0_arm64.whl"
@@ -59,11 +59,7 @@ def _index(root: Path) -> None:
 @pytest.fixture
 def served(tmp_path, monkeypatch):
     """(workdir, index URL): a manifest m.json with idna and fastlib from the local index, no system packages."""
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    isolate_pip(monkeypatch, tmp_path / "pip-cache")
     root = tmp_path / "simple"
     _index(root)
     server, url = _serve(root)

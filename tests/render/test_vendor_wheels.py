@@ -9,14 +9,13 @@ a manifest frozen on another architecture gets the wheels of its own."""
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from envcapture.render import bases, vendor
-from tests.helpers.localwheels import write_wheel
+from tests.helpers.localwheels import isolate_pip, write_wheel
 from tests.render.conftest import MANIFESTS, run_cli
 from tests.render.test_vendor import _serve
 
@@ -43,11 +42,7 @@ def _index(root: Path, projects: dict[str, list[tuple[str, str]]]) -> None:
 @pytest.fixture
 def index_with(tmp_path, monkeypatch):
     """A function: (projects served, pins recorded) -> the work folder holding m.json, which pins them."""
-    for key in list(os.environ):
-        if key.startswith("PIP_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_CACHE_DIR", str(tmp_path / "pip-cache"))
+    isolate_pip(monkeypatch, tmp_path / "pip-cache")
     servers = []
 
     def make(projects, pins: dict[str, str], machine: str | None = None) -> Path:
